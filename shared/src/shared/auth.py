@@ -1,0 +1,158 @@
+"""Bearer tokens (EdDSA JWTs): tenant, role and, for a device, its register.
+
+Only the registers service holds a signing key; every other service verifies locally with the
+public key. The dev key pair below is public knowledge: it signs tokens for `make run` and the
+tests, and a service outside dev mode refuses to start with it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+import jwt
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.problems import Problem
+
+DEV_PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEILOAl/KrtyqQTN0eHn8zHz8bHrnQkFLsHi6u+V7+Oadv
+-----END PRIVATE KEY-----
+"""
+DEV_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEA7NN5+Zx9/rUn0YcwxFbKc9b/V4E8hFsejZXzRsBNXc0=
+-----END PUBLIC KEY-----
+"""
+ALGORITHM = "EdDSA"
+
+
+class Role(StrEnum):
+    CASHIER = "cashier"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class TokenClaims(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    sub: str
+    tenant_id: UUID
+    role: Role
+    register_id: UUID | None = None
+    jti: UUID
+    exp: datetime
+    iat: datetime | None = None
+
+
+class KeyConfigurationError(RuntimeError):
+    pass
+
+
+def public_key_for(configured: str | None, dev_mode: bool) -> str:
+    """The verification key to use, refusing the dev key (or none) outside dev mode."""
+    if configured is None or configured.strip() == DEV_PUBLIC_KEY.strip():
+        if not dev_mode:
+            raise KeyConfigurationError(
+                "no production JWT public key is configured (or it is the published dev key); "
+                "set the service's JWT_PUBLIC_KEY, or DEV_MODE=true for a local run"
+            )
+        return DEV_PUBLIC_KEY
+    return configured
+
+
+class TokenIssuer:
+    def __init__(self, private_key: str, issuer: str = "pos-platform") -> None:
+        self._private_key = private_key
+        self._issuer = issuer
+
+    def issue(
+        self,
+        *,
+        subject: str,
+        tenant_id: UUID,
+        role: Role,
+        register_id: UUID | None = None,
+        ttl: timedelta = timedelta(hours=12),
+        token_id: UUID | None = None,
+    ) -> str:
+        now = datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "iss": self._issuer,
+            "sub": subject,
+            "tenant_id": str(tenant_id),
+            "role": role.value,
+            "jti": str(token_id or uuid4()),
+            "iat": now,
+            "exp": now + ttl,
+        }
+        if register_id is not None:
+            claims["register_id"] = str(register_id)
+        return jwt.encode(claims, self._private_key, algorithm=ALGORITHM)
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(
+        401,
+        "Not authenticated",
+        detail,
+        type_="urn:pos:problem:unauthenticated",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+class TokenVerifier:
+    def __init__(self, public_key: str, issuer: str = "pos-platform") -> None:
+        self._public_key = public_key
+        self._issuer = issuer
+        self._revoked: set[UUID] = set()
+
+    def revoke(self, token_id: UUID) -> None:
+        self._revoked.add(token_id)
+
+    def verify(self, token: str) -> TokenClaims:
+        try:
+            raw = jwt.decode(
+                token,
+                self._public_key,
+                algorithms=[ALGORITHM],
+                issuer=self._issuer,
+                options={"require": ["exp", "sub", "jti", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise _unauthorized("The token has expired; sign in again.") from None
+        except jwt.InvalidTokenError as error:
+            raise _unauthorized(f"The token is not valid: {error}.") from None
+        try:
+            claims = TokenClaims.model_validate(raw)
+        except ValidationError:
+            raise _unauthorized("The token lacks a tenant or a known role.") from None
+        if claims.jti in self._revoked:
+            raise _unauthorized("The token has been revoked.")
+        return claims
+
+
+def current_claims(request: Request) -> TokenClaims:
+    """FastAPI dependency: the verified claims of the request's bearer token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Send a bearer token in the Authorization header.")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier.verify(token.strip())
+
+
+Claims = Annotated[TokenClaims, Depends(current_claims)]
+
+
+def require_role(claims: TokenClaims, *roles: Role) -> None:
+    if claims.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Problem(
+            403,
+            "Forbidden",
+            f"This action needs one of the roles {allowed}; the token's role is {claims.role}.",
+            type_="urn:pos:problem:forbidden",
+        )

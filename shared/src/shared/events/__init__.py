@@ -1,0 +1,1 @@
+"""Event envelope and the contracts services exchange through `pos.events`."""

@@ -1,0 +1,200 @@
+"""Event contracts. Adding an optional field keeps the version; a change of meaning is a new type.
+
+Events carry the state a consumer needs, so no consumer ever calls back for it. Amounts are
+integers in minor units of the event's `currency`; quantities are decimal strings.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events.envelope import EventData
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# Registers (published by the registers service; the orders service keeps a replica).
+
+RegisterSyncState = Literal["local", "pending_create", "pending_update", "synced", "sync_error"]
+
+
+class RegisterState(EventData):
+    register_id: UUID
+    shop_id: UUID
+    name: str
+    receipt_prefix: str
+    active: bool
+    currency: str
+    timezone: str
+    business_day_cutoff: str  # "HH:MM" in the shop's timezone
+    prices_include_tax: bool = True
+    tenant_tier: Literal["starter", "pro"] = "starter"
+    sync_state: RegisterSyncState = "local"
+    odoo_pos_config_id: int | None = None
+    changed: tuple[str, ...] = ()
+
+
+class RegisterCreated(RegisterState):
+    event_type: ClassVar[str] = "register.created"
+
+
+class RegisterUpdated(RegisterState):
+    event_type: ClassVar[str] = "register.updated"
+
+
+# Orders and refunds (published by the orders service).
+
+OrderSource = Literal["pos", "odoo_pulled"]
+PaymentKind = Literal["cash", "card", "qr", "other"]
+
+
+class OrderLineState(_Part):
+    line_id: UUID
+    product_ref: str
+    product_name: str
+    odoo_product_id: int | None = None
+    quantity: str
+    unit_price: int
+    discount_percent: str
+    tax_rate_percent: str
+    prices_include_tax: bool
+    gross: int
+    discount: int
+    net: int
+    tax: int
+    total: int
+
+
+class PaymentState(_Part):
+    payment_id: UUID
+    method: str
+    kind: PaymentKind
+    odoo_payment_method_id: int | None = None
+    amount: int
+    tendered: int | None = None
+    change: int | None = None
+
+
+class OrderPlaced(EventData):
+    event_type: ClassVar[str] = "order.placed"
+
+    order_id: UUID
+    register_id: UUID
+    shop_id: UUID
+    session_id: UUID
+    receipt_number: str
+    business_date: date
+    created_at: datetime
+    currency: str
+    lines: list[OrderLineState]
+    payments: list[PaymentState]
+    net_total: int
+    tax_total: int
+    total: int
+    customer_ref: str | None = None
+    note: str | None = None
+    source: OrderSource = "pos"
+    odoo_order_id: int | None = None
+
+
+class RefundLineState(_Part):
+    refund_line_id: UUID
+    order_line_id: UUID
+    product_ref: str
+    quantity: str
+    net: int
+    tax: int
+    total: int
+
+
+class OrderRefunded(EventData):
+    event_type: ClassVar[str] = "order.refunded"
+
+    refund_id: UUID
+    order_id: UUID
+    register_id: UUID
+    shop_id: UUID
+    session_id: UUID
+    business_date: date
+    created_at: datetime
+    currency: str
+    reason: str
+    lines: list[RefundLineState]
+    payments: list[PaymentState]
+    net_total: int
+    tax_total: int
+    total: int
+
+
+class OrderOdooSynced(EventData):
+    event_type: ClassVar[str] = "order.odoo_synced"
+
+    order_id: UUID
+    odoo_order_id: int
+    odoo_session_id: int | None = None
+
+
+class OrderOdooSyncFailed(EventData):
+    event_type: ClassVar[str] = "order.odoo_sync_failed"
+
+    order_id: UUID
+    error_class: str
+    message: str
+
+
+# Cash sessions (published by the orders service).
+
+
+class SessionOpened(EventData):
+    event_type: ClassVar[str] = "session.opened"
+
+    session_id: UUID
+    register_id: UUID
+    shop_id: UUID
+    business_date: date
+    opened_at: datetime
+    currency: str
+    opening_cash: int
+    opened_by: str
+    opened_implicitly: bool = False
+
+
+class TenderTotal(_Part):
+    method: str
+    kind: PaymentKind
+    sales: int
+    refunds: int
+    net: int
+
+
+class SessionClosed(EventData):
+    event_type: ClassVar[str] = "session.closed"
+
+    session_id: UUID
+    register_id: UUID
+    shop_id: UUID
+    business_date: date
+    opened_at: datetime
+    closed_at: datetime
+    currency: str
+    opening_cash: int
+    expected_cash: int
+    counted_cash: int
+    cash_difference: int
+    order_count: int
+    refund_count: int
+    sales_total: int
+    refunds_total: int
+    net_total: int
+    tenders: list[TenderTotal]
+    first_receipt_number: str | None = None
+    last_receipt_number: str | None = None
+    opened_by: str
+    closed_by: str
+    note: str | None = None

@@ -1,0 +1,101 @@
+"""What every service's FastAPI app has alike: problem+json, correlation ids, health, metrics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+
+import structlog
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.problems import install_problem_handlers
+from shared.structured_logging import correlation_scope
+
+log = structlog.get_logger(__name__)
+
+REQUEST_SECONDS = Histogram(
+    "http_request_duration_seconds", "HTTP request latency", ["method", "route", "status"]
+)
+
+CORRELATION_HEADER = "x-correlation-id"
+
+
+class CorrelationMiddleware:
+    """Binds a correlation id (the caller's or a new one) for the request and echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(CORRELATION_HEADER.encode(), b"").decode("latin-1")[:100]
+        correlation_id = incoming or str(uuid.uuid4())
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"].append(
+                    (CORRELATION_HEADER.encode(), correlation_id.encode("latin-1"))
+                )
+            await send(message)
+
+        with correlation_scope(correlation_id):
+            try:
+                await self.app(scope, receive, send_with_header)
+            finally:
+                route = scope.get("route")
+                path = getattr(route, "path", "unmatched")
+                elapsed = time.perf_counter() - started
+                REQUEST_SECONDS.labels(scope["method"], path, str(status)).observe(elapsed)
+                if path not in ("/healthz", "/readyz", "/metrics"):
+                    log.info(
+                        "http_request",
+                        method=scope["method"],
+                        route=path,
+                        status=status,
+                        duration_ms=round(elapsed * 1000, 2),
+                    )
+
+
+ReadinessCheck = Callable[[FastAPI], Awaitable[str | None]]
+
+
+def create_service_app(
+    *,
+    title: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    readiness: ReadinessCheck,
+) -> FastAPI:
+    """A FastAPI app with the common middleware and `/healthz`, `/readyz`, `/metrics`."""
+    app = FastAPI(title=title, lifespan=lifespan)
+    install_problem_handlers(app)
+    app.add_middleware(CorrelationMiddleware)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(response: Response) -> dict[str, str]:
+        failure = await readiness(app)
+        if failure is not None:
+            response.status_code = 503
+            return {"status": "unavailable", "reason": failure}
+        return {"status": "ready"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

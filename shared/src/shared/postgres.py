@@ -1,0 +1,44 @@
+"""The asyncpg pool, confined to one service's schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# What repositories take: a connection of the pool or one held on its own.
+Db = asyncpg.Connection | PoolConnectionProxy
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(
+    dsn: str, schema: str, application_name: str, min_size: int = 2, max_size: int = 10
+) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        server_settings={"search_path": schema, "application_name": application_name},
+    )
+    return pool
+
+
+async def connect(dsn: str, schema: str, application_name: str) -> asyncpg.Connection:
+    """A single connection outside the pool, for LISTEN and advisory locks held for long."""
+    conn: asyncpg.Connection = await asyncpg.connect(
+        dsn, server_settings={"search_path": schema, "application_name": application_name}
+    )
+    await _init_connection(conn)
+    return conn
+
+
+def jsonable(value: Any) -> Any:
+    """Round-trips a value through JSON so jsonb columns and events hold the same shape."""
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,144 @@
+"""Errors as RFC 9457 problem+json, with a message a person can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.structured_logging import current_correlation_id
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):  # noqa: N818 - the name RFC 9457 gives it
+    """Raised anywhere in a request; rendered as problem+json with this status."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        type_: str = "about:blank",
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+
+def not_found(what: str, identifier: object) -> Problem:
+    return Problem(
+        404, "Not found", f"No {what} {identifier} exists.", type_="urn:pos:problem:not-found"
+    )
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        **problem.extra,
+    }
+    correlation_id = current_correlation_id()
+    if correlation_id:
+        body["correlation_id"] = correlation_id
+    return JSONResponse(
+        body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
+
+
+def field_path(location: Sequence[Any]) -> str:
+    """('body', 'lines', 0, 'quantity') -> 'lines[0].quantity'."""
+    path = ""
+    for part in location:
+        if part in ("body", "query", "path", "header") and not path:
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "is not a field of this request; remove it"
+    if kind == "missing":
+        return "is required"
+    message = str(error.get("msg", "is not valid"))
+    return message.removeprefix("Value error, ")
+
+
+def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Problem:
+    if any(e.get("type") == "json_invalid" for e in errors):
+        context = next(e for e in errors if e.get("type") == "json_invalid").get("ctx", {})
+        return Problem(
+            400,
+            "Malformed JSON",
+            f"The request body is not valid JSON ({context.get('error', 'parse error')}).",
+            type_="urn:pos:problem:malformed-json",
+        )
+    items = [{"field": field_path(e.get("loc", ())), "message": _message(e)} for e in errors]
+    shown = "; ".join(f"{i['field']} {i['message']}" for i in items[:3])
+    more = f" (and {len(items) - 3} more)" if len(items) > 3 else ""
+    return Problem(
+        422,
+        "Invalid request",
+        f"{shown}{more}.",
+        type_="urn:pos:problem:validation",
+        extra={"errors": items},
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(validation_problem(exc.errors()))
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        titles = {404: "Not found", 405: "Method not allowed"}
+        return problem_response(
+            Problem(
+                exc.status_code,
+                titles.get(exc.status_code, "HTTP error"),
+                str(exc.detail),
+                headers=dict(exc.headers or {}),
+            )
+        )
+
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", error=repr(exc))
+        return problem_response(
+            Problem(
+                500,
+                "Internal error",
+                "Something went wrong on our side and nothing was saved; try again, and quote "
+                "the correlation id if it happens again.",
+            )
+        )
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

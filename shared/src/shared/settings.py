@@ -1,0 +1,39 @@
+"""The settings every service shares; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Connection and identity settings common to every service."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Prefixes every exchange and queue name, so several deployments (or test runs) share a broker.
+    broker_namespace: str = ""
+    exchange: str = "pos.events"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+    dev_mode: bool = False
+    jwt_public_key: str | None = None
+    jwt_issuer: str = "pos-platform"
+    db_pool_min_size: int = Field(default=2, ge=1)
+    db_pool_max_size: int = Field(default=10, ge=1)
+    outbox_poll_interval_s: float = Field(default=2.0, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1)
+    consumer_prefetch: int = Field(default=50, ge=1)
+    consumer_delivery_limit: int = Field(default=20, ge=1)
+    consumer_redeliveries: int = Field(default=5, ge=0)
+
+    def broker_name(self, name: str) -> str:
+        return f"{self.broker_namespace}.{name}" if self.broker_namespace else name
+
+    @property
+    def exchange_name(self) -> str:
+        return self.broker_name(self.exchange)
