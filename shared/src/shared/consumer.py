@@ -116,6 +116,7 @@ class EventConsumer:
         self._dead_letters = Publisher(amqp_url, topology)
 
     async def start(self) -> None:
+        await self.stop()
         self._connection = await aio_pika.connect_robust(self._amqp_url)
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self._prefetch)

@@ -76,3 +76,12 @@ def format_money(amount: int, currency: str) -> str:
     exponent = currency_exponent(currency)
     value = Decimal(amount).scaleb(-exponent)
     return f"{value:.{exponent}f} {currency}"
+
+
+class SignedMoney(BaseModel):
+    """An amount that may be negative (a cash difference, a net after refunds), for output."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: int
+    currency: str

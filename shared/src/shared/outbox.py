@@ -24,7 +24,7 @@ from prometheus_client import Counter, Gauge
 
 from shared.broker import Publisher
 from shared.events.envelope import EventEnvelope
-from shared.postgres import connect
+from shared.postgres import Db, connect
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +36,7 @@ OUTBOX_PUBLISHED = Counter("outbox_published_total", "Events published", ["schem
 OUTBOX_FAILURES = Counter("outbox_publish_failures_total", "Failed publish attempts", ["schema"])
 
 
-async def add_event(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
+async def add_event(conn: Db, envelope: EventEnvelope) -> None:
     """Writes an event in the caller's transaction; it is published only if that commits."""
     await conn.execute(
         """INSERT INTO outbox (event_id, event_type, tenant_id, aggregate_id, aggregate_version,

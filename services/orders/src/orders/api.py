@@ -1,0 +1,179 @@
+"""Orders HTTP routes: parse, call one handler, map its errors. Nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
+from shared.auth import Claims
+from shared.http_service import create_service_app
+from shared.problems import Problem, problem_response
+
+from orders.domain import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    InvalidOrderError,
+    NotFoundError,
+)
+from orders.handlers import Actor, OrderHandlers
+from orders.http_models import (
+    OrderCreate,
+    OrderPage,
+    OrderPublic,
+    RefundCreate,
+    RefundPublic,
+    SessionClose,
+    SessionOpen,
+    SessionPage,
+    SessionPublic,
+)
+from orders.settings import OrdersSettings
+
+router = APIRouter(prefix="/v1")
+
+_STATUS: dict[type[DomainError], tuple[int, str, str]] = {
+    InvalidOrderError: (422, "Invalid request", "urn:pos:problem:validation"),
+    ConflictError: (409, "Conflict", "urn:pos:problem:conflict"),
+    NotFoundError: (404, "Not found", "urn:pos:problem:not-found"),
+    ForbiddenError: (403, "Forbidden", "urn:pos:problem:forbidden"),
+}
+
+
+def _handlers(request: Request) -> OrderHandlers:
+    handlers: OrderHandlers = request.app.state.handlers
+    return handlers
+
+
+def _actor(claims: Claims) -> Actor:
+    return Actor.from_claims(claims)
+
+
+HandlersDep = Annotated[OrderHandlers, Depends(_handlers)]
+ActorDep = Annotated[Actor, Depends(_actor)]
+Limit = Annotated[int, Query(ge=1, le=250)]
+
+
+@router.post("/orders", status_code=201, responses={200: {"model": OrderPublic}})
+async def place_order(
+    body: OrderCreate, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> OrderPublic:
+    order, created = await handlers.place_order(actor, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return order
+
+
+@router.get("/orders")
+async def list_orders(
+    actor: ActorDep,
+    handlers: HandlersDep,
+    register_id: UUID | None = None,
+    session_id: UUID | None = None,
+    business_date: date | None = None,
+    state: Literal["paid", "partially_refunded", "refunded"] | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> OrderPage:
+    return await handlers.list_orders(
+        actor,
+        register_id=register_id,
+        session_id=session_id,
+        business_date=business_date,
+        state=state,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/orders/{order_id}")
+async def get_order(order_id: UUID, actor: ActorDep, handlers: HandlersDep) -> OrderPublic:
+    return await handlers.get_order(actor, order_id)
+
+
+@router.post(
+    "/orders/{order_id}/refunds", status_code=201, responses={200: {"model": RefundPublic}}
+)
+async def refund_order(
+    order_id: UUID, body: RefundCreate, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> RefundPublic:
+    refund, created = await handlers.refund_order(actor, order_id, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return refund
+
+
+@router.post("/sessions", status_code=201)
+async def open_session(body: SessionOpen, actor: ActorDep, handlers: HandlersDep) -> SessionPublic:
+    return await handlers.open_session(actor, body)
+
+
+@router.post("/sessions/{session_id}/close")
+async def close_session(
+    session_id: UUID, body: SessionClose, actor: ActorDep, handlers: HandlersDep
+) -> SessionPublic:
+    return await handlers.close_session(actor, session_id, body)
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(session_id: UUID, actor: ActorDep, handlers: HandlersDep) -> SessionPublic:
+    return await handlers.get_session(actor, session_id)
+
+
+@router.get("/sessions")
+async def list_sessions(
+    actor: ActorDep,
+    handlers: HandlersDep,
+    register_id: UUID | None = None,
+    state: Literal["open", "closed"] | None = None,
+    business_date: date | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> SessionPage:
+    return await handlers.list_sessions(
+        actor,
+        register_id=register_id,
+        state=state,
+        business_date=business_date,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+RuntimeFactory = Callable[[OrdersSettings], AbstractAsyncContextManager[Any]]
+
+
+def build_app(settings: OrdersSettings, runtime_factory: RuntimeFactory) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime_factory(settings) as runtime:
+            app.state.handlers = runtime.handlers
+            app.state.token_verifier = runtime.verifier
+            app.state.pool = runtime.pool
+            yield
+
+    async def readiness(app: FastAPI) -> str | None:
+        # The broker is deliberately not checked: orders are taken while RabbitMQ is down.
+        try:
+            async with app.state.pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        except Exception as error:
+            return f"Postgres is not reachable: {error}"
+        return None
+
+    app = create_service_app(title="Orders", lifespan=lifespan, readiness=readiness)
+
+    async def on_domain_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        status_code, title, type_ = _STATUS[type(exc)]
+        extra = {"errors": [{"field": exc.field, "message": exc.detail}]} if exc.field else {}
+        return problem_response(Problem(status_code, title, exc.detail, type_=type_, extra=extra))
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.include_router(router)
+    return app

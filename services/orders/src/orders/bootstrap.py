@@ -1,0 +1,142 @@
+"""The one place that builds the orders service: pool, migrations, relay, consumers, verifier."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from importlib import resources
+
+import asyncpg
+import structlog
+from fastapi import FastAPI
+from shared.auth import TokenVerifier, public_key_for
+from shared.broker import Publisher, QueueSpec, Topology, topology_for
+from shared.consumer import EventConsumer, RedeliverThenDeadLetter
+from shared.migrations import load_migrations, migrate, shared_migrations
+from shared.outbox import OutboxRelay
+from shared.postgres import create_pool
+from shared.structured_logging import configure_logging
+
+from orders.api import build_app
+from orders.consumer import (
+    REGISTER_EVENTS,
+    SYNC_EVENTS,
+    odoo_sync_handlers,
+    register_replica_handlers,
+)
+from orders.handlers import PRODUCER, OrderHandlers
+from orders.settings import OrdersSettings
+
+log = structlog.get_logger(__name__)
+
+
+def queues(settings: OrdersSettings) -> tuple[QueueSpec, ...]:
+    limit = settings.consumer_delivery_limit
+    return (
+        QueueSpec(settings.broker_name("orders.registers"), REGISTER_EVENTS, limit),
+        QueueSpec(settings.broker_name("orders.odoo-sync"), SYNC_EVENTS, limit),
+    )
+
+
+def topology(settings: OrdersSettings) -> Topology:
+    return topology_for(settings, queues(settings))
+
+
+async def prepare_database(settings: OrdersSettings) -> None:
+    migrations = shared_migrations() + load_migrations(
+        "orders", resources.files("orders") / "migrations"
+    )
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await migrate(conn, settings.schema_name, migrations)
+    finally:
+        await conn.close()
+
+
+@dataclass
+class OrdersRuntime:
+    settings: OrdersSettings
+    pool: asyncpg.Pool
+    handlers: OrderHandlers
+    verifier: TokenVerifier
+    publisher: Publisher
+    consumers: list[EventConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntime]:
+    verifier = TokenVerifier(
+        public_key_for(settings.jwt_public_key, settings.dev_mode), settings.jwt_issuer
+    )
+    await prepare_database(settings)
+    pool = await create_pool(
+        settings.database_url,
+        settings.schema_name,
+        PRODUCER,
+        settings.db_pool_min_size,
+        settings.db_pool_max_size,
+    )
+    broker_topology = topology(settings)
+    publisher = Publisher(settings.amqp_url, broker_topology)
+    handlers = OrderHandlers(pool)
+    runtime = OrdersRuntime(settings, pool, handlers, verifier, publisher)
+    relay = OutboxRelay(
+        dsn=settings.database_url,
+        schema=settings.schema_name,
+        service=PRODUCER,
+        publisher=publisher,
+        batch_size=settings.outbox_batch_size,
+        poll_interval_s=settings.outbox_poll_interval_s,
+    )
+    runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+    specs = {spec.name: spec for spec in queues(settings)}
+    for name, handler_map in (
+        ("orders.registers", register_replica_handlers(handlers)),
+        ("orders.odoo-sync", odoo_sync_handlers(handlers)),
+    ):
+        runtime.consumers.append(
+            EventConsumer(
+                name=name,
+                queue=specs[settings.broker_name(name)],
+                topology=broker_topology,
+                handlers=handler_map,
+                pool=pool,
+                amqp_url=settings.amqp_url,
+                prefetch=settings.consumer_prefetch,
+                failure_policy=RedeliverThenDeadLetter(settings.consumer_redeliveries),
+            )
+        )
+    # Orders are taken while the broker is down; consumers keep trying to attach meanwhile.
+    runtime.tasks.append(asyncio.create_task(_start_consumers(runtime), name="consumers"))
+    try:
+        yield runtime
+    finally:
+        for task in runtime.tasks:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        for consumer in runtime.consumers:
+            await consumer.stop()
+        await publisher.close()
+        await pool.close()
+
+
+async def _start_consumers(runtime: OrdersRuntime) -> None:
+    for consumer in runtime.consumers:
+        delay = 0.5
+        while True:
+            try:
+                await consumer.start()
+                break
+            except Exception as error:
+                log.warning("consumer_start_failed", queue=consumer.queue.name, error=repr(error))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+
+
+def create_app(settings: OrdersSettings | None = None) -> FastAPI:
+    resolved = settings or OrdersSettings()
+    configure_logging(PRODUCER, resolved.log_level, resolved.log_json)
+    return build_app(resolved, orders_runtime)

@@ -1,0 +1,26 @@
+"""What the orders service consumes: register replicas and Odoo sync results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shared.consumer import Handler
+
+from orders.handlers import OrderHandlers
+
+REGISTER_EVENTS = ("register.created", "register.updated")
+SYNC_EVENTS = ("order.odoo_synced", "order.odoo_sync_failed")
+
+
+def register_replica_handlers(handlers: OrderHandlers) -> Mapping[str, Handler]:
+    return {
+        "register.created": handlers.apply_register_state,
+        "register.updated": handlers.apply_register_state,
+    }
+
+
+def odoo_sync_handlers(handlers: OrderHandlers) -> Mapping[str, Handler]:
+    return {
+        "order.odoo_synced": handlers.stamp_odoo_synced,
+        "order.odoo_sync_failed": handlers.stamp_odoo_failed,
+    }

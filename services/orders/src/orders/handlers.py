@@ -1,0 +1,1073 @@
+"""Orders' use cases: each one a transaction that changes state and writes its events."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+from shared.auth import Role, TokenClaims
+from shared.events.contracts import (
+    OrderLineState,
+    OrderOdooSynced,
+    OrderOdooSyncFailed,
+    OrderPlaced,
+    OrderRefunded,
+    PaymentState,
+    RefundLineState,
+    RegisterState,
+    SessionClosed,
+    SessionOpened,
+    TenderTotal,
+)
+from shared.events.envelope import EventData, EventEnvelope
+from shared.money import Money, SignedMoney, format_money
+from shared.outbox import add_event
+from shared.postgres import Db
+from shared.structured_logging import current_correlation_id
+
+from orders import repository as repo
+from orders.domain import (
+    ConflictError,
+    ForbiddenError,
+    InvalidOrderError,
+    LineInput,
+    NotFoundError,
+    business_date,
+    format_quantity,
+    line_amounts,
+    refund_share,
+)
+from orders.http_models import (
+    OrderCreate,
+    OrderLinePublic,
+    OrderPage,
+    OrderPublic,
+    PaymentPublic,
+    RefundCreate,
+    RefundLinePublic,
+    RefundPublic,
+    SessionClose,
+    SessionOpen,
+    SessionPage,
+    SessionPublic,
+    SessionTotalsPublic,
+    TenderTotalPublic,
+)
+
+log = structlog.get_logger(__name__)
+
+PRODUCER = "orders"
+# Line and payment ids are derived, so a replayed order gets the same ones.
+_ID_NAMESPACE = uuid.UUID("6f1c6a52-3f7e-4d59-9b0e-2f4a7c1d8e90")
+
+
+def _derived_id(*parts: object) -> UUID:
+    return uuid.uuid5(_ID_NAMESPACE, ":".join(str(p) for p in parts))
+
+
+def fingerprint(body: Any) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(str(seq).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, binascii.Error):
+        raise InvalidOrderError(
+            "The cursor is not one this API gave out; start again without it.", field="cursor"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Actor:
+    tenant_id: UUID
+    subject: str
+    role: Role
+    register_id: UUID | None
+
+    @classmethod
+    def from_claims(cls, claims: TokenClaims) -> Actor:
+        return cls(claims.tenant_id, claims.sub, claims.role, claims.register_id)
+
+    def check_register(self, register_id: UUID, action: str) -> None:
+        if self.register_id is not None and self.register_id != register_id:
+            raise ForbiddenError(
+                f"This device's token belongs to register {self.register_id}; "
+                f"it cannot {action} on register {register_id}."
+            )
+
+
+def _money(amount: int, currency: str) -> SignedMoney:
+    return SignedMoney(amount=amount, currency=currency)
+
+
+class OrderHandlers:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    # Events.
+
+    async def _emit(
+        self,
+        db: Db,
+        data: EventData,
+        *,
+        tenant_id: UUID,
+        aggregate_id: UUID,
+        aggregate_version: int,
+    ) -> None:
+        await add_event(
+            db,
+            EventEnvelope.wrap(
+                data,
+                tenant_id=tenant_id,
+                aggregate_id=aggregate_id,
+                aggregate_version=aggregate_version,
+                producer=PRODUCER,
+                correlation_id=current_correlation_id(),
+            ),
+        )
+
+    # Registers.
+
+    async def _register_for_sale(self, db: Db, actor: Actor, register_id: UUID) -> repo.Row:
+        register = await repo.get_register(db, actor.tenant_id, register_id)
+        if register is None:
+            raise InvalidOrderError(
+                f"Register {register_id} is not known. If it was created a moment ago, "
+                "retry shortly; otherwise check the register id on this device.",
+                field="register_id",
+            )
+        if not register["active"]:
+            raise ConflictError(
+                f"Register {register['name']!r} is deactivated; an admin must reactivate it "
+                "before it can take orders or refunds."
+            )
+        return register
+
+    # Sessions.
+
+    async def _open_session_row(
+        self,
+        db: Db,
+        actor: Actor,
+        register: repo.Row,
+        *,
+        opening_cash: int,
+        implicit: bool,
+    ) -> repo.Row | None:
+        """Opens a session, or returns None if another one won the race to open it."""
+        now = datetime.now(UTC)
+        try:
+            async with db.transaction():
+                session = await repo.insert_session(
+                    db,
+                    session_id=uuid.uuid4(),
+                    tenant_id=actor.tenant_id,
+                    register_id=register["register_id"],
+                    shop_id=register["shop_id"],
+                    business_date=business_date(
+                        now, register["timezone"], register["business_day_cutoff"]
+                    ),
+                    currency=register["currency"],
+                    opened_by=actor.subject,
+                    opened_implicitly=implicit,
+                    opening_cash=opening_cash,
+                )
+        except asyncpg.UniqueViolationError:
+            return None
+        await self._emit(
+            db,
+            SessionOpened(
+                session_id=session["session_id"],
+                register_id=session["register_id"],
+                shop_id=session["shop_id"],
+                business_date=session["business_date"],
+                opened_at=session["opened_at"],
+                currency=session["currency"],
+                opening_cash=session["opening_cash"],
+                opened_by=session["opened_by"],
+                opened_implicitly=implicit,
+            ),
+            tenant_id=actor.tenant_id,
+            aggregate_id=session["session_id"],
+            aggregate_version=session["version"],
+        )
+        return session
+
+    async def _session_for_sale(self, db: Db, actor: Actor, register: repo.Row) -> repo.Row:
+        """The register's open session, opened silently with no cash if there is none."""
+        while True:
+            session = await repo.find_open_session(db, register["register_id"])
+            if session is not None:
+                return session
+            opened = await self._open_session_row(
+                db, actor, register, opening_cash=0, implicit=True
+            )
+            if opened is not None:
+                return opened
+
+    async def open_session(self, actor: Actor, body: SessionOpen) -> SessionPublic:
+        actor.check_register(body.register_id, "open a session")
+        async with self._pool.acquire() as db, db.transaction():
+            register = await self._register_for_sale(db, actor, body.register_id)
+            _require_currency(body.opening_cash.currency, register["currency"], "opening_cash")
+            session = await self._open_session_row(
+                db, actor, register, opening_cash=body.opening_cash.amount, implicit=False
+            )
+            if session is None:
+                current = await repo.find_open_session(db, body.register_id)
+                which = f" ({current['session_id']})" if current is not None else ""
+                raise ConflictError(
+                    f"A session{which} is already open on register {register['name']!r}; "
+                    "close it before opening another."
+                )
+            return (await self._sessions_public(db, [session]))[0]
+
+    async def close_session(
+        self, actor: Actor, session_id: UUID, body: SessionClose
+    ) -> SessionPublic:
+        async with self._pool.acquire() as db, db.transaction():
+            session = await repo.get_session(db, actor.tenant_id, session_id, for_update=True)
+            if session is None:
+                raise NotFoundError(f"No session {session_id} exists.")
+            actor.check_register(session["register_id"], "close a session")
+            if session["state"] != "open":
+                raise ConflictError(
+                    f"Session {session_id} was already closed at "
+                    f"{session['closed_at'].isoformat()}."
+                )
+            if body.counted_cash.currency != session["currency"]:
+                raise InvalidOrderError(
+                    f"counted_cash is in {body.counted_cash.currency} but the session counts "
+                    f"{session['currency']}.",
+                    field="counted_cash",
+                )
+            totals = (await self._session_totals(db, [session]))[session_id]
+            expected = _expected_cash(session, totals)
+            closed = await repo.close_session(
+                db,
+                session_id,
+                closed_by=actor.subject,
+                counted_cash=body.counted_cash.amount,
+                expected_cash=expected,
+                note=body.note,
+            )
+            currency = closed["currency"]
+            await self._emit(
+                db,
+                SessionClosed(
+                    session_id=session_id,
+                    register_id=closed["register_id"],
+                    shop_id=closed["shop_id"],
+                    business_date=closed["business_date"],
+                    opened_at=closed["opened_at"],
+                    closed_at=closed["closed_at"],
+                    currency=currency,
+                    opening_cash=closed["opening_cash"],
+                    expected_cash=expected,
+                    counted_cash=body.counted_cash.amount,
+                    cash_difference=body.counted_cash.amount - expected,
+                    order_count=totals.order_count,
+                    refund_count=totals.refund_count,
+                    sales_total=totals.sales_total.amount,
+                    refunds_total=totals.refunds_total.amount,
+                    net_total=totals.net_total.amount,
+                    tenders=[
+                        TenderTotal(
+                            method=t.method,
+                            kind=t.kind,
+                            sales=t.sales.amount,
+                            refunds=t.refunds.amount,
+                            net=t.net.amount,
+                        )
+                        for t in totals.tenders
+                    ],
+                    first_receipt_number=totals.first_receipt_number,
+                    last_receipt_number=totals.last_receipt_number,
+                    opened_by=closed["opened_by"],
+                    closed_by=actor.subject,
+                    note=body.note,
+                ),
+                tenant_id=actor.tenant_id,
+                aggregate_id=session_id,
+                aggregate_version=closed["version"],
+            )
+            return (await self._sessions_public(db, [closed]))[0]
+
+    async def get_session(self, actor: Actor, session_id: UUID) -> SessionPublic:
+        async with self._pool.acquire() as db:
+            session = await repo.get_session(db, actor.tenant_id, session_id)
+            if session is None:
+                raise NotFoundError(f"No session {session_id} exists.")
+            return (await self._sessions_public(db, [session]))[0]
+
+    async def list_sessions(
+        self,
+        actor: Actor,
+        *,
+        register_id: UUID | None,
+        state: str | None,
+        business_date: date | None,
+        cursor: str | None,
+        limit: int,
+    ) -> SessionPage:
+        async with self._pool.acquire() as db:
+            rows = await repo.list_sessions(
+                db,
+                actor.tenant_id,
+                register_id=register_id,
+                state=state,
+                business_date=business_date,
+                before_seq=decode_cursor(cursor),
+                limit=limit + 1,
+            )
+            page = rows[:limit]
+            next_cursor = encode_cursor(page[-1]["seq"]) if len(rows) > limit else None
+            return SessionPage(items=await self._sessions_public(db, page), next_cursor=next_cursor)
+
+    async def _session_totals(
+        self, db: Db, sessions: Sequence[repo.Row]
+    ) -> dict[UUID, SessionTotalsPublic]:
+        ids = [s["session_id"] for s in sessions]
+        orders = {r["session_id"]: r for r in await repo.session_order_totals(db, ids)}
+        refunds = {r["session_id"]: r for r in await repo.session_refund_totals(db, ids)}
+        tenders: dict[UUID, list[repo.Row]] = defaultdict(list)
+        for row in await repo.session_tender_totals(db, ids):
+            tenders[row["session_id"]].append(row)
+        result = {}
+        for session in sessions:
+            sid, currency = session["session_id"], session["currency"]
+            o, r = orders.get(sid), refunds.get(sid)
+            sales = o["sales_total"] if o else 0
+            refunded = r["refunds_total"] if r else 0
+            rows = tenders.get(sid, [])
+            result[sid] = SessionTotalsPublic(
+                order_count=o["order_count"] if o else 0,
+                refund_count=r["refund_count"] if r else 0,
+                sales_total=_money(sales, currency),
+                refunds_total=_money(refunded, currency),
+                net_total=_money(sales - refunded, currency),
+                cash_sales=_money(sum(t["sales"] for t in rows if t["kind"] == "cash"), currency),
+                cash_refunds=_money(
+                    sum(t["refunds"] for t in rows if t["kind"] == "cash"), currency
+                ),
+                tenders=[
+                    TenderTotalPublic(
+                        method=t["method"],
+                        kind=t["kind"],
+                        sales=_money(t["sales"], currency),
+                        refunds=_money(t["refunds"], currency),
+                        net=_money(t["sales"] - t["refunds"], currency),
+                    )
+                    for t in rows
+                ],
+                first_receipt_number=o["first_receipt_number"] if o else None,
+                last_receipt_number=o["last_receipt_number"] if o else None,
+            )
+        return result
+
+    async def _sessions_public(self, db: Db, sessions: Sequence[repo.Row]) -> list[SessionPublic]:
+        totals = await self._session_totals(db, sessions)
+        result = []
+        for s in sessions:
+            currency = s["currency"]
+            session_totals = totals[s["session_id"]]
+            expected = (
+                s["expected_cash"]
+                if s["expected_cash"] is not None
+                else _expected_cash(s, session_totals)
+            )
+            counted = s["counted_cash"]
+            result.append(
+                SessionPublic(
+                    id=s["session_id"],
+                    register_id=s["register_id"],
+                    shop_id=s["shop_id"],
+                    state=s["state"],
+                    business_date=s["business_date"],
+                    opened_at=s["opened_at"],
+                    opened_by=s["opened_by"],
+                    opened_implicitly=s["opened_implicitly"],
+                    opening_cash=_money(s["opening_cash"], currency),
+                    closed_at=s["closed_at"],
+                    closed_by=s["closed_by"],
+                    closing_note=s["closing_note"],
+                    expected_cash=_money(expected, currency),
+                    counted_cash=_money(counted, currency) if counted is not None else None,
+                    cash_difference=(
+                        _money(counted - expected, currency) if counted is not None else None
+                    ),
+                    totals=session_totals,
+                )
+            )
+        return result
+
+    # Orders.
+
+    async def place_order(self, actor: Actor, body: OrderCreate) -> tuple[OrderPublic, bool]:
+        """Stores a paid order; returns it and whether it was new (a replay returns the first)."""
+        actor.check_register(body.register_id, "post orders")
+        request_fingerprint = fingerprint(body)
+        async with self._pool.acquire() as db:
+            replay = await self._order_replay(db, actor, body.id, request_fingerprint)
+            if replay is not None:
+                return replay, False
+            try:
+                async with db.transaction():
+                    await self._insert_order(db, actor, body, request_fingerprint)
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name != "orders_pkey":
+                    raise
+                # The same id raced in from another request; it committed first.
+                replay = await self._order_replay(db, actor, body.id, request_fingerprint)
+                assert replay is not None
+                return replay, False
+            return (await self._orders_public(db, actor.tenant_id, [body.id]))[0], True
+
+    async def _order_replay(
+        self, db: Db, actor: Actor, order_id: UUID, request_fingerprint: str
+    ) -> OrderPublic | None:
+        stored = await repo.get_order_fingerprint(db, actor.tenant_id, order_id)
+        if stored is None:
+            return None
+        if stored != request_fingerprint:
+            raise ConflictError(
+                f"Order {order_id} was already recorded with different content. A retry must "
+                "send exactly the same body; a new sale needs a new id."
+            )
+        return (await self._orders_public(db, actor.tenant_id, [order_id]))[0]
+
+    async def _insert_order(
+        self, db: Db, actor: Actor, body: OrderCreate, request_fingerprint: str
+    ) -> None:
+        register = await self._register_for_sale(db, actor, body.register_id)
+        currency = register["currency"]
+        lines, payments = _price_order(body, currency, actor.tenant_id)
+        net_total = sum(line["net"] for line in lines)
+        tax_total = sum(line["tax"] for line in lines)
+        total = sum(line["total"] for line in lines)
+
+        sequence = await repo.next_receipt_value(db, register["register_id"])
+        session = await self._session_for_sale(db, actor, register)
+        order = {
+            "tenant_id": actor.tenant_id,
+            "order_id": body.id,
+            "register_id": register["register_id"],
+            "shop_id": register["shop_id"],
+            "session_id": session["session_id"],
+            "receipt_number": f"{register['receipt_prefix']}-{sequence}",
+            "business_date": business_date(
+                body.created_at, register["timezone"], register["business_day_cutoff"]
+            ),
+            "created_at": body.created_at,
+            "currency": currency,
+            "net_total": net_total,
+            "tax_total": tax_total,
+            "total": total,
+            "customer_ref": body.customer_ref,
+            "note": body.note,
+            "source": "pos",
+            "sync_state": "pending" if register["tenant_tier"] == "pro" else "local",
+            "created_by": actor.subject,
+            "request_fingerprint": request_fingerprint,
+        }
+        await repo.insert_order(db, order, lines, payments)
+        await self._emit(
+            db,
+            OrderPlaced(
+                order_id=body.id,
+                register_id=order["register_id"],
+                shop_id=order["shop_id"],
+                session_id=order["session_id"],
+                receipt_number=order["receipt_number"],
+                business_date=order["business_date"],
+                created_at=body.created_at,
+                currency=currency,
+                lines=[_line_state(line) for line in lines],
+                payments=[_payment_state(p) for p in payments],
+                net_total=net_total,
+                tax_total=tax_total,
+                total=total,
+                customer_ref=body.customer_ref,
+                note=body.note,
+            ),
+            tenant_id=actor.tenant_id,
+            aggregate_id=body.id,
+            aggregate_version=1,
+        )
+
+    async def get_order(self, actor: Actor, order_id: UUID) -> OrderPublic:
+        async with self._pool.acquire() as db:
+            found = await self._orders_public(db, actor.tenant_id, [order_id])
+            if not found:
+                raise NotFoundError(f"No order {order_id} exists.")
+            return found[0]
+
+    async def list_orders(
+        self,
+        actor: Actor,
+        *,
+        register_id: UUID | None,
+        session_id: UUID | None,
+        business_date: date | None,
+        state: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> OrderPage:
+        async with self._pool.acquire() as db:
+            rows = await repo.list_orders(
+                db,
+                actor.tenant_id,
+                register_id=register_id,
+                session_id=session_id,
+                business_date=business_date,
+                state=state,
+                before_seq=decode_cursor(cursor),
+                limit=limit + 1,
+            )
+            page = rows[:limit]
+            next_cursor = encode_cursor(page[-1]["seq"]) if len(rows) > limit else None
+            items = await self._orders_public(
+                db, actor.tenant_id, [r["order_id"] for r in page], rows=page
+            )
+            return OrderPage(items=items, next_cursor=next_cursor)
+
+    async def _orders_public(
+        self,
+        db: Db,
+        tenant_id: UUID,
+        order_ids: Sequence[UUID],
+        rows: Sequence[repo.Row] | None = None,
+    ) -> list[OrderPublic]:
+        """Orders with lines, payments and refunds, in the order of `order_ids`."""
+        orders = rows if rows is not None else await repo.get_orders(db, tenant_id, order_ids)
+        if not orders:
+            return []
+        ids = [o["order_id"] for o in orders]
+        lines = _group(await repo.order_lines(db, tenant_id, ids), "order_id")
+        payments = _group(await repo.order_payments(db, tenant_id, ids), "order_id")
+        refunds = await self._refunds_public(db, tenant_id, ids)
+        refunded: dict[UUID, Decimal] = defaultdict(Decimal)
+        for order_refunds in refunds.values():
+            for refund in order_refunds:
+                for refund_line in refund.lines:
+                    refunded[refund_line.order_line_id] += Decimal(refund_line.quantity)
+        by_id = {o["order_id"]: o for o in orders}
+        result = []
+        for order_id in order_ids:
+            o = by_id.get(order_id)
+            if o is None:
+                continue
+            currency = o["currency"]
+            result.append(
+                OrderPublic(
+                    id=o["order_id"],
+                    register_id=o["register_id"],
+                    shop_id=o["shop_id"],
+                    session_id=o["session_id"],
+                    receipt_number=o["receipt_number"],
+                    business_date=o["business_date"],
+                    created_at=o["created_at"],
+                    received_at=o["received_at"],
+                    state=o["state"],
+                    source=o["source"],
+                    lines=[
+                        _line_public(line, currency, refunded[line["line_id"]])
+                        for line in lines.get(order_id, [])
+                    ],
+                    payments=[_payment_public(p, currency) for p in payments.get(order_id, [])],
+                    net_total=_money(o["net_total"], currency),
+                    tax_total=_money(o["tax_total"], currency),
+                    total=_money(o["total"], currency),
+                    customer_ref=o["customer_ref"],
+                    note=o["note"],
+                    refunds=refunds.get(order_id, []),
+                    sync_state=o["sync_state"],
+                    sync_error=o["sync_error"],
+                    odoo_order_id=o["odoo_order_id"],
+                )
+            )
+        return result
+
+    # Refunds.
+
+    async def refund_order(
+        self, actor: Actor, order_id: UUID, body: RefundCreate
+    ) -> tuple[RefundPublic, bool]:
+        request_fingerprint = fingerprint(body)
+        async with self._pool.acquire() as db:
+            replay = await self._refund_replay(db, actor, order_id, body.id, request_fingerprint)
+            if replay is not None:
+                return replay, False
+            try:
+                async with db.transaction():
+                    await self._insert_refund(db, actor, order_id, body, request_fingerprint)
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name != "refunds_pkey":
+                    raise
+                replay = await self._refund_replay(
+                    db, actor, order_id, body.id, request_fingerprint
+                )
+                assert replay is not None
+                return replay, False
+            refunds = await self._refunds_public(db, actor.tenant_id, [order_id])
+            return next(r for r in refunds[order_id] if r.id == body.id), True
+
+    async def _refund_replay(
+        self, db: Db, actor: Actor, order_id: UUID, refund_id: UUID, request_fingerprint: str
+    ) -> RefundPublic | None:
+        stored = await repo.get_refund_fingerprint(db, actor.tenant_id, refund_id)
+        if stored is None:
+            return None
+        if stored["order_id"] != order_id or stored["request_fingerprint"] != request_fingerprint:
+            raise ConflictError(
+                f"Refund {refund_id} was already recorded with different content. A retry must "
+                "send exactly the same body; a new refund needs a new id."
+            )
+        refunds = await self._refunds_public(db, actor.tenant_id, [order_id])
+        return next(r for r in refunds[order_id] if r.id == refund_id)
+
+    async def _insert_refund(
+        self, db: Db, actor: Actor, order_id: UUID, body: RefundCreate, request_fingerprint: str
+    ) -> None:
+        # Locking the order serializes its refunds, so two can never both take the last unit.
+        order = await repo.lock_order(db, actor.tenant_id, order_id)
+        if order is None:
+            raise NotFoundError(f"No order {order_id} exists.")
+        register = await self._register_for_sale(
+            db, actor, actor.register_id or order["register_id"]
+        )
+        currency = order["currency"]
+        if register["currency"] != currency:
+            raise InvalidOrderError(
+                f"Register {register['name']!r} works in {register['currency']}; this order was "
+                f"paid in {currency}. Refund it at a register that takes {currency}."
+            )
+        order_lines = await repo.order_lines(db, actor.tenant_id, [order_id])
+        sold = {line["line_id"]: line for line in order_lines}
+        already = await repo.refunded_quantities(db, actor.tenant_id, order_id)
+        lines = _refund_lines(body, sold, already, actor.tenant_id)
+        total = sum(line["total"] for line in lines)
+        payments = _refund_payments(body, currency, total, actor.tenant_id)
+
+        session = await self._session_for_sale(db, actor, register)
+        created_at = body.created_at or datetime.now(UTC)
+        refund = {
+            "tenant_id": actor.tenant_id,
+            "refund_id": body.id,
+            "order_id": order_id,
+            "register_id": register["register_id"],
+            "session_id": session["session_id"],
+            "business_date": business_date(
+                created_at, register["timezone"], register["business_day_cutoff"]
+            ),
+            "created_at": created_at,
+            "currency": currency,
+            "reason": body.reason,
+            "net_total": sum(line["net"] for line in lines),
+            "tax_total": sum(line["tax"] for line in lines),
+            "total": total,
+            "created_by": actor.subject,
+            "request_fingerprint": request_fingerprint,
+        }
+        await repo.insert_refund(db, refund, lines, payments)
+        refunded_after = dict(already)
+        for line in lines:
+            refunded_after[line["order_line_id"]] = (
+                refunded_after.get(line["order_line_id"], Decimal(0)) + line["quantity"]
+            )
+        fully = all(refunded_after.get(lid, 0) >= row["quantity"] for lid, row in sold.items())
+        version = await repo.set_order_refund_state(
+            db, actor.tenant_id, order_id, "refunded" if fully else "partially_refunded"
+        )
+        await self._emit(
+            db,
+            OrderRefunded(
+                refund_id=body.id,
+                order_id=order_id,
+                register_id=refund["register_id"],
+                shop_id=register["shop_id"],
+                session_id=refund["session_id"],
+                business_date=refund["business_date"],
+                created_at=created_at,
+                currency=currency,
+                reason=body.reason,
+                lines=[
+                    RefundLineState(
+                        refund_line_id=line["refund_line_id"],
+                        order_line_id=line["order_line_id"],
+                        product_ref=sold[line["order_line_id"]]["product_ref"],
+                        quantity=format_quantity(line["quantity"]),
+                        net=line["net"],
+                        tax=line["tax"],
+                        total=line["total"],
+                    )
+                    for line in lines
+                ],
+                payments=[_payment_state(p) for p in payments],
+                net_total=refund["net_total"],
+                tax_total=refund["tax_total"],
+                total=total,
+            ),
+            tenant_id=actor.tenant_id,
+            aggregate_id=order_id,
+            aggregate_version=version,
+        )
+
+    async def _refunds_public(
+        self, db: Db, tenant_id: UUID, order_ids: Sequence[UUID]
+    ) -> dict[UUID, list[RefundPublic]]:
+        refunds = await repo.refunds_of_orders(db, tenant_id, order_ids)
+        if not refunds:
+            return {}
+        ids = [r["refund_id"] for r in refunds]
+        lines = _group(await repo.refund_lines(db, tenant_id, ids), "refund_id")
+        payments = _group(await repo.refund_payments(db, tenant_id, ids), "refund_id")
+        result: dict[UUID, list[RefundPublic]] = defaultdict(list)
+        for r in refunds:
+            currency = r["currency"]
+            result[r["order_id"]].append(
+                RefundPublic(
+                    id=r["refund_id"],
+                    order_id=r["order_id"],
+                    register_id=r["register_id"],
+                    session_id=r["session_id"],
+                    business_date=r["business_date"],
+                    created_at=r["created_at"],
+                    state=r["state"],
+                    reason=r["reason"],
+                    lines=[
+                        RefundLinePublic(
+                            id=line["refund_line_id"],
+                            order_line_id=line["order_line_id"],
+                            quantity=format_quantity(line["quantity"]),
+                            net=_money(line["net"], currency),
+                            tax=_money(line["tax"], currency),
+                            total=_money(line["total"], currency),
+                        )
+                        for line in lines.get(r["refund_id"], [])
+                    ],
+                    payments=[
+                        _payment_public(p, currency) for p in payments.get(r["refund_id"], [])
+                    ],
+                    net_total=_money(r["net_total"], currency),
+                    tax_total=_money(r["tax_total"], currency),
+                    total=_money(r["total"], currency),
+                )
+            )
+        return result
+
+    # Consumed events.
+
+    async def apply_register_state(
+        self, db: Db, envelope: EventEnvelope, data: RegisterState
+    ) -> None:
+        hours, minutes = (int(part) for part in data.business_day_cutoff.split(":")[:2])
+        applied = await repo.upsert_register(
+            db,
+            tenant_id=envelope.tenant_id,
+            register_id=data.register_id,
+            shop_id=data.shop_id,
+            name=data.name,
+            receipt_prefix=data.receipt_prefix,
+            active=data.active,
+            currency=data.currency,
+            timezone=data.timezone,
+            business_day_cutoff=time(hours, minutes),
+            prices_include_tax=data.prices_include_tax,
+            tenant_tier=data.tenant_tier,
+            version=envelope.aggregate_version,
+        )
+        if not applied:
+            log.info("register_state_stale", register_id=str(data.register_id))
+
+    async def stamp_odoo_synced(
+        self, db: Db, envelope: EventEnvelope, data: OrderOdooSynced
+    ) -> None:
+        found = await repo.mark_synced(
+            db, envelope.tenant_id, data.order_id, data.odoo_order_id, data.odoo_session_id
+        )
+        if not found:
+            log.warning("odoo_sync_for_unknown_order", order_id=str(data.order_id))
+
+    async def stamp_odoo_failed(
+        self, db: Db, envelope: EventEnvelope, data: OrderOdooSyncFailed
+    ) -> None:
+        await repo.mark_sync_failed(
+            db, envelope.tenant_id, data.order_id, f"{data.error_class}: {data.message}"
+        )
+
+
+# Pricing and checks, pure functions of the request and the register.
+
+
+def _require_currency(got: str, expected: str, field: str) -> None:
+    if got != expected:
+        raise InvalidOrderError(
+            f"{field} is in {got} but this register sells in {expected}.", field=field
+        )
+
+
+def _price_order(
+    body: OrderCreate, currency: str, tenant_id: UUID
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Recomputes every line and checks the tablet's figures and the payments against them."""
+    lines: list[dict[str, Any]] = []
+    for index, line in enumerate(body.lines):
+        for field, money in (("unit_price", line.unit_price), ("total", line.total)):
+            _require_currency(money.currency, currency, f"lines[{index}].{field}")
+        quantity = Decimal(line.quantity)
+        amounts = line_amounts(
+            LineInput(
+                quantity=quantity,
+                unit_price=line.unit_price.amount,
+                discount_percent=Decimal(line.discount_percent),
+                tax_rate_percent=Decimal(line.tax_rate_percent),
+                prices_include_tax=line.prices_include_tax,
+            )
+        )
+        if amounts.total != line.total.amount:
+            raise InvalidOrderError(
+                f"lines[{index}].total is {format_money(line.total.amount, currency)} but the "
+                f"line comes to {format_money(amounts.total, currency)} "
+                f"({line.quantity} × {format_money(line.unit_price.amount, currency)}, "
+                f"{line.discount_percent}% discount, {line.tax_rate_percent}% tax "
+                f"{'included' if line.prices_include_tax else 'added'}).",
+                field=f"lines[{index}].total",
+            )
+        lines.append(
+            {
+                "line_id": _derived_id(tenant_id, body.id, "line", index),
+                "position": index,
+                "product_ref": line.product_ref,
+                "product_name": line.product_name,
+                "odoo_product_id": line.odoo_product_id,
+                "quantity": quantity,
+                "unit_price": line.unit_price.amount,
+                "discount_percent": Decimal(line.discount_percent),
+                "tax_rate_percent": Decimal(line.tax_rate_percent),
+                "prices_include_tax": line.prices_include_tax,
+                "gross": amounts.gross,
+                "discount": amounts.discount,
+                "net": amounts.net,
+                "tax": amounts.tax,
+                "total": amounts.total,
+            }
+        )
+    total = sum(line["total"] for line in lines)
+    _require_currency(body.total.currency, currency, "total")
+    if body.total.amount != total:
+        raise InvalidOrderError(
+            f"total is {format_money(body.total.amount, currency)} but the lines add up to "
+            f"{format_money(total, currency)}.",
+            field="total",
+        )
+    payments: list[dict[str, Any]] = []
+    for index, payment in enumerate(body.payments):
+        checked: tuple[tuple[str, Money | None], ...] = (
+            ("amount", payment.amount),
+            ("tendered", payment.tendered),
+            ("change", payment.change),
+        )
+        for field, paid in checked:
+            if paid is not None:
+                _require_currency(paid.currency, currency, f"payments[{index}].{field}")
+        payments.append(
+            {
+                "payment_id": _derived_id(tenant_id, body.id, "payment", index),
+                "position": index,
+                "method": payment.method,
+                "kind": payment.kind,
+                "odoo_payment_method_id": payment.odoo_payment_method_id,
+                "amount": payment.amount.amount,
+                "tendered": payment.tendered.amount if payment.tendered else None,
+                "change": payment.change.amount if payment.change else None,
+            }
+        )
+    _payments_cover(sum(p["amount"] for p in payments), total, currency, "order")
+    return lines, payments
+
+
+def _payments_cover(paid: int, total: int, currency: str, what: str) -> None:
+    if paid < total:
+        raise InvalidOrderError(
+            f"The payments cover {format_money(paid, currency)} of the {what}'s "
+            f"{format_money(total, currency)}; {format_money(total - paid, currency)} is missing.",
+            field="payments",
+        )
+    if paid > total:
+        raise InvalidOrderError(
+            f"The payments add up to {format_money(paid, currency)}, more than the {what}'s "
+            f"{format_money(total, currency)}; record change on the cash payment "
+            "(tendered and change) instead.",
+            field="payments",
+        )
+
+
+def _refund_lines(
+    body: RefundCreate,
+    sold: dict[UUID, repo.Row],
+    already: dict[UUID, Decimal],
+    tenant_id: UUID,
+) -> list[dict[str, Any]]:
+    seen: set[UUID] = set()
+    lines: list[dict[str, Any]] = []
+    for index, item in enumerate(body.lines):
+        line = sold.get(item.order_line_id)
+        if line is None:
+            raise InvalidOrderError(
+                f"lines[{index}].order_line_id: the order has no line {item.order_line_id}.",
+                field=f"lines[{index}].order_line_id",
+            )
+        if item.order_line_id in seen:
+            raise InvalidOrderError(
+                f"lines[{index}]: line {item.order_line_id} appears twice; list each line once "
+                "with the whole quantity to refund.",
+                field=f"lines[{index}]",
+            )
+        seen.add(item.order_line_id)
+        quantity = Decimal(item.quantity)
+        refunded = already.get(item.order_line_id, Decimal(0))
+        left = line["quantity"] - refunded
+        if quantity > left:
+            raise InvalidOrderError(
+                f"lines[{index}]: line {line['position'] + 1} ({line['product_name']}) has "
+                f"{format_quantity(left)} left to refund (sold "
+                f"{format_quantity(line['quantity'])}, already refunded "
+                f"{format_quantity(refunded)}); {item.quantity} was asked for.",
+                field=f"lines[{index}].quantity",
+            )
+        lines.append(
+            {
+                "refund_line_id": _derived_id(tenant_id, body.id, "refund-line", index),
+                "order_line_id": item.order_line_id,
+                "position": index,
+                "quantity": quantity,
+                "net": refund_share(line["net"], line["quantity"], refunded, quantity),
+                "tax": refund_share(line["tax"], line["quantity"], refunded, quantity),
+                "total": refund_share(line["total"], line["quantity"], refunded, quantity),
+            }
+        )
+    return lines
+
+
+def _refund_payments(
+    body: RefundCreate, currency: str, total: int, tenant_id: UUID
+) -> list[dict[str, Any]]:
+    payments: list[dict[str, Any]] = []
+    for index, payment in enumerate(body.payments):
+        if payment.amount.currency != currency:
+            raise InvalidOrderError(
+                f"payments[{index}].amount is in {payment.amount.currency} but the order was "
+                f"paid in {currency}.",
+                field=f"payments[{index}].amount",
+            )
+        payments.append(
+            {
+                "payment_id": _derived_id(tenant_id, body.id, "refund-payment", index),
+                "position": index,
+                "method": payment.method,
+                "kind": payment.kind,
+                "odoo_payment_method_id": payment.odoo_payment_method_id,
+                "amount": payment.amount.amount,
+            }
+        )
+    _payments_cover(sum(p["amount"] for p in payments), total, currency, "refund")
+    return payments
+
+
+def _expected_cash(session: repo.Row, totals: SessionTotalsPublic) -> int:
+    opening: int = session["opening_cash"]
+    return opening + totals.cash_sales.amount - totals.cash_refunds.amount
+
+
+def _group(rows: Sequence[repo.Row], key: str) -> dict[UUID, list[repo.Row]]:
+    grouped: dict[UUID, list[repo.Row]] = defaultdict(list)
+    for row in rows:
+        grouped[row[key]].append(row)
+    return grouped
+
+
+def _line_state(line: dict[str, Any]) -> OrderLineState:
+    return OrderLineState(
+        line_id=line["line_id"],
+        product_ref=line["product_ref"],
+        product_name=line["product_name"],
+        odoo_product_id=line["odoo_product_id"],
+        quantity=format_quantity(line["quantity"]),
+        unit_price=line["unit_price"],
+        discount_percent=format_quantity(line["discount_percent"]),
+        tax_rate_percent=format_quantity(line["tax_rate_percent"]),
+        prices_include_tax=line["prices_include_tax"],
+        gross=line["gross"],
+        discount=line["discount"],
+        net=line["net"],
+        tax=line["tax"],
+        total=line["total"],
+    )
+
+
+def _payment_state(payment: dict[str, Any]) -> PaymentState:
+    return PaymentState(
+        payment_id=payment["payment_id"],
+        method=payment["method"],
+        kind=payment["kind"],
+        odoo_payment_method_id=payment["odoo_payment_method_id"],
+        amount=payment["amount"],
+        tendered=payment.get("tendered"),
+        change=payment.get("change"),
+    )
+
+
+def _line_public(line: repo.Row, currency: str, refunded: Decimal) -> OrderLinePublic:
+    return OrderLinePublic(
+        id=line["line_id"],
+        product_ref=line["product_ref"],
+        product_name=line["product_name"],
+        odoo_product_id=line["odoo_product_id"],
+        quantity=format_quantity(line["quantity"]),
+        refunded_quantity=format_quantity(refunded),
+        unit_price=_money(line["unit_price"], currency),
+        discount_percent=format_quantity(line["discount_percent"]),
+        tax_rate_percent=format_quantity(line["tax_rate_percent"]),
+        prices_include_tax=line["prices_include_tax"],
+        gross=_money(line["gross"], currency),
+        discount=_money(line["discount"], currency),
+        net=_money(line["net"], currency),
+        tax=_money(line["tax"], currency),
+        total=_money(line["total"], currency),
+    )
+
+
+def _payment_public(payment: repo.Row, currency: str) -> PaymentPublic:
+    tendered = payment.get("tendered")
+    change = payment.get("change")
+    return PaymentPublic(
+        id=payment["payment_id"],
+        method=payment["method"],
+        kind=payment["kind"],
+        odoo_payment_method_id=payment["odoo_payment_method_id"],
+        amount=_money(payment["amount"], currency),
+        tendered=_money(tendered, currency) if tendered is not None else None,
+        change=_money(change, currency) if change is not None else None,
+    )

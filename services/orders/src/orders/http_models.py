@@ -1,0 +1,251 @@
+"""HTTP shapes of the orders API: `*Create` in, `*Public` out. Never used as events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from shared.money import Money, SignedMoney
+
+PaymentKind = Literal["cash", "card", "qr", "other"]
+MAX_QUANTITY = Decimal(100_000)
+
+
+def _decimal_string(value: str, *, allow_zero: bool, upper: Decimal, what: str) -> Decimal:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f'must be a decimal string such as "2" or "0.5"; got {value!r}') from None
+    if not number.is_finite():
+        raise ValueError(f"must be a finite number; got {value!r}")
+    if number < 0 or (number == 0 and not allow_zero):
+        bound = "zero or more" if allow_zero else "greater than zero"
+        raise ValueError(f"{what} must be {bound}; got {value}")
+    if number > upper:
+        raise ValueError(f"{what} must be at most {upper}; got {value}")
+    if number.as_tuple().exponent < -3:  # type: ignore[operator]
+        raise ValueError(f"{what} may have at most 3 decimal places; got {value}")
+    return number
+
+
+def _quantity(value: str) -> str:
+    _decimal_string(value, allow_zero=False, upper=MAX_QUANTITY, what="quantity")
+    return value
+
+
+def _percent(value: str) -> str:
+    _decimal_string(value, allow_zero=True, upper=Decimal(100), what="percentage")
+    return value
+
+
+QuantityString = Annotated[str, Field(max_length=20), AfterValidator(_quantity)]
+PercentString = Annotated[str, Field(max_length=20), AfterValidator(_percent)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class OrderLineCreate(_Input):
+    product_ref: str = Field(min_length=1, max_length=100)
+    product_name: str = Field(min_length=1, max_length=200)
+    odoo_product_id: int | None = Field(default=None, gt=0)
+    quantity: QuantityString
+    unit_price: Money
+    discount_percent: PercentString = "0"
+    tax_rate_percent: PercentString
+    prices_include_tax: bool
+    total: Money
+
+
+class PaymentCreate(_Input):
+    method: str = Field(min_length=1, max_length=50)
+    kind: PaymentKind
+    odoo_payment_method_id: int | None = Field(default=None, gt=0)
+    amount: Money
+    tendered: Money | None = None
+    change: Money | None = None
+
+    @model_validator(mode="after")
+    def _cash_details(self) -> PaymentCreate:
+        if (self.tendered is not None or self.change is not None) and self.kind != "cash":
+            raise ValueError("tendered and change are only for cash payments")
+        if self.tendered is not None:
+            change = self.change.amount if self.change is not None else 0
+            if self.tendered.amount - change != self.amount.amount:
+                raise ValueError(
+                    f"tendered ({self.tendered.amount}) minus change ({change}) must equal "
+                    f"the amount ({self.amount.amount})"
+                )
+        return self
+
+
+class OrderCreate(_Input):
+    id: UUID
+    register_id: UUID
+    created_at: AwareDatetime
+    lines: list[OrderLineCreate] = Field(min_length=1, max_length=500)
+    payments: list[PaymentCreate] = Field(max_length=20)
+    total: Money
+    customer_ref: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class RefundLineCreate(_Input):
+    order_line_id: UUID
+    quantity: QuantityString
+
+
+class RefundPaymentCreate(_Input):
+    method: str = Field(min_length=1, max_length=50)
+    kind: PaymentKind
+    odoo_payment_method_id: int | None = Field(default=None, gt=0)
+    amount: Money
+
+
+class RefundCreate(_Input):
+    id: UUID
+    lines: list[RefundLineCreate] = Field(min_length=1, max_length=500)
+    payments: list[RefundPaymentCreate] = Field(max_length=20)
+    reason: str = Field(min_length=1, max_length=500)
+    created_at: AwareDatetime | None = None
+
+
+class SessionOpen(_Input):
+    register_id: UUID
+    opening_cash: Money
+
+
+class SessionClose(_Input):
+    counted_cash: Money
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class OrderLinePublic(BaseModel):
+    id: UUID
+    product_ref: str
+    product_name: str
+    odoo_product_id: int | None
+    quantity: str
+    refunded_quantity: str
+    unit_price: SignedMoney
+    discount_percent: str
+    tax_rate_percent: str
+    prices_include_tax: bool
+    gross: SignedMoney
+    discount: SignedMoney
+    net: SignedMoney
+    tax: SignedMoney
+    total: SignedMoney
+
+
+class PaymentPublic(BaseModel):
+    id: UUID
+    method: str
+    kind: PaymentKind
+    odoo_payment_method_id: int | None
+    amount: SignedMoney
+    tendered: SignedMoney | None = None
+    change: SignedMoney | None = None
+
+
+class RefundLinePublic(BaseModel):
+    id: UUID
+    order_line_id: UUID
+    quantity: str
+    net: SignedMoney
+    tax: SignedMoney
+    total: SignedMoney
+
+
+class RefundPublic(BaseModel):
+    id: UUID
+    order_id: UUID
+    register_id: UUID
+    session_id: UUID
+    business_date: date
+    created_at: datetime
+    state: Literal["refunded"]
+    reason: str
+    lines: list[RefundLinePublic]
+    payments: list[PaymentPublic]
+    net_total: SignedMoney
+    tax_total: SignedMoney
+    total: SignedMoney
+
+
+class OrderPublic(BaseModel):
+    id: UUID
+    register_id: UUID
+    shop_id: UUID
+    session_id: UUID
+    receipt_number: str
+    business_date: date
+    created_at: datetime
+    received_at: datetime
+    state: Literal["paid", "partially_refunded", "refunded"]
+    source: Literal["pos", "odoo_pulled"]
+    lines: list[OrderLinePublic]
+    payments: list[PaymentPublic]
+    net_total: SignedMoney
+    tax_total: SignedMoney
+    total: SignedMoney
+    customer_ref: str | None
+    note: str | None
+    refunds: list[RefundPublic]
+    sync_state: Literal["local", "pending", "synced", "failed"]
+    sync_error: str | None
+    odoo_order_id: int | None
+
+
+class OrderPage(BaseModel):
+    items: list[OrderPublic]
+    next_cursor: str | None
+
+
+class TenderTotalPublic(BaseModel):
+    method: str
+    kind: PaymentKind
+    sales: SignedMoney
+    refunds: SignedMoney
+    net: SignedMoney
+
+
+class SessionTotalsPublic(BaseModel):
+    order_count: int
+    refund_count: int
+    sales_total: SignedMoney
+    refunds_total: SignedMoney
+    net_total: SignedMoney
+    cash_sales: SignedMoney
+    cash_refunds: SignedMoney
+    tenders: list[TenderTotalPublic]
+    first_receipt_number: str | None
+    last_receipt_number: str | None
+
+
+class SessionPublic(BaseModel):
+    id: UUID
+    register_id: UUID
+    shop_id: UUID
+    state: Literal["open", "closed"]
+    business_date: date
+    opened_at: datetime
+    opened_by: str
+    opened_implicitly: bool
+    opening_cash: SignedMoney
+    closed_at: datetime | None
+    closed_by: str | None
+    closing_note: str | None
+    expected_cash: SignedMoney
+    counted_cash: SignedMoney | None
+    cash_difference: SignedMoney | None
+    totals: SessionTotalsPublic
+
+
+class SessionPage(BaseModel):
+    items: list[SessionPublic]
+    next_cursor: str | None
