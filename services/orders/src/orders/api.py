@@ -155,6 +155,7 @@ def build_app(settings: OrdersSettings, runtime_factory: RuntimeFactory) -> Fast
             app.state.handlers = runtime.handlers
             app.state.token_verifier = runtime.verifier
             app.state.pool = runtime.pool
+            app.state.consumers_attached = runtime.consumers_attached
             yield
 
     async def readiness(app: FastAPI) -> str | None:

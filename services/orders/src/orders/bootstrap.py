@@ -63,6 +63,7 @@ class OrdersRuntime:
     verifier: TokenVerifier
     publisher: Publisher
     consumers: list[EventConsumer] = field(default_factory=list)
+    consumers_attached: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -134,6 +135,7 @@ async def _start_consumers(runtime: OrdersRuntime) -> None:
                 log.warning("consumer_start_failed", queue=consumer.queue.name, error=repr(error))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
+    runtime.consumers_attached.set()
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
