@@ -28,7 +28,9 @@ def _quiet_injected_drops() -> None:
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets that say so,
+    # and without it every keep-alive answer waits 40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     # Re-binding the same port after going down must not wait for TIME_WAIT to clear.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
@@ -51,6 +53,7 @@ class EmulatorServer(uvicorn.Server):
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,
+            loop="asyncio",
         )
         super().__init__(config)
         _quiet_injected_drops()

@@ -25,7 +25,12 @@ class EmulatorControl:
 
     def __init__(self, control_url: str, client: httpx.AsyncClient | None = None) -> None:
         self.control_url = control_url.rstrip("/")
-        self._client = client or httpx.AsyncClient(base_url=self.control_url, timeout=10.0)
+        # Plain HTTP only: skipping the TLS context makes a client cheap to build per test.
+        self._client = client or httpx.AsyncClient(
+            base_url=self.control_url,
+            timeout=10.0,
+            verify=False,  # noqa: S501
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
