@@ -104,38 +104,51 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._max_backoff_s = max_backoff_s
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._last_gauge_update = 0.0
 
     async def run(self) -> None:
-        while True:
+        """Relays until `stop()`; cancelling also works but may leave one batch to resend."""
+        while not self._stopping.is_set():
             try:
                 await self._run_while_connected()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 log.warning("outbox_relay_restarting", schema=self._schema, error=repr(error))
-                await asyncio.sleep(min(self._poll_interval_s, 1.0))
+                await self._pause(min(self._poll_interval_s, 1.0))
+
+    def stop(self) -> None:
+        """Asks `run()` to return after the batch in hand is published and marked."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleeps, but no longer than until a notification or a stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def _run_while_connected(self) -> None:
         conn = await connect(self._dsn, self._schema, f"{self._service}-outbox-relay")
         try:
             await self._become_leader(conn)
+            if self._stopping.is_set():
+                return
             await conn.add_listener(f"{self._schema}_outbox", self._on_notify)
             log.info("outbox_relay_active", schema=self._schema)
             broker_backoff_s = 0.0
-            while True:
+            while not self._stopping.is_set():
                 self._wake.clear()
                 outcome = await self.relay_once(conn)
                 if outcome.broker_unavailable:
                     # The broker itself is away: wait for it as a whole, spending no row's budget.
                     broker_backoff_s = min(max(broker_backoff_s * 2, 0.2), self._max_backoff_s)
-                    await asyncio.sleep(broker_backoff_s)
+                    await self._pause(broker_backoff_s)
                     continue
                 broker_backoff_s = 0.0
                 if outcome.published >= self._batch_size and not outcome.rejected:
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+                await self._pause(self._poll_interval_s)
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(conn.close(timeout=2))
@@ -143,10 +156,10 @@ class OutboxRelay:
     async def _become_leader(self, conn: asyncpg.Connection) -> None:
         # Session-level lock: released by the server if this process or its connection dies.
         lock = f"outbox-relay:{self._schema}"
-        while True:
+        while not self._stopping.is_set():
             if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock):
                 return
-            await asyncio.sleep(self._poll_interval_s)
+            await self._pause(self._poll_interval_s)
 
     def _on_notify(self, *_: Any) -> None:
         self._wake.set()
@@ -228,6 +241,16 @@ class OutboxRelay:
         current = await backlog(conn)
         OUTBOX_BACKLOG.labels(self._schema).set(current.events)
         OUTBOX_OLDEST_AGE.labels(self._schema).set(current.oldest_age_s)
+
+
+async def stop_relay(relay: OutboxRelay, task: asyncio.Task[None], grace_s: float = 5.0) -> None:
+    """Stops a relay gracefully, cancelling it only if it overruns the grace period."""
+    relay.stop()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), grace_s)
+    except TimeoutError:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from shared.auth import TokenVerifier, public_key_for
 from shared.broker import Publisher, QueueSpec, Topology, topology_for
 from shared.consumer import EventConsumer, RedeliverThenDeadLetter
 from shared.migrations import load_migrations, migrate, shared_migrations
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, stop_relay
 from shared.postgres import create_pool
 from shared.structured_logging import configure_logging
 
@@ -92,7 +92,7 @@ async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntim
         batch_size=settings.outbox_batch_size,
         poll_interval_s=settings.outbox_poll_interval_s,
     )
-    runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
     specs = {spec.name: spec for spec in queues(settings)}
     for name, handler_map in (
         ("orders.registers", register_replica_handlers(handlers)),
@@ -115,6 +115,7 @@ async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntim
     try:
         yield runtime
     finally:
+        await stop_relay(relay, relay_task)
         for task in runtime.tasks:
             task.cancel()
         await asyncio.gather(*runtime.tasks, return_exceptions=True)

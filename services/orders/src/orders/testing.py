@@ -136,7 +136,7 @@ class OrdersWorld:
             currency=register.currency,
             timezone=register.timezone,
             business_day_cutoff=register.business_day_cutoff,
-            tenant_tier=register.tenant_tier,  # type: ignore[arg-type]
+            tenant_tier=register.tenant_tier,
         )
         await self.publish(data, register.tenant_id, register.register_id, register.version)
 
@@ -163,7 +163,7 @@ class OrdersWorld:
             currency=register.currency,
             timezone=register.timezone,
             business_day_cutoff=register.business_day_cutoff,
-            tenant_tier=register.tenant_tier,  # type: ignore[arg-type]
+            tenant_tier=register.tenant_tier,
         )
         return await self.publish(data, register.tenant_id, register.register_id, register.version)
 

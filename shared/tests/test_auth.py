@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from shared.auth import (
+    DEV_PRIVATE_KEY,
+    DEV_PUBLIC_KEY,
+    KeyConfigurationError,
+    Role,
+    TokenIssuer,
+    TokenVerifier,
+    public_key_for,
+)
+from shared.problems import Problem
+
+
+def test_the_dev_key_is_refused_outside_dev_mode() -> None:
+    with pytest.raises(KeyConfigurationError, match="published dev key"):
+        public_key_for(DEV_PUBLIC_KEY, dev_mode=False)
+    with pytest.raises(KeyConfigurationError, match="no production JWT public key"):
+        public_key_for(None, dev_mode=False)
+    assert public_key_for(None, dev_mode=True) == DEV_PUBLIC_KEY
+
+
+def _other_key_pair() -> tuple[str, str]:
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+def test_a_production_key_verifies_its_own_tokens_only() -> None:
+    private, public = _other_key_pair()
+    assert public_key_for(public, dev_mode=False) == public
+    verifier = TokenVerifier(public)
+    tenant = uuid.uuid4()
+    token = TokenIssuer(private).issue(subject="till", tenant_id=tenant, role=Role.CASHIER)
+    assert verifier.verify(token).tenant_id == tenant
+    dev_token = TokenIssuer(DEV_PRIVATE_KEY).issue(subject="x", tenant_id=tenant, role=Role.ADMIN)
+    with pytest.raises(Problem) as refused:
+        verifier.verify(dev_token)
+    assert refused.value.status == 401
+
+
+def test_a_revoked_token_is_refused() -> None:
+    verifier = TokenVerifier(DEV_PUBLIC_KEY)
+    token_id = uuid.uuid4()
+    token = TokenIssuer(DEV_PRIVATE_KEY).issue(
+        subject="till",
+        tenant_id=uuid.uuid4(),
+        role=Role.CASHIER,
+        token_id=token_id,
+        ttl=timedelta(minutes=5),
+    )
+    verifier.revoke(token_id)
+    with pytest.raises(Problem, match="revoked"):
+        verifier.verify(token)
