@@ -63,6 +63,11 @@ def _currency(model: Model, row: Row) -> int | None:
     return company.get("currency_id") if company else None
 
 
+def _default_pricelist(model: Model) -> int | None:
+    found = model.env["product.pricelist"].search_ids([], limit=1)
+    return found[0] if found else None
+
+
 class PosConfig(Model):
     _name = "pos.config"
     _description = "Point of Sale Configuration"
@@ -80,7 +85,11 @@ class PosConfig(Model):
             many2one("picking_type_id", "stock.picking.type", "Operation Type", required=True),
             many2one("warehouse_id", "stock.warehouse", "Warehouse"),
             many2one(
-                "pricelist_id", "product.pricelist", "Default Pricelist", required=version == 16
+                "pricelist_id",
+                "product.pricelist",
+                "Default Pricelist",
+                required=version == 16,
+                default=_default_pricelist,
             ),
             many2many("available_pricelist_ids", "product.pricelist", "Available Pricelists"),
             boolean("use_pricelist", "Use a pricelist.", default=False),
