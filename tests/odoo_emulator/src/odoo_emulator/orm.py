@@ -555,6 +555,8 @@ class Model:
         for f in self.fields.values():
             if f.type != "one2many" or f.relation is None or f.inverse_name is None:
                 continue
+            if f.delegated_to is not None:
+                continue  # the parent's children, not this record's
             comodel = self.env[f.relation]
             children = sorted(
                 child

@@ -670,3 +670,10 @@ class ProductProduct(Model):
     def _check_unlink(self, ids: list[int]) -> None:
         available = [i for i in ids if self.raw(self.table.rows[i], "available_in_pos")]
         _refuse_pos_product_unlink(self, available)
+
+    def unlink_records(self, ids: list[int]) -> None:
+        templates = {self.table.rows[i]["product_tmpl_id"] for i in ids if i in self.table.rows}
+        super().unlink_records(ids)
+        # A template whose last variant is gone goes with it.
+        orphans = [t for t in sorted(templates) if not self.table.ids_where("product_tmpl_id", t)]
+        self.env["product.template"].unlink_records(orphans)
