@@ -22,7 +22,7 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/
 	touch $@
 
 run: install
-	$(BIN)/python deploy/devstack.py
+	$(BIN)/python deploy/devstack.py $(RUN_ARGS)
 
 test: install
 	$(BIN)/pytest

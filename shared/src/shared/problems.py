@@ -85,6 +85,11 @@ def _message(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _sentence(field: str, message: str) -> str:
+    joined = message.startswith(("is ", "must ", "may "))
+    return f"{field} {message}" if joined else f"{field}: {message}"
+
+
 def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Problem:
     if any(e.get("type") == "json_invalid" for e in errors):
         context = next(e for e in errors if e.get("type") == "json_invalid").get("ctx", {})
@@ -95,7 +100,7 @@ def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Problem:
             type_="urn:pos:problem:malformed-json",
         )
     items = [{"field": field_path(e.get("loc", ())), "message": _message(e)} for e in errors]
-    shown = "; ".join(f"{i['field']} {i['message']}" for i in items[:3])
+    shown = "; ".join(_sentence(i["field"], i["message"]) for i in items[:3])
     more = f" (and {len(items) - 3} more)" if len(items) > 3 else ""
     return Problem(
         422,
