@@ -1,4 +1,4 @@
-"""One emulator per Odoo version for the whole run, reset before each test through the control API."""
+"""One emulator per Odoo version for the whole run, reset before each test via the control API."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import pytest
 # Test modules import the shared scenarios by name (pytest runs with --import-mode=importlib).
 sys.path.insert(0, str(Path(__file__).parent))
 
-from emulator_scenarios import VERSIONS, EmulatorUnderTest, OdooRpc  # noqa: E402
-
-from odoo_emulator.testing import EmulatorControl, RunningEmulator, emulator_in_thread  # noqa: E402
+from emulator_scenarios import VERSIONS, EmulatorUnderTest, OdooRpc
+from odoo_emulator.testing import EmulatorControl, RunningEmulator, emulator_in_thread
 
 
 @pytest.fixture(scope="session")
@@ -30,11 +29,15 @@ def version(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture
-async def emu(emulators: dict[int, RunningEmulator], version: int) -> AsyncIterator[EmulatorUnderTest]:
+async def emu(
+    emulators: dict[int, RunningEmulator], version: int
+) -> AsyncIterator[EmulatorUnderTest]:
     running = emulators[version]
     control = EmulatorControl(running.control_url)
     running.come_up()
-    await control.set_behaviour(odoo16_dedup="late", odoo18_variant="late", partner_unlink_guard=True, json2=False)
+    await control.set_behaviour(
+        odoo16_dedup="late", odoo18_variant="late", partner_unlink_guard=True, json2=False
+    )
     await control.reset()
     seed = await control.seed("demo")
     bot = seed["users"][1]

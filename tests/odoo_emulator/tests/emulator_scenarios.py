@@ -1,4 +1,4 @@
-"""JSON-RPC client and POS payloads the emulator's tests share; independent of the emulator's code."""
+"""The JSON-RPC client and POS payloads the emulator's tests share, independent of its code."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-
 from odoo_emulator.testing import EmulatorControl, RunningEmulator
 
 VERSIONS = (16, 17, 18)
@@ -41,7 +40,12 @@ class OdooRpc:
     http: httpx.Client = field(default_factory=shared_http_client)
 
     def call(self, service: str, method: str, args: list[Any]) -> dict[str, Any]:
-        payload = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {"service": service, "method": method, "args": args}}
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 1,
+            "params": {"service": service, "method": method, "args": args},
+        }
         response = self.http.post(f"{self.url}/jsonrpc", json=payload)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
@@ -49,7 +53,9 @@ class OdooRpc:
 
     def execute(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
         body = self.call(
-            "object", "execute_kw", [self.database, self.uid, self.secret, model, method, list(args), kwargs]
+            "object",
+            "execute_kw",
+            [self.database, self.uid, self.secret, model, method, list(args), kwargs],
         )
         if "error" in body:
             raise RpcError(body["error"])
@@ -89,7 +95,7 @@ def order(
     uid: int = 3,
     **extra: Any,
 ) -> dict[str, Any]:
-    """An order as the POS UI sends it: lines (product, qty, unit price), payments (method, amount)."""
+    """An order as the POS UI sends it: lines (product, qty, price), payments (method, amount)."""
     lines = [(1, 1.0, 2.5)] if lines is None else lines
     line_dicts = []
     total = 0.0
@@ -128,7 +134,7 @@ def order(
         "to_invoice": to_invoice,
     }
     if version == 18:
-        flat = {
+        return {
             **common,
             "uuid": uuid or f"uuid-{name}",
             "session_id": session_id,
@@ -136,12 +142,19 @@ def order(
             "date_order": "2024-05-01 10:00:00",
             "access_token": f"token-{name}",
             "payment_ids": [
-                [0, 0, {"payment_method_id": method, "amount": amount, "payment_date": "2024-05-01 10:00:00"}]
+                [
+                    0,
+                    0,
+                    {
+                        "payment_method_id": method,
+                        "amount": amount,
+                        "payment_date": "2024-05-01 10:00:00",
+                    },
+                ]
                 for method, amount in payments
             ],
             **extra,
         }
-        return flat
     data = {
         **common,
         "pos_session_id": session_id,
@@ -174,5 +187,3 @@ class EmulatorUnderTest:
 
     def rpc_as(self, uid: int, secret: str, database: str = "demo") -> OdooRpc:
         return OdooRpc(self.url, database, uid, secret, self.version)
-
-

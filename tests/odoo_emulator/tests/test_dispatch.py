@@ -1,4 +1,5 @@
 """Checklist 4-7: the common service, execute_kw's checks, create's return shape, atomic calls."""
+# The emulator serves from its own thread, so blocking clients in these async tests cannot stall it.
 
 from __future__ import annotations
 
@@ -20,13 +21,25 @@ async def test_common_version_returns_the_four_keys(emu: EmulatorUnderTest) -> N
 async def test_login_returns_the_uid_for_a_password_or_an_api_key(emu: EmulatorUnderTest) -> None:
     bot = emu.seed["users"][1]
 
-    assert emu.rpc.call("common", "login", ["demo", "pos-bot", bot["password"]])["result"] == bot["uid"]
-    assert emu.rpc.call("common", "login", ["demo", "pos-bot", bot["api_key"]])["result"] == bot["uid"]
-    assert emu.rpc.call("common", "authenticate", ["demo", "pos-bot", bot["api_key"], {}])["result"] == bot["uid"]
+    assert (
+        emu.rpc.call("common", "login", ["demo", "pos-bot", bot["password"]])["result"]
+        == bot["uid"]
+    )
+    assert (
+        emu.rpc.call("common", "login", ["demo", "pos-bot", bot["api_key"]])["result"] == bot["uid"]
+    )
+    assert (
+        emu.rpc.call("common", "authenticate", ["demo", "pos-bot", bot["api_key"], {}])["result"]
+        == bot["uid"]
+    )
 
 
 async def test_bad_credentials_are_false_not_an_error(emu: EmulatorUnderTest) -> None:
-    assert emu.rpc.call("common", "login", ["demo", "pos-bot", "wrong"]) == {"jsonrpc": "2.0", "id": 1, "result": False}
+    assert emu.rpc.call("common", "login", ["demo", "pos-bot", "wrong"]) == {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "result": False,
+    }
     assert emu.rpc.call("common", "authenticate", ["demo", "nobody", "x", {}])["result"] is False
 
 
@@ -51,7 +64,9 @@ async def test_db_list_names_every_database(emu: EmulatorUnderTest) -> None:
 
 
 @pytest.mark.parametrize("secret", ["wrong-key", ""])
-async def test_execute_kw_with_a_bad_key_is_access_denied(emu: EmulatorUnderTest, secret: str) -> None:
+async def test_execute_kw_with_a_bad_key_is_access_denied(
+    emu: EmulatorUnderTest, secret: str
+) -> None:
     rpc = emu.rpc_as(emu.rpc.uid, secret)
 
     with pytest.raises(RpcError) as raised:
@@ -84,10 +99,15 @@ async def test_private_method_is_an_access_error(emu: EmulatorUnderTest) -> None
         emu.rpc.execute("pos.order", "_process_order", [])
 
     assert raised.value.name == "odoo.exceptions.AccessError"
-    assert raised.value.message == "Private methods (such as _process_order) cannot be called remotely."
+    assert (
+        raised.value.message
+        == "Private methods (such as _process_order) cannot be called remotely."
+    )
 
 
-async def test_unknown_method_is_an_attribute_error_worded_per_version(emu: EmulatorUnderTest) -> None:
+async def test_unknown_method_is_an_attribute_error_worded_per_version(
+    emu: EmulatorUnderTest,
+) -> None:
     with pytest.raises(RpcError) as raised:
         emu.rpc.execute("pos.order", "frobnicate", [])
 
@@ -116,7 +136,9 @@ async def test_object_service_other_methods_are_a_name_error(emu: EmulatorUnderT
     assert body["error"]["data"]["message"] == "Method not available execute_sql"
 
 
-async def test_create_returns_an_int_for_a_dict_and_a_list_for_a_list(emu: EmulatorUnderTest) -> None:
+async def test_create_returns_an_int_for_a_dict_and_a_list_for_a_list(
+    emu: EmulatorUnderTest,
+) -> None:
     one = emu.rpc.execute("res.partner", "create", {"name": "One"})
     many = emu.rpc.execute("res.partner", "create", [{"name": "Two"}, {"name": "Three"}])
 
@@ -124,7 +146,10 @@ async def test_create_returns_an_int_for_a_dict_and_a_list_for_a_list(emu: Emula
     assert isinstance(many, list)
     assert len(many) == 2
     assert all(isinstance(i, int) for i in many)
-    names = {p["name"] for p in await emu.control.records("demo", "res.partner", [["id", "in", [one, *many]]])}
+    names = {
+        p["name"]
+        for p in await emu.control.records("demo", "res.partner", [["id", "in", [one, *many]]])
+    }
     assert names == {"One", "Two", "Three"}
 
 
@@ -146,6 +171,8 @@ async def test_a_failing_batch_rolls_back_every_order_of_the_call(emu: EmulatorU
 
 async def test_a_failing_create_of_several_records_keeps_none(emu: EmulatorUnderTest) -> None:
     with pytest.raises(RpcError):
-        emu.rpc.execute("res.partner", "create", [{"name": "Kept?"}, {"name": "Bad", "no_such_field": 1}])
+        emu.rpc.execute(
+            "res.partner", "create", [{"name": "Kept?"}, {"name": "Bad", "no_such_field": 1}]
+        )
 
     assert await emu.control.records("demo", "res.partner", [["name", "=", "Kept?"]]) == []

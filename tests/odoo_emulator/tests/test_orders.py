@@ -1,4 +1,5 @@
 """Checklist 13-20: order sync per version, finalisation, closed sessions, change, refunds."""
+# The emulator serves from its own thread, so blocking clients in these async tests cannot stall it.
 
 from __future__ import annotations
 
@@ -16,8 +17,12 @@ async def _orders(emu: EmulatorUnderTest) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("version", [16, 17])
-@pytest.mark.parametrize("key", ["pos_session_id", "user_id", "sequence_number", "amount_return", "statement_ids"])
-async def test_create_from_ui_missing_data_key_is_a_key_error(emu: EmulatorUnderTest, key: str) -> None:
+@pytest.mark.parametrize(
+    "key", ["pos_session_id", "user_id", "sequence_number", "amount_return", "statement_ids"]
+)
+async def test_create_from_ui_missing_data_key_is_a_key_error(
+    emu: EmulatorUnderTest, key: str
+) -> None:
     session_id = emu.rpc.open_session()
     broken = emu.order(session_id, "Order 1")
     del broken["data"][key]
@@ -45,7 +50,9 @@ async def test_the_date_key_differs_between_16_and_17(emu: EmulatorUnderTest) ->
 
 
 @pytest.mark.parametrize("version", [16, 17])
-async def test_create_from_ui_maps_reference_payment_date_and_recomputes_paid(emu: EmulatorUnderTest) -> None:
+async def test_create_from_ui_maps_reference_payment_date_and_recomputes_paid(
+    emu: EmulatorUnderTest,
+) -> None:
     session_id = emu.rpc.open_session()
     pushed = emu.order(session_id, "Order 00012-003-0042", lines=[(1, 2, 2.5)], payments=[(2, 5.0)])
     pushed["data"]["amount_paid"] = 999.0  # the client's figure is not trusted
@@ -53,7 +60,9 @@ async def test_create_from_ui_maps_reference_payment_date_and_recomputes_paid(em
     result = emu.rpc.push([pushed])
 
     order = (await _orders(emu))[0]
-    assert result == [{"id": order["id"], "pos_reference": "Order 00012-003-0042", "account_move": False}]
+    assert result == [
+        {"id": order["id"], "pos_reference": "Order 00012-003-0042", "account_move": False}
+    ]
     assert order["amount_paid"] == 5.0
     assert order["date_order"] == "2024-05-01 10:00:00"
     payment = (await emu.control.records("demo", "pos.payment"))[0]
@@ -65,7 +74,9 @@ async def test_create_from_ui_maps_reference_payment_date_and_recomputes_paid(em
 
 
 @pytest.mark.parametrize("version", [16, 17])
-async def test_resending_an_identical_order_is_skipped_and_absent_from_the_result(emu: EmulatorUnderTest) -> None:
+async def test_resending_an_identical_order_is_skipped_and_absent_from_the_result(
+    emu: EmulatorUnderTest,
+) -> None:
     session_id = emu.rpc.open_session()
     first = emu.rpc.push([emu.order(session_id, "Order 1")])
 
@@ -101,7 +112,9 @@ async def test_early_16_duplicates_a_resent_order_without_server_id(emu: Emulato
 
 
 @pytest.mark.parametrize("version", [16, 17])
-async def test_a_draft_is_overwritten_by_the_final_order_of_the_same_name(emu: EmulatorUnderTest) -> None:
+async def test_a_draft_is_overwritten_by_the_final_order_of_the_same_name(
+    emu: EmulatorUnderTest,
+) -> None:
     session_id = emu.rpc.open_session()
     emu.rpc.push([emu.order(session_id, "Order 1", lines=[(1, 1, 2.5)])], draft=True)
 
@@ -111,7 +124,10 @@ async def test_a_draft_is_overwritten_by_the_final_order_of_the_same_name(emu: E
     assert len(orders) == 1
     assert result[0]["id"] == orders[0]["id"]
     assert orders[0]["state"] == "paid"
-    assert [(line["product_id"], line["qty"]) for line in await emu.control.records("demo", "pos.order.line")] == [(2, 2.0)]
+    assert [
+        (line["product_id"], line["qty"])
+        for line in await emu.control.records("demo", "pos.order.line")
+    ] == [(2, 2.0)]
 
 
 @pytest.mark.parametrize("version", [16, 17])
@@ -143,9 +159,18 @@ async def test_17_drops_an_unknown_partner_and_the_invoice_request(emu: Emulator
 async def test_sync_from_ui_returns_the_records_it_touched(emu: EmulatorUnderTest) -> None:
     session_id = emu.rpc.open_session()
 
-    result = emu.rpc.push([emu.order(session_id, "Order 00012-003-0042", lines=[(1, 1, 2.5), (3, 1, 1.8)])])
+    result = emu.rpc.push(
+        [emu.order(session_id, "Order 00012-003-0042", lines=[(1, 1, 2.5), (3, 1, 1.8)])]
+    )
 
-    assert set(result) == {"pos.order", "pos.session", "pos.payment", "pos.order.line", "pos.pack.operation.lot", "product.attribute.custom.value"}
+    assert set(result) == {
+        "pos.order",
+        "pos.session",
+        "pos.payment",
+        "pos.order.line",
+        "pos.pack.operation.lot",
+        "product.attribute.custom.value",
+    }
     (order,) = result["pos.order"]
     assert order["pos_reference"] == "Order 00012-003-0042"
     assert order["name"] == "Shop/0001"
@@ -165,7 +190,9 @@ async def test_sync_from_ui_updates_a_draft_with_the_same_uuid(emu: EmulatorUnde
 
     (order,) = await _orders(emu)
     assert order["state"] == "paid"
-    assert [line["product_id"] for line in await emu.control.records("demo", "pos.order.line")] == [2]
+    assert [line["product_id"] for line in await emu.control.records("demo", "pos.order.line")] == [
+        2
+    ]
 
 
 @pytest.mark.parametrize("version", [18])
@@ -184,7 +211,9 @@ async def test_resending_a_paid_order_skips_it_and_late_18_still_returns_its_id(
 
 
 @pytest.mark.parametrize("version", [18])
-async def test_late_18_needs_uuid_and_access_token_to_update_a_draft(emu: EmulatorUnderTest) -> None:
+async def test_late_18_needs_uuid_and_access_token_to_update_a_draft(
+    emu: EmulatorUnderTest,
+) -> None:
     session_id = emu.rpc.open_session()
     emu.rpc.push([emu.order(session_id, "Order 1", draft=True)])
     resent = emu.order(session_id, "Order 1")
@@ -203,7 +232,13 @@ async def test_a_refund_of_lines_from_two_orders_is_refused_in_18(emu: EmulatorU
     emu.rpc.push([emu.order(session_id, "Order 1"), emu.order(session_id, "Order 2")])
     line_ids = [line["id"] for line in await emu.control.records("demo", "pos.order.line")]
 
-    refund = emu.order(session_id, "Refund 1", lines=[(1, -1, 2.5), (1, -1, 2.5)], payments=[(2, -5.0)], refunded_line_ids=line_ids)
+    refund = emu.order(
+        session_id,
+        "Refund 1",
+        lines=[(1, -1, 2.5), (1, -1, 2.5)],
+        payments=[(2, -5.0)],
+        refunded_line_ids=line_ids,
+    )
     with pytest.raises(RpcError) as raised:
         emu.rpc.push([refund])
 
@@ -217,7 +252,9 @@ async def test_a_refund_of_lines_from_two_orders_is_refused_in_18(emu: EmulatorU
 async def test_an_underpaid_order_is_kept_as_draft_without_an_error(emu: EmulatorUnderTest) -> None:
     session_id = emu.rpc.open_session()
 
-    result = emu.rpc.push([emu.order(session_id, "Order 1", lines=[(1, 2, 2.5)], payments=[(2, 2.5)])])
+    result = emu.rpc.push(
+        [emu.order(session_id, "Order 1", lines=[(1, 2, 2.5)], payments=[(2, 2.5)])]
+    )
 
     assert result is not None
     (order,) = await _orders(emu)
@@ -241,7 +278,17 @@ async def test_a_refund_order_is_named_after_the_original(emu: EmulatorUnderTest
     emu.rpc.push([emu.order(session_id, "Order 1")])
     line = (await emu.control.records("demo", "pos.order.line"))[0]
 
-    emu.rpc.push([emu.order(session_id, "Order 2", lines=[(1, -1, 2.5)], payments=[(2, -2.5)], refunded_line_ids=[line["id"]])])
+    emu.rpc.push(
+        [
+            emu.order(
+                session_id,
+                "Order 2",
+                lines=[(1, -1, 2.5)],
+                payments=[(2, -2.5)],
+                refunded_line_ids=[line["id"]],
+            )
+        ]
+    )
 
     refund = next(o for o in await _orders(emu) if o["pos_reference"] == "Order 2")
     assert refund["name"] == "Shop/0001 REFUND"
@@ -252,7 +299,9 @@ async def test_a_refund_order_is_named_after_the_original(emu: EmulatorUnderTest
 
 
 @pytest.mark.parametrize("version", [16, 17])
-async def test_an_order_for_a_closed_session_goes_to_a_rescue_session(emu: EmulatorUnderTest) -> None:
+async def test_an_order_for_a_closed_session_goes_to_a_rescue_session(
+    emu: EmulatorUnderTest,
+) -> None:
     session_id = emu.rpc.open_session()
     emu.rpc.execute("pos.session", "action_pos_session_closing_control", [session_id])
 
@@ -268,14 +317,19 @@ async def test_an_order_for_a_closed_session_goes_to_a_rescue_session(emu: Emula
 
 
 @pytest.mark.parametrize("version", [18])
-async def test_an_order_for_a_closed_session_needs_another_open_session_in_18(emu: EmulatorUnderTest) -> None:
+async def test_an_order_for_a_closed_session_needs_another_open_session_in_18(
+    emu: EmulatorUnderTest,
+) -> None:
     session_id = emu.rpc.open_session()
     emu.rpc.execute("pos.session", "action_pos_session_closing_control", [session_id])
 
     with pytest.raises(RpcError) as raised:
         emu.rpc.push([emu.order(session_id, "Late 1")])
     assert raised.value.name == "odoo.exceptions.UserError"
-    assert raised.value.message == "No open session available. Please open a new session to capture the order."
+    assert (
+        raised.value.message
+        == "No open session available. Please open a new session to capture the order."
+    )
 
     new_session = emu.rpc.open_session()
     result = emu.rpc.push([emu.order(session_id, "Late 1")])
@@ -290,31 +344,55 @@ async def test_change_is_recorded_as_a_negative_cash_payment(emu: EmulatorUnderT
     session_id = emu.rpc.open_session()
     cash = emu.seed["cash_payment_method_id"]
 
-    emu.rpc.push([emu.order(session_id, "Order 1", lines=[(1, 1, 2.5)], payments=[(cash, 5.0)], amount_return=2.5)])
+    emu.rpc.push(
+        [
+            emu.order(
+                session_id,
+                "Order 1",
+                lines=[(1, 1, 2.5)],
+                payments=[(cash, 5.0)],
+                amount_return=2.5,
+            )
+        ]
+    )
 
     payments = await emu.control.records("demo", "pos.payment")
-    assert sorted((p["amount"], p["is_change"], p["payment_method_id"]) for p in payments) == [(-2.5, True, cash), (5.0, False, cash)]
+    assert sorted((p["amount"], p["is_change"], p["payment_method_id"]) for p in payments) == [
+        (-2.5, True, cash),
+        (5.0, False, cash),
+    ]
     assert (await _orders(emu))[0]["state"] == "paid"
 
 
 async def test_change_without_a_cash_method_is_a_user_error(emu: EmulatorUnderTest) -> None:
     card = emu.seed["card_payment_method_id"]
-    config = emu.rpc.execute("pos.config", "create", {"name": "Kiosk", "picking_type_id": 1, "payment_method_ids": [[6, 0, [card]]]})
+    config = emu.rpc.execute(
+        "pos.config",
+        "create",
+        {"name": "Kiosk", "picking_type_id": 1, "payment_method_ids": [[6, 0, [card]]]},
+    )
     session_id = emu.rpc.open_session(config)
 
     with pytest.raises(RpcError) as raised:
         emu.rpc.push([emu.order(session_id, "Order 1", payments=[(card, 5.0)], amount_return=2.5)])
 
-    assert raised.value.message == "No cash statement found for this session. Unable to record returned cash."
+    assert (
+        raised.value.message
+        == "No cash statement found for this session. Unable to record returned cash."
+    )
 
 
-async def test_to_invoice_without_partner_is_a_user_error_and_with_one_an_invoice(emu: EmulatorUnderTest) -> None:
+async def test_to_invoice_without_partner_is_a_user_error_and_with_one_an_invoice(
+    emu: EmulatorUnderTest,
+) -> None:
     session_id = emu.rpc.open_session()
     with pytest.raises(RpcError) as raised:
         emu.rpc.push([emu.order(session_id, "Order 1", to_invoice=True)])
     assert raised.value.message == "Please provide a partner for the sale."
 
-    emu.rpc.push([emu.order(session_id, "Order 1", to_invoice=True, partner_id=emu.seed["customer_ids"][0])])
+    emu.rpc.push(
+        [emu.order(session_id, "Order 1", to_invoice=True, partner_id=emu.seed["customer_ids"][0])]
+    )
 
     (order,) = await _orders(emu)
     assert order["state"] == "invoiced"
@@ -327,35 +405,67 @@ async def test_to_invoice_without_partner_is_a_user_error_and_with_one_an_invoic
 # ---------------------------------------------------------------- 18: payment method allowed
 
 
-async def test_a_payment_method_outside_the_config_is_a_validation_error(emu: EmulatorUnderTest) -> None:
+async def test_a_payment_method_outside_the_config_is_a_validation_error(
+    emu: EmulatorUnderTest,
+) -> None:
     session_id = emu.rpc.open_session()
-    other_journal = emu.rpc.execute("account.journal", "create", {"name": "Vouchers", "code": "VCH", "type": "bank"})
-    voucher = emu.rpc.execute("pos.payment.method", "create", {"name": "Voucher", "journal_id": other_journal})
+    other_journal = emu.rpc.execute(
+        "account.journal", "create", {"name": "Vouchers", "code": "VCH", "type": "bank"}
+    )
+    voucher = emu.rpc.execute(
+        "pos.payment.method", "create", {"name": "Voucher", "journal_id": other_journal}
+    )
 
     with pytest.raises(RpcError) as raised:
         emu.rpc.push([emu.order(session_id, "Order 1", payments=[(voucher, 2.5)])])
 
     assert raised.value.name == "odoo.exceptions.ValidationError"
-    assert raised.value.message == "The payment method selected is not allowed in the config of the POS session."
+    assert (
+        raised.value.message
+        == "The payment method selected is not allowed in the config of the POS session."
+    )
     assert await _orders(emu) == []
 
 
 # ---------------------------------------------------------------- 19: refunds
 
 
-async def test_refund_lines_link_to_the_original_and_refunded_qty_is_their_negated_sum(emu: EmulatorUnderTest) -> None:
+async def test_refund_lines_link_to_the_original_and_refunded_qty_is_their_negated_sum(
+    emu: EmulatorUnderTest,
+) -> None:
     session_id = emu.rpc.open_session()
     emu.rpc.push([emu.order(session_id, "Order 1", lines=[(1, 3, 2.5)], payments=[(2, 7.5)])])
     original_line = (await emu.control.records("demo", "pos.order.line"))[0]
 
     for index in range(2):
-        emu.rpc.push([emu.order(session_id, f"Refund {index}", lines=[(1, -1, 2.5)], payments=[(2, -2.5)], refunded_line_ids=[original_line["id"]])])
+        emu.rpc.push(
+            [
+                emu.order(
+                    session_id,
+                    f"Refund {index}",
+                    lines=[(1, -1, 2.5)],
+                    payments=[(2, -2.5)],
+                    refunded_line_ids=[original_line["id"]],
+                )
+            ]
+        )
 
-    line = emu.rpc.execute("pos.order.line", "read", [original_line["id"]], ["refunded_qty", "refund_orderline_ids"])[0]
+    line = emu.rpc.execute(
+        "pos.order.line", "read", [original_line["id"]], ["refunded_qty", "refund_orderline_ids"]
+    )[0]
     assert line["refunded_qty"] == 2.0
     assert len(line["refund_orderline_ids"]) == 2
-    original = emu.rpc.execute("pos.order", "read", [original_line["order_id"]], ["refund_orders_count", "has_refundable_lines"])[0]
-    assert original == {"id": original_line["order_id"], "refund_orders_count": 2, "has_refundable_lines": True}
+    original = emu.rpc.execute(
+        "pos.order",
+        "read",
+        [original_line["order_id"]],
+        ["refund_orders_count", "has_refundable_lines"],
+    )[0]
+    assert original == {
+        "id": original_line["order_id"],
+        "refund_orders_count": 2,
+        "has_refundable_lines": True,
+    }
 
 
 async def test_there_is_no_server_side_cap_on_refunded_quantity(emu: EmulatorUnderTest) -> None:
@@ -363,28 +473,55 @@ async def test_there_is_no_server_side_cap_on_refunded_quantity(emu: EmulatorUnd
     emu.rpc.push([emu.order(session_id, "Order 1", lines=[(1, 1, 2.5)])])
     line_id = (await emu.control.records("demo", "pos.order.line"))[0]["id"]
 
-    emu.rpc.push([emu.order(session_id, "Refund 1", lines=[(1, -5, 2.5)], payments=[(2, -12.5)], refunded_line_ids=[line_id])])
+    emu.rpc.push(
+        [
+            emu.order(
+                session_id,
+                "Refund 1",
+                lines=[(1, -5, 2.5)],
+                payments=[(2, -12.5)],
+                refunded_line_ids=[line_id],
+            )
+        ]
+    )
 
-    assert emu.rpc.execute("pos.order.line", "read", [line_id], ["refunded_qty"])[0]["refunded_qty"] == 5.0
+    assert (
+        emu.rpc.execute("pos.order.line", "read", [line_id], ["refunded_qty"])[0]["refunded_qty"]
+        == 5.0
+    )
 
 
 async def test_the_refunded_order_field_follows_the_version(emu: EmulatorUnderTest) -> None:
     session_id = emu.rpc.open_session()
     emu.rpc.push([emu.order(session_id, "Order 1")])
     line = (await emu.control.records("demo", "pos.order.line"))[0]
-    emu.rpc.push([emu.order(session_id, "Refund 1", lines=[(1, -1, 2.5)], payments=[(2, -2.5)], refunded_line_ids=[line["id"]])])
+    emu.rpc.push(
+        [
+            emu.order(
+                session_id,
+                "Refund 1",
+                lines=[(1, -1, 2.5)],
+                payments=[(2, -2.5)],
+                refunded_line_ids=[line["id"]],
+            )
+        ]
+    )
     refund_id = next(o["id"] for o in await _orders(emu) if o["pos_reference"] == "Refund 1")
 
     if emu.version == 18:
         read = emu.rpc.execute("pos.order", "read", [refund_id], ["refunded_order_id"])[0]
         assert read["refunded_order_id"] == [line["order_id"], "Shop/0001"]
     else:
-        read = emu.rpc.execute("pos.order", "read", [refund_id], ["refunded_order_ids", "refunded_orders_count"])[0]
+        read = emu.rpc.execute(
+            "pos.order", "read", [refund_id], ["refunded_order_ids", "refunded_orders_count"]
+        )[0]
         assert read["refunded_order_ids"] == [line["order_id"]]
         assert read["refunded_orders_count"] == 1
 
 
-async def test_backend_refund_creates_a_draft_copy_in_the_current_session(emu: EmulatorUnderTest) -> None:
+async def test_backend_refund_creates_a_draft_copy_in_the_current_session(
+    emu: EmulatorUnderTest,
+) -> None:
     session_id = emu.rpc.open_session()
     emu.rpc.push([emu.order(session_id, "Order 1", lines=[(1, 2, 2.5)], payments=[(2, 5.0)])])
     order_id = (await _orders(emu))[0]["id"]
@@ -395,7 +532,11 @@ async def test_backend_refund_creates_a_draft_copy_in_the_current_session(emu: E
     assert refund["state"] == "draft"
     assert refund["name"] == "Shop/0001 REFUND"
     assert refund["amount_total"] == -5.0
-    refund_line = next(line for line in await emu.control.records("demo", "pos.order.line") if line["order_id"] == refund["id"])
+    refund_line = next(
+        line
+        for line in await emu.control.records("demo", "pos.order.line")
+        if line["order_id"] == refund["id"]
+    )
     assert refund_line["qty"] == -2.0
 
 
