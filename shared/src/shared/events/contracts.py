@@ -19,6 +19,55 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+# Tenants and shops (published by the registers service).
+
+TenantTier = Literal["starter", "pro"]
+
+
+class TenantState(EventData):
+    tenant_id: UUID
+    name: str
+    tier: TenantTier
+    default_currency: str
+    default_timezone: str
+    changed: tuple[str, ...] = ()
+
+
+class TenantCreated(TenantState):
+    event_type: ClassVar[str] = "tenant.created"
+
+
+class TenantUpdated(TenantState):
+    event_type: ClassVar[str] = "tenant.updated"
+
+
+class ShopState(EventData):
+    shop_id: UUID
+    name: str
+    currency: str
+    timezone: str
+    business_day_cutoff: str  # "HH:MM" in the shop's timezone
+    prices_include_tax: bool
+    changed: tuple[str, ...] = ()
+
+
+class ShopCreated(ShopState):
+    event_type: ClassVar[str] = "shop.created"
+
+
+class ShopUpdated(ShopState):
+    event_type: ClassVar[str] = "shop.updated"
+
+
+class TokenRevoked(EventData):
+    """A token id every service must refuse from now on, until the token would have expired."""
+
+    event_type: ClassVar[str] = "token.revoked"
+
+    token_id: UUID
+    expires_at: datetime
+
+
 # Registers (published by the registers service; the orders service keeps a replica).
 
 RegisterSyncState = Literal["local", "pending_create", "pending_update", "synced", "sync_error"]
@@ -34,7 +83,8 @@ class RegisterState(EventData):
     timezone: str
     business_day_cutoff: str  # "HH:MM" in the shop's timezone
     prices_include_tax: bool = True
-    tenant_tier: Literal["starter", "pro"] = "starter"
+    tenant_tier: TenantTier = "starter"
+    shop_name: str | None = None
     sync_state: RegisterSyncState = "local"
     odoo_pos_config_id: int | None = None
     changed: tuple[str, ...] = ()
