@@ -8,7 +8,7 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -69,6 +69,8 @@ from orders.http_models import (
 log = structlog.get_logger(__name__)
 
 PRODUCER = "orders"
+# A row as read back, or the same fields as just written.
+Fields = Mapping[str, Any] | repo.Row
 # Line and payment ids are derived, so a replayed order gets the same ones.
 _ID_NAMESPACE = uuid.UUID("6f1c6a52-3f7e-4d59-9b0e-2f4a7c1d8e90")
 
@@ -434,7 +436,7 @@ class OrderHandlers:
                 return replay, False
             try:
                 async with db.transaction():
-                    await self._insert_order(db, actor, body, request_fingerprint)
+                    placed = await self._insert_order(db, actor, body, request_fingerprint)
             except asyncpg.UniqueViolationError as error:
                 if error.constraint_name != "orders_pkey":
                     raise
@@ -442,7 +444,7 @@ class OrderHandlers:
                 replay = await self._order_replay(db, actor, body.id, request_fingerprint)
                 assert replay is not None
                 return replay, False
-            return (await self._orders_public(db, actor.tenant_id, [body.id]))[0], True
+            return placed, True
 
     async def _order_replay(
         self, db: Db, actor: Actor, order_id: UUID, request_fingerprint: str
@@ -459,7 +461,7 @@ class OrderHandlers:
 
     async def _insert_order(
         self, db: Db, actor: Actor, body: OrderCreate, request_fingerprint: str
-    ) -> None:
+    ) -> OrderPublic:
         register = await self._register_for_sale(db, actor, body.register_id)
         currency = register["currency"]
         lines, payments = _price_order(body, currency, actor.tenant_id)
@@ -491,7 +493,7 @@ class OrderHandlers:
             "created_by": actor.subject,
             "request_fingerprint": request_fingerprint,
         }
-        await repo.insert_order(db, order, lines, payments)
+        order["received_at"] = await repo.insert_order(db, order, lines, payments)
         await self._emit(
             db,
             OrderPlaced(
@@ -515,6 +517,8 @@ class OrderHandlers:
             aggregate_id=body.id,
             aggregate_version=1,
         )
+        new = {**order, "state": "paid", "sync_error": None, "odoo_order_id": None}
+        return _order_public(new, lines, payments, refunds=[], refunded={})
 
     async def get_order(self, actor: Actor, order_id: UUID) -> OrderPublic:
         async with self._pool.acquire() as db:
@@ -573,41 +577,17 @@ class OrderHandlers:
                 for refund_line in refund.lines:
                     refunded[refund_line.order_line_id] += Decimal(refund_line.quantity)
         by_id = {o["order_id"]: o for o in orders}
-        result = []
-        for order_id in order_ids:
-            o = by_id.get(order_id)
-            if o is None:
-                continue
-            currency = o["currency"]
-            result.append(
-                OrderPublic(
-                    id=o["order_id"],
-                    register_id=o["register_id"],
-                    shop_id=o["shop_id"],
-                    session_id=o["session_id"],
-                    receipt_number=o["receipt_number"],
-                    business_date=o["business_date"],
-                    created_at=o["created_at"],
-                    received_at=o["received_at"],
-                    state=o["state"],
-                    source=o["source"],
-                    lines=[
-                        _line_public(line, currency, refunded[line["line_id"]])
-                        for line in lines.get(order_id, [])
-                    ],
-                    payments=[_payment_public(p, currency) for p in payments.get(order_id, [])],
-                    net_total=_money(o["net_total"], currency),
-                    tax_total=_money(o["tax_total"], currency),
-                    total=_money(o["total"], currency),
-                    customer_ref=o["customer_ref"],
-                    note=o["note"],
-                    refunds=refunds.get(order_id, []),
-                    sync_state=o["sync_state"],
-                    sync_error=o["sync_error"],
-                    odoo_order_id=o["odoo_order_id"],
-                )
+        return [
+            _order_public(
+                by_id[order_id],
+                lines.get(order_id, []),
+                payments.get(order_id, []),
+                refunds.get(order_id, []),
+                refunded,
             )
-        return result
+            for order_id in order_ids
+            if order_id in by_id
+        ]
 
     # Refunds.
 
@@ -1039,7 +1019,43 @@ def _payment_state(payment: dict[str, Any]) -> PaymentState:
     )
 
 
-def _line_public(line: repo.Row, currency: str, refunded: Decimal) -> OrderLinePublic:
+def _order_public(
+    o: Fields,
+    lines: Sequence[Fields],
+    payments: Sequence[Fields],
+    refunds: list[RefundPublic],
+    refunded: Mapping[UUID, Decimal],
+) -> OrderPublic:
+    currency = o["currency"]
+    return OrderPublic(
+        id=o["order_id"],
+        register_id=o["register_id"],
+        shop_id=o["shop_id"],
+        session_id=o["session_id"],
+        receipt_number=o["receipt_number"],
+        business_date=o["business_date"],
+        created_at=o["created_at"],
+        received_at=o["received_at"],
+        state=o["state"],
+        source=o["source"],
+        lines=[
+            _line_public(line, currency, refunded.get(line["line_id"], Decimal(0)))
+            for line in lines
+        ],
+        payments=[_payment_public(p, currency) for p in payments],
+        net_total=_money(o["net_total"], currency),
+        tax_total=_money(o["tax_total"], currency),
+        total=_money(o["total"], currency),
+        customer_ref=o["customer_ref"],
+        note=o["note"],
+        refunds=refunds,
+        sync_state=o["sync_state"],
+        sync_error=o["sync_error"],
+        odoo_order_id=o["odoo_order_id"],
+    )
+
+
+def _line_public(line: Fields, currency: str, refunded: Decimal) -> OrderLinePublic:
     return OrderLinePublic(
         id=line["line_id"],
         product_ref=line["product_ref"],
@@ -1059,7 +1075,7 @@ def _line_public(line: repo.Row, currency: str, refunded: Decimal) -> OrderLineP
     )
 
 
-def _payment_public(payment: repo.Row, currency: str) -> PaymentPublic:
+def _payment_public(payment: Fields, currency: str) -> PaymentPublic:
     tendered = payment.get("tendered")
     change = payment.get("change")
     return PaymentPublic(

@@ -4,7 +4,7 @@ the caller already read within its tenant."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -247,14 +247,16 @@ async def get_order_fingerprint(db: Db, tenant_id: UUID, order_id: UUID) -> str 
 
 async def insert_order(
     db: Db, order: dict[str, Any], lines: list[dict[str, Any]], payments: list[dict[str, Any]]
-) -> None:
-    await db.execute(
+) -> datetime:
+    """Inserts the order with its lines and payments; returns when the server received it."""
+    received_at: datetime = await db.fetchval(
         """INSERT INTO orders (tenant_id, order_id, register_id, shop_id, session_id,
                                receipt_number, business_date, created_at, currency, net_total,
                                tax_total, total, customer_ref, note, source, sync_state,
                                created_by, request_fingerprint, odoo_order_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                   $18, $19)""",
+                   $18, $19)
+           RETURNING received_at""",
         order["tenant_id"],
         order["order_id"],
         order["register_id"],
@@ -324,6 +326,7 @@ async def insert_order(
             for payment in payments
         ],
     )
+    return received_at
 
 
 async def lock_order(db: Db, tenant_id: UUID, order_id: UUID) -> Row | None:
