@@ -248,3 +248,22 @@ class SessionClosed(EventData):
     opened_by: str
     closed_by: str
     note: str | None = None
+
+
+# Reports (published by the reporting service).
+
+
+class ReportDailyReady(EventData):
+    """A shop's business day has been reported: its totals as the reporting service sees them."""
+
+    event_type: ClassVar[str] = "report.daily_ready"
+
+    shop_id: UUID
+    business_date: date
+    currency: str
+    order_count: int
+    refund_count: int
+    gross: int
+    refunds: int
+    net: int
+    registers_still_open: int
