@@ -25,6 +25,7 @@ import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.events.contracts import RegisterCreated
 from shared.events.envelope import EventEnvelope

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+
 from shared.migrations import migrate, shared_migrations
 from shared.postgres import create_pool
 

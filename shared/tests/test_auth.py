@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from shared.auth import (
     DEV_PRIVATE_KEY,
     DEV_PUBLIC_KEY,

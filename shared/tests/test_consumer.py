@@ -8,6 +8,7 @@ from typing import Any
 
 import aio_pika
 import asyncpg
+
 from shared.broker import QueueSpec, Topology
 from shared.consumer import EventConsumer, PermanentHandlingError, RedeliverThenDeadLetter
 from shared.events.contracts import OrderOdooSynced

@@ -4,6 +4,7 @@ import asyncio
 
 import asyncpg
 import pytest
+
 from shared.migrations import Migration, MigrationError, migrate
 
 

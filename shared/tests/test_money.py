@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+
 from shared.money import Money, currency_exponent, format_money
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+
 from shared.broker import Publisher, Topology
 from shared.events.contracts import OrderOdooSynced
 from shared.events.envelope import EventEnvelope

@@ -11,7 +11,6 @@ import contextlib
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aio_pika
 import asyncpg
 import httpx
+
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.events.contracts import RegisterCreated
 from shared.events.envelope import EventEnvelope
@@ -141,8 +141,8 @@ async def orders_service(dsn: str) -> AsyncIterator[str]:
         "ORDERS_LOG_LEVEL": "WARNING",
         "ORDERS_DB_POOL_MAX_SIZE": "20",
     }
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "orders", "serve", "--port", str(port)], env=env, cwd=ROOT
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "orders", "serve", "--port", str(port), env=env, cwd=ROOT
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -155,7 +155,7 @@ async def orders_service(dsn: str) -> AsyncIterator[str]:
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        await asyncio.wait_for(process.wait(), 15)
 
 
 async def _event_sink() -> tuple[aio_pika.abc.AbstractConnection, Any]:

@@ -20,7 +20,8 @@ SUITES = (
 
 def _load(file_name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(file_name.removesuffix(".py"), HERE / file_name)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
+
 from orders.settings import OrdersSettings
 from orders.testing import OrdersWorld, running_orders
 from shared.testing.event_tap import EventTap

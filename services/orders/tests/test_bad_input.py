@@ -8,6 +8,7 @@ from typing import Any
 
 import jwt
 import pytest
+
 from orders.testing import OrdersWorld, Register, problem
 from shared.auth import Role
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from orders.domain import LineInput, business_date, line_amounts, refund_share
 
 

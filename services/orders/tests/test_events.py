@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import aio_pika
+
 from orders.settings import OrdersSettings
 from orders.testing import OrdersWorld, proxied_url, running_orders
 from shared.events.contracts import OrderOdooSynced

@@ -10,9 +10,6 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
-from shared.auth import Claims
-from shared.http_service import create_service_app
-from shared.problems import Problem, problem_response
 
 from orders.domain import (
     ConflictError,
@@ -34,6 +31,9 @@ from orders.http_models import (
     SessionPublic,
 )
 from orders.settings import OrdersSettings
+from shared.auth import Claims
+from shared.http_service import create_service_app
+from shared.problems import Problem, problem_response
 
 router = APIRouter(prefix="/v1")
 

@@ -11,13 +11,6 @@ from importlib import resources
 import asyncpg
 import structlog
 from fastapi import FastAPI
-from shared.auth import TokenVerifier, public_key_for
-from shared.broker import Publisher, QueueSpec, Topology, topology_for
-from shared.consumer import EventConsumer, RedeliverThenDeadLetter
-from shared.migrations import load_migrations, migrate, shared_migrations
-from shared.outbox import OutboxRelay, stop_relay
-from shared.postgres import create_pool
-from shared.structured_logging import configure_logging
 
 from orders.api import build_app
 from orders.consumer import (
@@ -28,6 +21,13 @@ from orders.consumer import (
 )
 from orders.handlers import PRODUCER, OrderHandlers
 from orders.settings import OrdersSettings
+from shared.auth import TokenVerifier, public_key_for
+from shared.broker import Publisher, QueueSpec, Topology, topology_for
+from shared.consumer import EventConsumer, RedeliverThenDeadLetter
+from shared.migrations import load_migrations, migrate, shared_migrations
+from shared.outbox import OutboxRelay, stop_relay
+from shared.postgres import create_pool
+from shared.structured_logging import configure_logging
 
 log = structlog.get_logger(__name__)
 

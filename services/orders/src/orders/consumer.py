@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.consumer import Handler
-
 from orders.handlers import OrderHandlers
+from shared.consumer import Handler
 
 REGISTER_EVENTS = ("register.created", "register.updated")
 SYNC_EVENTS = ("order.odoo_synced", "order.odoo_sync_failed")

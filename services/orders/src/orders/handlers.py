@@ -17,25 +17,6 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from shared.auth import Role, TokenClaims
-from shared.events.contracts import (
-    OrderLineState,
-    OrderOdooSynced,
-    OrderOdooSyncFailed,
-    OrderPlaced,
-    OrderRefunded,
-    PaymentState,
-    RefundLineState,
-    RegisterState,
-    SessionClosed,
-    SessionOpened,
-    TenderTotal,
-)
-from shared.events.envelope import EventData, EventEnvelope
-from shared.money import Money, SignedMoney, format_money
-from shared.outbox import add_event
-from shared.postgres import Db
-from shared.structured_logging import current_correlation_id
 
 from orders import repository as repo
 from orders.domain import (
@@ -65,6 +46,25 @@ from orders.http_models import (
     SessionTotalsPublic,
     TenderTotalPublic,
 )
+from shared.auth import Role, TokenClaims
+from shared.events.contracts import (
+    OrderLineState,
+    OrderOdooSynced,
+    OrderOdooSyncFailed,
+    OrderPlaced,
+    OrderRefunded,
+    PaymentState,
+    RefundLineState,
+    RegisterState,
+    SessionClosed,
+    SessionOpened,
+    TenderTotal,
+)
+from shared.events.envelope import EventData, EventEnvelope
+from shared.money import Money, SignedMoney, format_money
+from shared.outbox import add_event
+from shared.postgres import Db
+from shared.structured_logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
 from shared.money import Money, SignedMoney
 
 PaymentKind = Literal["cash", "card", "qr", "other"]

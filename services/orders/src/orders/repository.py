@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+
 from shared.postgres import Db
 
 Row = asyncpg.Record

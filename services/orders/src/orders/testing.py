@@ -16,14 +16,14 @@ import aio_pika
 import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
+
+from orders.bootstrap import create_app
+from orders.settings import OrdersSettings
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.events.contracts import OrderOdooSynced, RegisterCreated, RegisterUpdated
 from shared.events.envelope import EventData, EventEnvelope
 from shared.testing.polling import eventually
 from shared.testing.tcp_proxy import TcpProxy
-
-from orders.bootstrap import create_app
-from orders.settings import OrdersSettings
 
 
 @dataclass
