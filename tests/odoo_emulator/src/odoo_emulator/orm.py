@@ -158,6 +158,9 @@ class Env:
     def version(self) -> int:
         return self.behaviour.version
 
+    def release(self) -> None:
+        self._models.clear()
+
     def log(self, message: str) -> None:
         """What Odoo would only write to its server log (the call log keeps it)."""
         self.logs.append(message)
@@ -752,9 +755,10 @@ class Model:
 
     def _index_candidates(self, domain: list[Any]) -> Iterable[int] | None:
         """A narrow id set from an indexed `=`/`in` leaf of a pure conjunction, if there is one."""
-        if any(not isinstance(t, list | tuple) for t in domain):
+        if any(not isinstance(t, list | tuple) and t != "&" for t in domain):
             return None
-        for left, operator, right in domain:
+        leaves = [t for t in domain if isinstance(t, list | tuple) and len(t) == 3]
+        for left, operator, right in leaves:
             if left == "id" and operator == "=" and isinstance(right, int):
                 return [right]
             if left == "id" and operator == "in" and isinstance(right, list | tuple):

@@ -172,8 +172,12 @@ class RpcServices:
                     message = "Base" + message
                 raise TypeError(message) from None
             raise
-        with database.transaction():
-            return bound(*call_args, **kwargs)
+        try:
+            with database.transaction():
+                return bound(*call_args, **kwargs)
+        finally:
+            # Models point back at their env: break the cycle so memory is freed without the GC.
+            env.release()
 
     def _public_method(self, instance: Any, model: str, method: str) -> Any:
         function = getattr(type(instance), method, None)
