@@ -164,7 +164,7 @@ async def run() -> dict[str, float]:
                 loaded += size
                 batch += 1
             load_seconds = time.perf_counter() - load_started
-            # The loaded orders live for the rest of the run: later collections need not rescan them.
+            # The loaded orders live on: later collections need not rescan them.
             gc.collect()
             gc.freeze()
             rss_after = _rss_mib()

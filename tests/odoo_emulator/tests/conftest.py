@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from emulator_scenarios import VERSIONS, EmulatorUnderTest, OdooRpc
+
 from odoo_emulator.testing import EmulatorControl, RunningEmulator, emulator_in_thread
 
 

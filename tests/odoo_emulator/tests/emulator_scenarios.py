@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
 from odoo_emulator.testing import EmulatorControl, RunningEmulator
 
 VERSIONS = (16, 17, 18)
