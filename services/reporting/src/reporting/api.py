@@ -1,0 +1,141 @@
+"""Reporting HTTP routes: parse, call one handler, map its errors. Nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+
+from reporting.domain import (
+    DomainError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
+from reporting.handlers import Actor, ChatSettings, ReportQueries
+from reporting.http_models import (
+    ChatConfigPublic,
+    ChatConfigUpdate,
+    DailyReportPublic,
+    DashboardPublic,
+    SalesGroupBy,
+    SalesReportPublic,
+    SessionReportPublic,
+)
+from reporting.settings import ReportingSettings
+from shared.auth import Claims
+from shared.http_service import create_service_app
+from shared.problems import Problem, problem_response
+
+router = APIRouter(prefix="/v1")
+
+_STATUS: dict[type[DomainError], tuple[int, str, str]] = {
+    InvalidRequestError: (422, "Invalid request", "urn:pos:problem:validation"),
+    NotFoundError: (404, "Not found", "urn:pos:problem:not-found"),
+    ForbiddenError: (403, "Forbidden", "urn:pos:problem:forbidden"),
+    ServiceUnavailableError: (503, "Unavailable", "urn:pos:problem:unavailable"),
+}
+
+
+def _queries(request: Request) -> ReportQueries:
+    queries: ReportQueries = request.app.state.queries
+    return queries
+
+
+def _chat(request: Request) -> ChatSettings:
+    chat: ChatSettings = request.app.state.chat_settings
+    return chat
+
+
+def _actor(claims: Claims) -> Actor:
+    return Actor.from_claims(claims)
+
+
+QueriesDep = Annotated[ReportQueries, Depends(_queries)]
+ChatDep = Annotated[ChatSettings, Depends(_chat)]
+ActorDep = Annotated[Actor, Depends(_actor)]
+ShopId = Annotated[UUID, Query(description="The shop to report on")]
+
+
+@router.get("/dashboard")
+async def dashboard(shop_id: ShopId, actor: ActorDep, queries: QueriesDep) -> DashboardPublic:
+    return await queries.dashboard(actor, shop_id)
+
+
+@router.get("/reports/daily")
+async def daily_report(
+    shop_id: ShopId, business_date: date, actor: ActorDep, queries: QueriesDep
+) -> DailyReportPublic:
+    return await queries.daily_report(actor, shop_id, business_date)
+
+
+@router.get("/reports/sales", response_model_by_alias=True)
+async def sales_report(
+    shop_id: ShopId,
+    actor: ActorDep,
+    queries: QueriesDep,
+    from_date: Annotated[date, Query(alias="from")],
+    to_date: Annotated[date, Query(alias="to")],
+    group_by: SalesGroupBy = "day",
+) -> SalesReportPublic:
+    return await queries.sales_report(actor, shop_id, from_date, to_date, group_by)
+
+
+@router.get("/reports/sessions/{session_id}")
+async def session_report(
+    session_id: UUID, actor: ActorDep, queries: QueriesDep
+) -> SessionReportPublic:
+    return await queries.session_report(actor, session_id)
+
+
+@router.put("/chat")
+async def update_chat(body: ChatConfigUpdate, actor: ActorDep, chat: ChatDep) -> ChatConfigPublic:
+    return await chat.update(actor, body)
+
+
+@router.get("/chat")
+async def get_chat(actor: ActorDep, chat: ChatDep) -> ChatConfigPublic:
+    return await chat.get(actor)
+
+
+RuntimeFactory = Callable[[ReportingSettings], AbstractAsyncContextManager[Any]]
+
+
+def build_app(settings: ReportingSettings, runtime_factory: RuntimeFactory) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime_factory(settings) as runtime:
+            app.state.runtime = runtime
+            app.state.queries = runtime.queries
+            app.state.chat_settings = runtime.chat_settings
+            app.state.token_verifier = runtime.verifier
+            app.state.pool = runtime.pool
+            app.state.consumers_attached = runtime.consumers_attached
+            yield
+
+    async def readiness(app: FastAPI) -> str | None:
+        # Reports are served from Postgres while RabbitMQ is away; they only grow stale.
+        try:
+            async with app.state.pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        except Exception as error:
+            return f"Postgres is not reachable: {error}"
+        return None
+
+    app = create_service_app(title="Reporting", lifespan=lifespan, readiness=readiness)
+
+    async def on_domain_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        status_code, title, type_ = _STATUS[type(exc)]
+        extra = {"errors": [{"field": exc.field, "message": exc.detail}]} if exc.field else {}
+        return problem_response(Problem(status_code, title, exc.detail, type_=type_, extra=extra))
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.include_router(router)
+    return app

@@ -1,0 +1,304 @@
+"""Reporting's HTTP shapes. Amounts are integers in minor units of the report's `currency`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Totals(_Out):
+    """gross − refunds = net, to the unit; taxes are the part of each already included."""
+
+    order_count: int
+    refund_count: int
+    gross: int
+    refunds: int
+    net: int
+    average_ticket: int
+    discounts: int
+    sales_tax: int
+    refunds_tax: int
+    net_tax: int
+
+
+class SyncCounts(_Out):
+    """Odoo status of orders: `pending` counts those the connector has not reported on yet."""
+
+    orders: int
+    synced: int
+    failed: int
+    pending: int
+
+
+class OpenSessionCard(_Out):
+    session_id: UUID
+    business_date: date
+    opened_at: datetime
+    opened_by: str
+    opening_cash: int
+    order_count: int
+    refund_count: int
+    takings: int
+
+
+class RegisterCard(_Out):
+    register_id: UUID
+    name: str | None
+    today: Totals
+    open_session: OpenSessionCard | None
+    last_order_at: datetime | None
+    odoo_sync: SyncCounts | None
+
+
+class DashboardPublic(_Out):
+    shop_id: UUID
+    shop_name: str | None
+    business_date: date
+    timezone: str
+    currency: str | None
+    generated_at: datetime
+    totals: Totals
+    registers: list[RegisterCard]
+
+
+class RegisterTotals(_Out):
+    register_id: UUID
+    name: str | None
+    totals: Totals
+
+
+class HourTotals(_Out):
+    hour: int = Field(description="Hour of the day in the shop's timezone, 0-23")
+    order_count: int
+    refund_count: int
+    gross: int
+    refunds: int
+    net: int
+
+
+class PaymentMethodTotals(_Out):
+    method: str
+    kind: str
+    sale_count: int
+    sales: int
+    refund_count: int
+    refunds: int
+    net: int
+
+
+class ProductTotals(_Out):
+    product_ref: str
+    product_name: str
+    quantity: str
+    gross: int
+    discounts: int
+    total: int
+    refund_quantity: str
+    refunds: int
+    net: int
+
+
+class RefundEntry(_Out):
+    refund_id: UUID
+    order_id: UUID
+    register_id: UUID
+    session_id: UUID
+    created_at: datetime
+    reason: str
+    amount: int
+    tax: int
+
+
+class SessionEntry(_Out):
+    session_id: UUID
+    register_id: UUID
+    state: Literal["open", "closed"]
+    opened_at: datetime
+    closed_at: datetime | None
+    opened_by: str
+    closed_by: str | None
+    opening_cash: int
+    expected_cash: int | None
+    counted_cash: int | None
+    cash_difference: int | None
+
+
+class OpenRegister(_Out):
+    register_id: UUID
+    session_id: UUID
+    business_date: date
+    opened_at: datetime
+
+
+class DailyReportPublic(_Out):
+    shop_id: UUID
+    shop_name: str | None
+    business_date: date
+    timezone: str
+    currency: str | None
+    generated_at: datetime
+    complete: bool = Field(description="False while a register's session of the day is open")
+    totals: Totals
+    by_register: list[RegisterTotals]
+    by_payment_method: list[PaymentMethodTotals]
+    by_hour: list[HourTotals]
+    top_products: list[ProductTotals]
+    refunds: list[RefundEntry]
+    sessions: list[SessionEntry]
+    registers_still_open: list[OpenRegister]
+
+
+class SalesGroup(_Out):
+    key: str = Field(description="The group: a date, an hour, a register, a method or a product")
+    label: str | None
+    totals: Totals
+
+
+SalesGroupBy = Literal["day", "hour", "register", "payment_method", "product"]
+
+
+class SalesReportPublic(_Out):
+    shop_id: UUID
+    currency: str | None
+    timezone: str
+    from_date: date = Field(serialization_alias="from")
+    to_date: date = Field(serialization_alias="to")
+    group_by: SalesGroupBy
+    totals: Totals
+    groups: list[SalesGroup]
+
+
+class SalesSummary(_Out):
+    """pos-domain 4.2, for what the events carry (no tips, voids or service charges exist)."""
+
+    gross_sales: int = Field(description="Σ quantity × unit price, before discounts")
+    discount_total: int
+    discounted_order_count: int
+    sales_total: int = Field(description="What the orders came to: after discounts, with tax")
+    refund_count: int
+    refunds_total: int
+    refunds_net: int = Field(description="Refunded value without its tax")
+    net_total: int = Field(description="sales_total − refunds_total")
+    net_sales: int = Field(description="Sales without tax, less refunds without tax")
+    tax_total: int = Field(description="Tax on sales − tax on refunds")
+    order_count: int
+    average_ticket: int
+
+
+class TenderRow(_Out):
+    method: str
+    kind: str
+    is_cash: bool
+    sale_count: int
+    sales_amount: int
+    refund_count: int
+    refunds_amount: int
+    net_amount: int
+    expected: int | None
+    counted: int | None
+    difference: int | None
+
+
+class CashDrawer(_Out):
+    opening_float: int
+    cash_sales: int
+    cash_refunds: int
+    expected_cash: int
+    counted_cash: int | None
+    over_short: int | None
+
+
+class IntegrationStatus(_Out):
+    tier: str | None
+    orders: int
+    pending: int
+    synced: int
+    failed: int
+
+
+class SessionReportPublic(_Out):
+    report_type: Literal["X", "Z"]
+    tenant_name: str | None
+    shop_id: UUID
+    shop_name: str | None
+    register_id: UUID
+    register_name: str | None
+    receipt_prefix: str | None
+    session_id: UUID
+    business_date: date
+    opened_at: datetime
+    closed_at: datetime | None
+    generated_at: datetime
+    opened_by: str
+    closed_by: str | None
+    closing_note: str | None
+    currency: str
+    timezone: str
+    first_receipt_number: str | None
+    last_receipt_number: str | None
+    receipt_count: int
+    sales: SalesSummary
+    tenders: list[TenderRow]
+    cash_drawer: CashDrawer
+    by_product: list[ProductTotals]
+    by_hour: list[HourTotals]
+    integration: IntegrationStatus
+
+
+_BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _bot_token(value: str) -> str:
+    if not _BOT_TOKEN.match(value):
+        raise ValueError(
+            "is not a Telegram bot token; paste the token BotFather gave, shaped like "
+            "123456789:AAE... (digits, a colon, then the key)"
+        )
+    return value
+
+
+def _chat_id(value: str) -> str:
+    if not _CHAT_ID.match(value):
+        raise ValueError(
+            "must be a numeric chat id (groups are negative, e.g. -1001234567890) "
+            "or a public channel name such as @mycafe"
+        )
+    return value
+
+
+def _clock(value: str) -> str:
+    if not _CLOCK.match(value):
+        raise ValueError("must be a time of day as HH:MM on a 24-hour clock, such as 08:30")
+    return value
+
+
+class ChatConfigUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bot_token: Annotated[str, AfterValidator(_bot_token)] = Field(
+        description="The Telegram bot token, as BotFather gave it"
+    )
+    chat_id: Annotated[str, AfterValidator(_chat_id)]
+    daily_report_time: Annotated[str, AfterValidator(_clock)] = Field(
+        default="08:00", description="HH:MM in the tenant's timezone"
+    )
+    enabled: bool = True
+
+
+class ChatConfigPublic(_Out):
+    bot_token: str = Field(description="Masked; the token itself is never returned")
+    chat_id: str
+    daily_report_time: str
+    enabled: bool
+    updated_at: datetime
+    updated_by: str

@@ -1,0 +1,26 @@
+"""Reporting service settings, read from REPORTING_* environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class ReportingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="REPORTING_", extra="ignore", frozen=True)
+
+    http_port: int = 8003
+    schema_name: str = "reporting"
+    # Fernet key for the chat bot tokens; the published dev key is refused outside dev mode.
+    secrets_key: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    telegram_timeout_s: float = Field(default=10.0, gt=0)
+    # How often each replica looks for due daily reports and pending sends.
+    notifier_interval_s: float = Field(default=15.0, gt=0)
+    notify_retry_base_s: float = Field(default=5.0, gt=0)
+    notify_retry_max_s: float = Field(default=900.0, gt=0)
+    notify_max_attempts: int = Field(default=10, ge=1)
+    # When a tenant has no chat set up, report.daily_ready still goes out at this local time.
+    default_daily_report_time: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
