@@ -51,8 +51,10 @@ class Notifier:
         self._queries = queries
         self._box = box
         self._telegram = telegram
-        self._default_time = parse_cutoff(settings.default_daily_report_time)
+        self.default_report_time = parse_cutoff(settings.default_daily_report_time)
         self._wake = asyncio.Event()
+        # Completed rounds, so a test can wait for "it looked again" instead of sleeping.
+        self.rounds = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -69,6 +71,7 @@ class Notifier:
                 raise
             except Exception as error:
                 log.warning("notifier_round_failed", error=repr(error))
+            self.rounds += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.notifier_interval_s)
 
@@ -79,7 +82,7 @@ class Notifier:
         async with self._pool.acquire() as db:
             shops = await repo.shops_for_daily_reports(db)
             for shop in shops:
-                report_time: time = shop["daily_report_time"] or self._default_time
+                report_time: time = shop["daily_report_time"] or self.default_report_time
                 timezone = shop["tenant_timezone"] or shop["timezone"]
                 day = daily_report_due(now, report_time, timezone, shop["business_day_cutoff"])
                 if day is None:

@@ -140,6 +140,7 @@ async def upsert_tenant(
     )
 
 
+# A shop event sets info_at to infinity, so no register event's copy of the shop overwrites it.
 async def upsert_shop_from_shop_event(
     db: Db,
     *,
@@ -153,11 +154,12 @@ async def upsert_shop_from_shop_event(
 ) -> None:
     await db.execute(
         """INSERT INTO shops (tenant_id, shop_id, name, currency, timezone, business_day_cutoff,
-                              version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+                              version, info_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 'infinity')
            ON CONFLICT (tenant_id, shop_id) DO UPDATE
            SET name = excluded.name, currency = excluded.currency, timezone = excluded.timezone,
-               business_day_cutoff = excluded.business_day_cutoff, version = excluded.version
+               business_day_cutoff = excluded.business_day_cutoff, version = excluded.version,
+               info_at = excluded.info_at
            WHERE shops.version < excluded.version""",
         tenant_id,
         shop_id,

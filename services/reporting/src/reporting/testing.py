@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -369,6 +370,56 @@ class Events:
             100,
             at,
         )
+
+
+MENU = [
+    Item("FW", "Flat white", 1, 350),
+    Item("ES", "Espresso", 1, 220),
+    Item("CR", "Croissant", 1, 240),
+    Item("CK", "Cookie", 1, 185, discount_percent=10),
+    Item("SW", "Sandwich", 1, 695),
+]
+METHODS = [("card", "card"), ("cash", "cash"), ("twint", "qr")]
+
+
+def trading_day(
+    shop: Shop, day: date, rng: random.Random, orders: int, refunds: int
+) -> list[EventEnvelope]:
+    """A day of sales and partial refunds across the shop's registers, from 07:00 to 02:00."""
+    events = Events(shop)
+    opened = {
+        register_id: events.session_opened(register_id, at_local(shop, day, time(6, 45)), 10000)
+        for register_id in shop.register_ids
+    }
+    result = [*events.reference_data(at_local(shop, day, time(6, 0))), *opened.values()]
+    placed = []
+    for _ in range(orders):
+        register_id = rng.choice(shop.register_ids)
+        minutes = rng.randrange(0, 19 * 60)  # 07:00 to 01:59 the next morning
+        at = at_local(shop, day, time(7, 0)) + timedelta(minutes=minutes)
+        items = [
+            Item(i.product_ref, i.product_name, rng.randint(1, 3), i.unit_price, i.discount_percent)
+            for i in rng.sample(MENU, rng.randint(1, 3))
+        ]
+        payments = rng.sample(METHODS, rng.randint(1, 2))
+        order = events.order(register_id, opened[register_id].aggregate_id, at, items, payments)
+        placed.append(order)
+        result.append(order)
+    for order in rng.sample(placed, refunds):
+        line = rng.randrange(len(order.data["lines"]))
+        later = order.occurred_at + timedelta(minutes=rng.randint(1, 30))
+        if shop.business_date(later) != day:
+            later = order.occurred_at
+        result.append(
+            events.refund(
+                order,
+                later,
+                [(line, 1)],
+                reason=rng.choice(["cold", "wrong order", "spilt"]),
+                method=rng.choice(METHODS),
+            )
+        )
+    return result
 
 
 @dataclass

@@ -1,0 +1,70 @@
+"""The dashboard: today's figures for a shop and a card per register."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from reporting.testing import COFFEE, CROISSANT, Events, Item, ReportingWorld, Shop
+
+
+async def test_dashboard_shows_todays_totals_and_a_card_per_register(world: ReportingWorld) -> None:
+    shop = Shop.new(registers=2, tier="pro")
+    events = Events(shop)
+    now = datetime.now(UTC)
+    till1, till2 = shop.register_ids
+    opened = events.session_opened(till1, now - timedelta(minutes=30), opening_cash=5000)
+    session = opened.aggregate_id
+    first = events.order(till1, session, now - timedelta(minutes=20))
+    cash = events.order(
+        till1, session, now - timedelta(minutes=10), items=[CROISSANT], payments=[("cash", "cash")]
+    )
+    refund = events.refund(first, now - timedelta(minutes=5), [(0, 1)], reason="cold")
+    await world.feed(
+        [
+            *events.reference_data(now - timedelta(days=1)),
+            opened,
+            first,
+            cash,
+            refund,
+            events.synced(first, 41, now),
+            events.sync_failed(cash, now),
+        ]
+    )
+
+    body = await world.get("/v1/dashboard", shop.tenant_id, shop_id=str(shop.shop_id))
+
+    assert body["business_date"] == shop.business_date(now).isoformat()
+    assert body["shop_name"] == "Corner Cafe"
+    assert body["currency"] == "EUR"
+    totals = body["totals"]
+    assert (totals["gross"], totals["refunds"], totals["net"]) == (920 + 220, 350, 790)
+    assert totals["order_count"] == 2
+    assert totals["average_ticket"] == 395
+    cards = {card["register_id"]: card for card in body["registers"]}
+    assert set(cards) == {str(till1), str(till2)}
+    card = cards[str(till1)]
+    assert card["name"] == "Till 1"
+    assert card["open_session"]["session_id"] == str(session)
+    assert card["open_session"]["opening_cash"] == 5000
+    assert card["open_session"]["takings"] == 790
+    assert datetime.fromisoformat(card["last_order_at"]) == cash.occurred_at
+    assert card["odoo_sync"] == {"orders": 2, "synced": 1, "failed": 1, "pending": 0}
+    idle = cards[str(till2)]
+    assert idle["open_session"] is None
+    assert idle["today"]["order_count"] == 0
+    assert idle["last_order_at"] is None
+
+
+async def test_starter_registers_show_no_odoo_status(world: ReportingWorld) -> None:
+    shop = Shop.new(registers=1)
+    events = Events(shop)
+    now = datetime.now(UTC)
+    opened = events.session_opened(shop.register_ids[0], now)
+    order = events.order(
+        shop.register_ids[0], opened.aggregate_id, now, items=[Item("T", "Tea", 1, 300)]
+    )
+    await world.feed([*events.reference_data(now), opened, order])
+    body = await world.get("/v1/dashboard", shop.tenant_id, shop_id=str(shop.shop_id))
+    assert body["registers"][0]["odoo_sync"] is None
+    assert body["totals"]["gross"] == 300
+    assert COFFEE.unit_price == 350

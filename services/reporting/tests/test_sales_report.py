@@ -1,0 +1,84 @@
+"""Period sales, grouped by day, hour, register, payment method or product."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from reporting.testing import COFFEE, CROISSANT, Events, ReportingWorld, Shop, problem
+
+
+async def test_every_grouping_of_a_period_adds_up_to_its_totals(world: ReportingWorld) -> None:
+    shop = Shop.new(registers=2)
+    events = Events(shop)
+    start = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+    feed = list(events.reference_data(start))
+    for offset in range(3):
+        at = start + timedelta(days=offset)
+        for index, till in enumerate(shop.register_ids):
+            opened = events.session_opened(till, at)
+            order = events.order(
+                till,
+                opened.aggregate_id,
+                at + timedelta(hours=index),
+                items=[COFFEE, CROISSANT][: index + 1],
+                payments=[("cash", "cash")] if index else [("card", "card")],
+            )
+            feed += [opened, order, events.refund(order, at + timedelta(hours=2), [(0, 1)])]
+    await world.feed(feed)
+    first, last = date(2026, 2, 1), date(2026, 2, 3)
+
+    totals = None
+    for group_by in ("day", "hour", "register", "payment_method", "product"):
+        report = await world.get(
+            "/v1/reports/sales",
+            shop.tenant_id,
+            shop_id=str(shop.shop_id),
+            group_by=group_by,
+            **{"from": first, "to": last},
+        )
+        assert (report["from"], report["to"]) == (first.isoformat(), last.isoformat())
+        totals = totals or report["totals"]
+        assert report["totals"] == totals
+        groups = [g["totals"] for g in report["groups"]]
+        assert sum(g["net"] for g in groups) == totals["net"], group_by
+        assert sum(g["refunds"] for g in groups) == totals["refunds"], group_by
+    assert totals is not None
+    assert totals["order_count"] == 6
+    assert totals["gross"] == 3 * (700 + 920)
+    assert totals["refunds"] == 3 * (350 + 350)
+
+
+async def test_sales_report_refuses_an_upside_down_or_overlong_period(
+    world: ReportingWorld,
+) -> None:
+    headers = world.token(uuid.uuid4())
+    shop_id = str(uuid.uuid4())
+    upside_down = await world.client.get(
+        "/v1/reports/sales",
+        params={"shop_id": shop_id, "from": "2026-02-03", "to": "2026-02-01"},
+        headers=headers,
+    )
+    assert upside_down.status_code == 422
+    assert "is before from" in problem(upside_down)["detail"]
+    too_long = await world.client.get(
+        "/v1/reports/sales",
+        params={"shop_id": shop_id, "from": "2024-01-01", "to": "2026-02-01"},
+        headers=headers,
+    )
+    assert too_long.status_code == 422
+    assert "at most 366 days" in problem(too_long)["detail"]
+    unknown_grouping = await world.client.get(
+        "/v1/reports/sales",
+        params={"shop_id": shop_id, "from": "2026-02-01", "to": "2026-02-01", "group_by": "week"},
+        headers=headers,
+    )
+    assert unknown_grouping.status_code == 422
+    body = problem(unknown_grouping)
+    assert body["errors"][0]["field"] == "group_by"
+    assert "'day'" in body["detail"]
+    no_period = await world.client.get(
+        "/v1/reports/sales", params={"shop_id": shop_id}, headers=headers
+    )
+    assert no_period.status_code == 422
+    assert {e["field"] for e in problem(no_period)["errors"]} == {"from", "to"}
