@@ -68,3 +68,27 @@ async def test_starter_registers_show_no_odoo_status(world: ReportingWorld) -> N
     assert body["registers"][0]["odoo_sync"] is None
     assert body["totals"]["gross"] == 300
     assert COFFEE.unit_price == 350
+
+
+async def test_an_odoo_verdict_before_its_order_still_counts(world: ReportingWorld) -> None:
+    shop = Shop.new(registers=1, tier="pro")
+    events = Events(shop)
+    now = datetime.now(UTC)
+    opened = events.session_opened(shop.register_ids[0], now)
+    synced = events.order(shop.register_ids[0], opened.aggregate_id, now)
+    failed_then_synced = events.order(shop.register_ids[0], opened.aggregate_id, now)
+    await world.feed(
+        [
+            *events.reference_data(now),
+            events.synced(synced, 1, now),
+            events.synced(failed_then_synced, 2, now),
+        ]
+    )
+    await world.feed([opened, synced, failed_then_synced])
+    # A failure reported late never undoes the success that followed it.
+    await world.feed([events.sync_failed(failed_then_synced, now)])
+
+    body = await world.get("/v1/dashboard", shop.tenant_id, shop_id=str(shop.shop_id))
+
+    sync = body["registers"][0]["odoo_sync"]
+    assert sync == {"orders": 2, "synced": 2, "failed": 0, "pending": 0}

@@ -125,11 +125,8 @@ class Projector:
             await self._order_refunded(db, tenant_id, data)
         elif isinstance(data, SessionOpened | SessionClosed):
             await self._session(db, envelope, data, live=live)
-        elif isinstance(data, OrderOdooSynced):
-            await repo.mark_order_synced(db, tenant_id, data.order_id, data.odoo_order_id)
-        elif isinstance(data, OrderOdooSyncFailed):
-            error = f"{data.error_class}: {data.message}"[:500]
-            await repo.mark_order_sync_failed(db, tenant_id, data.order_id, error)
+        elif isinstance(data, OrderOdooSynced | OrderOdooSyncFailed):
+            await self._order_sync(db, tenant_id, data)
         elif isinstance(data, RegisterState):
             await self._register(db, envelope, data)
         elif isinstance(data, ShopState):
@@ -153,6 +150,20 @@ class Projector:
                 timezone=data.default_timezone,
                 version=envelope.aggregate_version,
             )
+
+    async def _order_sync(
+        self, db: Db, tenant_id: UUID, data: OrderOdooSynced | OrderOdooSyncFailed
+    ) -> None:
+        await repo.lock_order(db, data.order_id)
+        before = await repo.order_sync_state(db, tenant_id, data.order_id)
+        if isinstance(data, OrderOdooSynced):
+            await repo.mark_order_synced(db, tenant_id, data.order_id, data.odoo_order_id)
+        else:
+            error = f"{data.error_class}: {data.message}"[:500]
+            await repo.mark_order_sync_failed(db, tenant_id, data.order_id, error)
+        after = await repo.order_sync_state(db, tenant_id, data.order_id)
+        if after != before:
+            await repo.move_sync_count(db, tenant_id, data.order_id, before, after)
 
     async def _order_placed(self, db: Db, tenant_id: UUID, data: OrderPlaced) -> None:
         lines = [
@@ -187,6 +198,7 @@ class Projector:
             "source": data.source,
         }
         payments = [p.model_dump() for p in data.payments]
+        await repo.lock_order(db, data.order_id)
         if not await repo.place_order(db, order, lines, payments, slot_of(data.created_at)):
             log.info("order_already_projected", order_id=str(data.order_id))
 
@@ -442,10 +454,6 @@ class ReportQueries:
                 r["register_id"]: r["last_order_at"]
                 for r in await repo.last_order_at(db, actor.tenant_id, register_ids)
             }
-            sync = {
-                r["register_id"]: r
-                for r in await repo.sync_counts_of_day(db, actor.tenant_id, shop_id, today)
-            }
         cards = []
         for register in registers:
             rid = register["register_id"]
@@ -464,7 +472,7 @@ class ReportQueries:
                     takings=taken["gross"] - taken["refunds"],
                 )
             is_pro = "pro" in (register["tier"], shop.tenant_tier)
-            counts = sync.get(rid)
+            counts = by_register.get(rid)
             cards.append(
                 RegisterCard(
                     register_id=rid,

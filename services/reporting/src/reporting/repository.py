@@ -29,6 +29,7 @@ READ_MODEL_TABLES = (
     "sales_slots",
     "payment_totals",
     "product_totals",
+    "daily_totals",
 )
 
 
@@ -339,6 +340,21 @@ product_totals_in AS (
         quantity = t.quantity + excluded.quantity, gross = t.gross + excluded.gross,
         discounts = t.discounts + excluded.discounts, total = t.total + excluded.total
 ),
+day_in AS (
+    INSERT INTO daily_totals AS d (tenant_id, shop_id, business_date, register_id, order_count,
+                                   gross, sales_tax, discounts, synced_count, failed_count)
+    SELECT o.tenant_id, o.shop_id, o.business_date, o.register_id, 1, $14, $13, $11,
+           (SELECT count(*) FROM order_sync y
+            WHERE y.tenant_id = $1 AND y.order_id = $2 AND y.state = 'synced'),
+           (SELECT count(*) FROM order_sync y
+            WHERE y.tenant_id = $1 AND y.order_id = $2 AND y.state = 'failed')
+    FROM new_order o
+    ON CONFLICT (tenant_id, shop_id, business_date, register_id) DO UPDATE
+    SET order_count = d.order_count + 1, gross = d.gross + excluded.gross,
+        sales_tax = d.sales_tax + excluded.sales_tax, discounts = d.discounts + excluded.discounts,
+        synced_count = d.synced_count + excluded.synced_count,
+        failed_count = d.failed_count + excluded.failed_count
+),
 shop_in AS (
     INSERT INTO shops (tenant_id, shop_id, currency)
     SELECT o.tenant_id, o.shop_id, $9 FROM new_order o
@@ -458,6 +474,15 @@ product_totals_in AS (
     SET refund_quantity = t.refund_quantity + excluded.refund_quantity,
         refunds = t.refunds + excluded.refunds
 ),
+day_in AS (
+    INSERT INTO daily_totals AS d (tenant_id, shop_id, business_date, register_id, refund_count,
+                                   refunds, refunds_tax)
+    SELECT r.tenant_id, r.shop_id, r.business_date, r.register_id, 1, $13, $12
+    FROM new_refund r
+    ON CONFLICT (tenant_id, shop_id, business_date, register_id) DO UPDATE
+    SET refund_count = d.refund_count + 1, refunds = d.refunds + excluded.refunds,
+        refunds_tax = d.refunds_tax + excluded.refunds_tax
+),
 shop_in AS (
     INSERT INTO shops (tenant_id, shop_id, currency)
     SELECT r.tenant_id, r.shop_id, $9 FROM new_refund r
@@ -504,6 +529,39 @@ async def record_refund(
         [p["amount"] for p in payments],
     )
     return bool(inserted)
+
+
+async def lock_order(db: Db, order_id: UUID) -> None:
+    """Serializes an order's placement with its sync verdicts, so neither misses the other."""
+    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7))", order_id)
+
+
+async def order_sync_state(db: Db, tenant_id: UUID, order_id: UUID) -> str | None:
+    state: str | None = await db.fetchval(
+        "SELECT state FROM order_sync WHERE tenant_id = $1 AND order_id = $2", tenant_id, order_id
+    )
+    return state
+
+
+async def move_sync_count(
+    db: Db, tenant_id: UUID, order_id: UUID, before: str | None, after: str | None
+) -> None:
+    """Moves an order from one sync count of its day to another (if the order is known yet)."""
+    await db.execute(
+        """UPDATE daily_totals d
+           SET synced_count = d.synced_count + (($4::text = 'synced')::int)
+                                             - ((COALESCE($3::text, '') = 'synced')::int),
+               failed_count = d.failed_count + (($4::text = 'failed')::int)
+                                             - ((COALESCE($3::text, '') = 'failed')::int)
+           FROM order_facts o
+           WHERE o.tenant_id = $1 AND o.order_id = $2
+             AND d.tenant_id = o.tenant_id AND d.shop_id = o.shop_id
+             AND d.business_date = o.business_date AND d.register_id = o.register_id""",
+        tenant_id,
+        order_id,
+        before,
+        after,
+    )
 
 
 async def mark_order_synced(db: Db, tenant_id: UUID, order_id: UUID, odoo_order_id: int) -> None:
@@ -554,8 +612,9 @@ async def day_totals_by_register(
         """SELECT register_id, sum(order_count)::bigint AS order_count, sum(gross)::bigint AS gross,
                   sum(refund_count)::bigint AS refund_count, sum(refunds)::bigint AS refunds,
                   sum(sales_tax)::bigint AS sales_tax, sum(refunds_tax)::bigint AS refunds_tax,
-                  sum(discounts)::bigint AS discounts
-           FROM sales_slots
+                  sum(discounts)::bigint AS discounts, sum(order_count)::bigint AS orders,
+                  sum(synced_count)::bigint AS synced, sum(failed_count)::bigint AS failed
+           FROM daily_totals
            WHERE tenant_id = $1 AND shop_id = $2 AND business_date BETWEEN $3 AND $4
            GROUP BY register_id""",
         tenant_id,
@@ -573,7 +632,7 @@ async def totals_by_day(
                   sum(gross)::bigint AS gross, sum(refund_count)::bigint AS refund_count,
                   sum(refunds)::bigint AS refunds, sum(sales_tax)::bigint AS sales_tax,
                   sum(refunds_tax)::bigint AS refunds_tax, sum(discounts)::bigint AS discounts
-           FROM sales_slots
+           FROM daily_totals
            WHERE tenant_id = $1 AND shop_id = $2 AND business_date BETWEEN $3 AND $4
            GROUP BY business_date ORDER BY business_date""",
         tenant_id,
@@ -726,21 +785,6 @@ async def last_order_at(db: Db, tenant_id: UUID, register_ids: Sequence[UUID]) -
            FROM unnest($2::uuid[]) AS r(id)""",
         tenant_id,
         list(register_ids),
-    )
-
-
-async def sync_counts_of_day(db: Db, tenant_id: UUID, shop_id: UUID, day: date) -> list[Row]:
-    return await db.fetch(
-        """SELECT o.register_id, count(*) AS orders,
-                  count(*) FILTER (WHERE s.state = 'synced') AS synced,
-                  count(*) FILTER (WHERE s.state = 'failed') AS failed
-           FROM order_facts o
-           LEFT JOIN order_sync s ON s.tenant_id = o.tenant_id AND s.order_id = o.order_id
-           WHERE o.tenant_id = $1 AND o.shop_id = $2 AND o.business_date = $3
-           GROUP BY o.register_id""",
-        tenant_id,
-        shop_id,
-        day,
     )
 
 
@@ -920,7 +964,7 @@ async def shops_for_daily_reports(db: Db) -> list[Row]:
 async def had_activity(db: Db, tenant_id: UUID, shop_id: UUID, day: date) -> bool:
     return bool(
         await db.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM sales_slots
+            """SELECT EXISTS (SELECT 1 FROM daily_totals
                               WHERE tenant_id = $1 AND shop_id = $2 AND business_date = $3)""",
             tenant_id,
             shop_id,
