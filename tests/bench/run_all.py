@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 SUITES = (
     ("Orders service vs raw Postgres and RabbitMQ", "orders_bench.py"),
     ("Odoo emulator", "emulator_bench.py"),
+    ("Reporting read models", "reporting_bench.py"),
 )
 
 
