@@ -281,7 +281,7 @@ async def _cleanup_broker() -> None:
     try:
         channel = await connection.channel()
         await channel.queue_delete(f"{NAMESPACE}.reports-sink")
-        for name in ("events", "tokens"):
+        for name in ("events",):
             await channel.queue_delete(f"{NAMESPACE}.reporting.{name}")
             await channel.queue_delete(f"{NAMESPACE}.reporting.{name}.dlq")
     finally:
