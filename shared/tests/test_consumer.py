@@ -9,7 +9,7 @@ from typing import Any
 import aio_pika
 import asyncpg
 
-from shared.broker import QueueSpec, Topology
+from shared.broker import QueueSpec, Topology, delete_topology
 from shared.consumer import EventConsumer, PermanentHandlingError, RedeliverThenDeadLetter
 from shared.events.contracts import OrderOdooSynced
 from shared.events.envelope import EventEnvelope
@@ -73,6 +73,7 @@ async def test_the_same_event_delivered_twice_is_applied_once(
         assert await pool.fetchval("SELECT count(*) FROM applied") == 1
     finally:
         await consumer.stop()
+        await delete_topology(amqp_url, Topology(topology.exchange, (spec,)))
 
 
 async def test_a_failing_handler_is_retried_then_dead_lettered_and_its_effects_rolled_back(
@@ -129,6 +130,7 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_and_its_effects_r
     finally:
         await connection.close()
         await consumer.stop()
+        await delete_topology(amqp_url, Topology(topology.exchange, (spec,)))
 
 
 async def test_a_permanent_failure_is_dead_lettered_at_once(
@@ -178,3 +180,4 @@ async def test_a_permanent_failure_is_dead_lettered_at_once(
     finally:
         await connection.close()
         await consumer.stop()
+        await delete_topology(amqp_url, Topology(topology.exchange, (spec,)))

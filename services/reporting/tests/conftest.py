@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from reporting.bootstrap import topology
 from reporting.settings import ReportingSettings
 from reporting.testing import FakeChatApi, ReportingWorld, running_fake_chat, running_reporting
+from shared.broker import delete_topology
 
 
 @pytest.fixture
@@ -17,10 +19,12 @@ async def chat_api() -> AsyncIterator[FakeChatApi]:
 
 
 @pytest.fixture
-def settings(
+async def settings(
     database_url: str, amqp_url: str, broker_namespace: str, chat_api: FakeChatApi
-) -> ReportingSettings:
-    return ReportingSettings(
+) -> AsyncIterator[ReportingSettings]:
+    """The test's settings; its queues and exchanges are deleted afterwards, because a long run
+    that leaves them all behind wedges the broker (seen on RabbitMQ 3.10.8)."""
+    settings = ReportingSettings(
         database_url=database_url,
         amqp_url=amqp_url,
         broker_namespace=broker_namespace,
@@ -35,6 +39,8 @@ def settings(
         notify_retry_base_s=0.05,
         notify_retry_max_s=0.2,
     )
+    yield settings
+    await delete_topology(settings.amqp_url, topology(settings))
 
 
 @pytest.fixture

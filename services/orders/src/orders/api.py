@@ -11,13 +11,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 
-from orders.domain import (
-    ConflictError,
-    DomainError,
-    ForbiddenError,
-    InvalidOrderError,
-    NotFoundError,
-)
 from orders.handlers import Actor, OrderHandlers
 from orders.http_models import (
     OrderCreate,
@@ -32,17 +25,10 @@ from orders.http_models import (
 )
 from orders.settings import OrdersSettings
 from shared.auth import Claims
+from shared.errors import install_domain_error_handler
 from shared.http_service import create_service_app
-from shared.problems import Problem, problem_response
 
 router = APIRouter(prefix="/v1")
-
-_STATUS: dict[type[DomainError], tuple[int, str, str]] = {
-    InvalidOrderError: (422, "Invalid request", "urn:pos:problem:validation"),
-    ConflictError: (409, "Conflict", "urn:pos:problem:conflict"),
-    NotFoundError: (404, "Not found", "urn:pos:problem:not-found"),
-    ForbiddenError: (403, "Forbidden", "urn:pos:problem:forbidden"),
-}
 
 
 def _handlers(request: Request) -> OrderHandlers:
@@ -168,13 +154,6 @@ def build_app(settings: OrdersSettings, runtime_factory: RuntimeFactory) -> Fast
         return None
 
     app = create_service_app(title="Orders", lifespan=lifespan, readiness=readiness)
-
-    async def on_domain_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DomainError)
-        status_code, title, type_ = _STATUS[type(exc)]
-        extra = {"errors": [{"field": exc.field, "message": exc.detail}]} if exc.field else {}
-        return problem_response(Problem(status_code, title, exc.detail, type_=type_, extra=extra))
-
-    app.add_exception_handler(DomainError, on_domain_error)
+    install_domain_error_handler(app)
     app.include_router(router)
     return app

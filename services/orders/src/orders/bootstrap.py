@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from importlib import resources
 
 import asyncpg
 import structlog
@@ -24,9 +23,15 @@ from orders.settings import OrdersSettings
 from shared.auth import TokenVerifier, public_key_for
 from shared.broker import Publisher, QueueSpec, Topology, topology_for
 from shared.consumer import EventConsumer, RedeliverThenDeadLetter
-from shared.migrations import load_migrations, migrate, shared_migrations
 from shared.outbox import OutboxRelay, stop_relay
 from shared.postgres import create_pool
+from shared.revocation import (
+    TOKEN_EVENTS,
+    load_revocations,
+    refresh_revocations,
+    revocation_handlers,
+)
+from shared.service_runtime import attach_consumers, prepare_database
 from shared.structured_logging import configure_logging
 
 log = structlog.get_logger(__name__)
@@ -37,22 +42,12 @@ def queues(settings: OrdersSettings) -> tuple[QueueSpec, ...]:
     return (
         QueueSpec(settings.broker_name("orders.registers"), REGISTER_EVENTS, limit),
         QueueSpec(settings.broker_name("orders.odoo-sync"), SYNC_EVENTS, limit),
+        QueueSpec(settings.broker_name("orders.tokens"), TOKEN_EVENTS, limit),
     )
 
 
 def topology(settings: OrdersSettings) -> Topology:
     return topology_for(settings, queues(settings))
-
-
-async def prepare_database(settings: OrdersSettings) -> None:
-    migrations = shared_migrations() + load_migrations(
-        "orders", resources.files("orders") / "migrations"
-    )
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        await migrate(conn, settings.schema_name, migrations)
-    finally:
-        await conn.close()
 
 
 @dataclass
@@ -72,7 +67,7 @@ async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntim
     verifier = TokenVerifier(
         public_key_for(settings.jwt_public_key, settings.dev_mode), settings.jwt_issuer
     )
-    await prepare_database(settings)
+    await prepare_database(settings.database_url, settings.schema_name, "orders")
     pool = await create_pool(
         settings.database_url,
         settings.schema_name,
@@ -97,6 +92,7 @@ async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntim
     for name, handler_map in (
         ("orders.registers", register_replica_handlers(handlers)),
         ("orders.odoo-sync", odoo_sync_handlers(handlers)),
+        ("orders.tokens", revocation_handlers(verifier)),
     ):
         runtime.consumers.append(
             EventConsumer(
@@ -111,7 +107,15 @@ async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntim
             )
         )
     # Orders are taken while the broker is down; consumers keep trying to attach meanwhile.
-    runtime.tasks.append(asyncio.create_task(_start_consumers(runtime), name="consumers"))
+    await load_revocations(pool, verifier)
+    runtime.tasks.append(
+        asyncio.create_task(refresh_revocations(pool, verifier), name="revocations")
+    )
+    runtime.tasks.append(
+        asyncio.create_task(
+            attach_consumers(runtime.consumers, runtime.consumers_attached), name="consumers"
+        )
+    )
     try:
         yield runtime
     finally:
@@ -123,20 +127,6 @@ async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntim
             await consumer.stop()
         await publisher.close()
         await pool.close()
-
-
-async def _start_consumers(runtime: OrdersRuntime) -> None:
-    for consumer in runtime.consumers:
-        delay = 0.5
-        while True:
-            try:
-                await consumer.start()
-                break
-            except Exception as error:
-                log.warning("consumer_start_failed", queue=consumer.queue.name, error=repr(error))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30)
-    runtime.consumers_attached.set()
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:

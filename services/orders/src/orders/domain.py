@@ -12,23 +12,6 @@ from shared.money import round_minor
 HUNDRED = Decimal(100)
 
 
-class DomainError(Exception):
-    """A request that breaks a rule; the API maps each subclass to a status."""
-
-    def __init__(self, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-
-
-class InvalidOrderError(DomainError):
-    """The order's content is wrong (422)."""
-
-
-class ConflictError(DomainError):
-    """The request clashes with the current state (409)."""
-
-
 @dataclass(frozen=True)
 class LineInput:
     quantity: Decimal
@@ -91,11 +74,3 @@ def format_quantity(value: Decimal) -> str:
     """Decimal string without exponent or trailing zeros: Decimal('2.500') -> '2.5'."""
     text = format(value.normalize(), "f")
     return text if text != "-0" else "0"
-
-
-class NotFoundError(DomainError):
-    """No such thing in the caller's tenant (404; existence elsewhere never leaks)."""
-
-
-class ForbiddenError(DomainError):
-    """The caller's token may not do this (403)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import uuid
@@ -20,11 +18,7 @@ import structlog
 
 from orders import repository as repo
 from orders.domain import (
-    ConflictError,
-    ForbiddenError,
-    InvalidOrderError,
     LineInput,
-    NotFoundError,
     business_date,
     format_quantity,
     line_amounts,
@@ -47,6 +41,7 @@ from orders.http_models import (
     TenderTotalPublic,
 )
 from shared.auth import Role, TokenClaims
+from shared.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
 from shared.events.contracts import (
     OrderLineState,
     OrderOdooSynced,
@@ -63,6 +58,7 @@ from shared.events.contracts import (
 from shared.events.envelope import EventData, EventEnvelope
 from shared.money import Money, SignedMoney, format_money
 from shared.outbox import add_event
+from shared.pagination import decode_cursor, encode_cursor
 from shared.postgres import Db
 from shared.structured_logging import current_correlation_id
 
@@ -82,21 +78,6 @@ def _derived_id(*parts: object) -> UUID:
 def fingerprint(body: Any) -> str:
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(str(seq).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (ValueError, binascii.Error):
-        raise InvalidOrderError(
-            "The cursor is not one this API gave out; start again without it.", field="cursor"
-        ) from None
 
 
 @dataclass(frozen=True)
@@ -154,7 +135,7 @@ class OrderHandlers:
     async def _register_for_sale(self, db: Db, actor: Actor, register_id: UUID) -> repo.Row:
         register = await repo.get_register(db, actor.tenant_id, register_id)
         if register is None:
-            raise InvalidOrderError(
+            raise InvalidRequestError(
                 f"Register {register_id} is not known. If it was created a moment ago, "
                 "retry shortly; otherwise check the register id on this device.",
                 field="register_id",
@@ -259,7 +240,7 @@ class OrderHandlers:
                     f"{session['closed_at'].isoformat()}."
                 )
             if body.counted_cash.currency != session["currency"]:
-                raise InvalidOrderError(
+                raise InvalidRequestError(
                     f"counted_cash is in {body.counted_cash.currency} but the session counts "
                     f"{session['currency']}.",
                     field="counted_cash",
@@ -639,7 +620,7 @@ class OrderHandlers:
         )
         currency = order["currency"]
         if register["currency"] != currency:
-            raise InvalidOrderError(
+            raise InvalidRequestError(
                 f"Register {register['name']!r} works in {register['currency']}; this order was "
                 f"paid in {currency}. Refund it at a register that takes {currency}."
             )
@@ -803,7 +784,7 @@ class OrderHandlers:
 
 def _require_currency(got: str, expected: str, field: str) -> None:
     if got != expected:
-        raise InvalidOrderError(
+        raise InvalidRequestError(
             f"{field} is in {got} but this register sells in {expected}.", field=field
         )
 
@@ -827,7 +808,7 @@ def _price_order(
             )
         )
         if amounts.total != line.total.amount:
-            raise InvalidOrderError(
+            raise InvalidRequestError(
                 f"lines[{index}].total is {format_money(line.total.amount, currency)} but the "
                 f"line comes to {format_money(amounts.total, currency)} "
                 f"({line.quantity} × {format_money(line.unit_price.amount, currency)}, "
@@ -857,7 +838,7 @@ def _price_order(
     total = sum(line["total"] for line in lines)
     _require_currency(body.total.currency, currency, "total")
     if body.total.amount != total:
-        raise InvalidOrderError(
+        raise InvalidRequestError(
             f"total is {format_money(body.total.amount, currency)} but the lines add up to "
             f"{format_money(total, currency)}.",
             field="total",
@@ -890,13 +871,13 @@ def _price_order(
 
 def _payments_cover(paid: int, total: int, currency: str, what: str) -> None:
     if paid < total:
-        raise InvalidOrderError(
+        raise InvalidRequestError(
             f"The payments cover {format_money(paid, currency)} of the {what}'s "
             f"{format_money(total, currency)}; {format_money(total - paid, currency)} is missing.",
             field="payments",
         )
     if paid > total:
-        raise InvalidOrderError(
+        raise InvalidRequestError(
             f"The payments add up to {format_money(paid, currency)}, more than the {what}'s "
             f"{format_money(total, currency)}; record change on the cash payment "
             "(tendered and change) instead.",
@@ -915,12 +896,12 @@ def _refund_lines(
     for index, item in enumerate(body.lines):
         line = sold.get(item.order_line_id)
         if line is None:
-            raise InvalidOrderError(
+            raise InvalidRequestError(
                 f"lines[{index}].order_line_id: the order has no line {item.order_line_id}.",
                 field=f"lines[{index}].order_line_id",
             )
         if item.order_line_id in seen:
-            raise InvalidOrderError(
+            raise InvalidRequestError(
                 f"lines[{index}]: line {item.order_line_id} appears twice; list each line once "
                 "with the whole quantity to refund.",
                 field=f"lines[{index}]",
@@ -930,7 +911,7 @@ def _refund_lines(
         refunded = already.get(item.order_line_id, Decimal(0))
         left = line["quantity"] - refunded
         if quantity > left:
-            raise InvalidOrderError(
+            raise InvalidRequestError(
                 f"lines[{index}]: line {line['position'] + 1} ({line['product_name']}) has "
                 f"{format_quantity(left)} left to refund (sold "
                 f"{format_quantity(line['quantity'])}, already refunded "
@@ -957,7 +938,7 @@ def _refund_payments(
     payments: list[dict[str, Any]] = []
     for index, payment in enumerate(body.payments):
         if payment.amount.currency != currency:
-            raise InvalidOrderError(
+            raise InvalidRequestError(
                 f"payments[{index}].amount is in {payment.amount.currency} but the order was "
                 f"paid in {currency}.",
                 field=f"payments[{index}].amount",

@@ -17,9 +17,10 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from orders.bootstrap import create_app
+from orders.bootstrap import create_app, topology
 from orders.settings import OrdersSettings
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
+from shared.broker import delete_topology
 from shared.events.contracts import OrderOdooSynced, RegisterCreated, RegisterUpdated
 from shared.events.envelope import EventData, EventEnvelope
 from shared.testing.polling import eventually
@@ -277,8 +278,11 @@ def problem(response: httpx.Response) -> dict[str, Any]:
 async def running_orders(settings: OrdersSettings) -> AsyncIterator[OrdersWorld]:
     """The orders service in-process, with its consumers attached, and a client for it."""
     app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
-        await asyncio.wait_for(app.state.consumers_attached.wait(), 30)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://orders") as client:
-            yield OrdersWorld(settings, client, app.state.pool)
+    try:
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
+            await asyncio.wait_for(app.state.consumers_attached.wait(), 30)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://orders") as client:
+                yield OrdersWorld(settings, client, app.state.pool)
+    finally:
+        await delete_topology(settings.amqp_url, topology(settings))

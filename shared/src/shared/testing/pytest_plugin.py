@@ -12,7 +12,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -83,19 +83,46 @@ def database_url(server_database_url: str) -> Iterator[str]:
         asyncio.run(_drop_database(server_database_url, name))
 
 
-def _rabbitmqctl(*args: str) -> bool:
+RUN_PREFIX = f"pytest_{secrets.token_hex(4)}"
+
+
+def _rabbitmqctl_names(what: str) -> list[str]:
     ctl = shutil.which("rabbitmqctl")
     if ctl is None:
-        return False
-    result = subprocess.run(  # noqa: S603 - fixed binary, arguments we build
-        [ctl, "-q", *args], capture_output=True, text=True, timeout=60, check=False
-    )
-    return result.returncode == 0
+        return []
+    try:
+        result = subprocess.run(  # noqa: S603 - fixed binary, arguments we build
+            [ctl, "-q", what, "name"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return []
+    return result.stdout.split() if result.returncode == 0 else []
+
+
+async def _delete_run_names(url: str) -> None:
+    """Deletes the queues and exchanges this run declared; best effort, never fails the run."""
+    queues = [n for n in _rabbitmqctl_names("list_queues") if n.startswith(RUN_PREFIX)]
+    exchanges = [n for n in _rabbitmqctl_names("list_exchanges") if n.startswith(RUN_PREFIX)]
+    if not queues and not exchanges:
+        return
+    import aio_pika
+
+    connection = await aio_pika.connect(url)
+    try:
+        for name in queues:
+            channel = await connection.channel()
+            await channel.queue_delete(name)
+        for name in exchanges:
+            channel = await connection.channel()
+            await channel.exchange_delete(name)
+    finally:
+        await connection.close()
 
 
 @pytest.fixture(scope="session")
 def amqp_url(docker_available: bool) -> Iterator[str]:
-    """An AMQP URL of this test run's own: a fresh vhost where the broker lets us make one."""
+    """The broker for this run. Runs share a vhost; every name a test declares starts with the
+    run's prefix (see broker_namespace), and the run's names are deleted when it ends."""
     if docker_available:
         from testcontainers.rabbitmq import RabbitMqContainer
 
@@ -103,21 +130,15 @@ def amqp_url(docker_available: bool) -> Iterator[str]:
             params = container.get_connection_params()
             yield f"amqp://guest:guest@{params.host}:{params.port}/"
         return
-    base = os.environ.get("TEST_AMQP_URL", DEFAULT_AMQP_URL)
-    vhost = f"pos_test_{secrets.token_hex(4)}"
-    if os.environ.get("TEST_AMQP_URL") is None and _rabbitmqctl("add_vhost", vhost):
-        user = urlsplit(base).username or "guest"
-        _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-        try:
-            yield urlunsplit(urlsplit(base)._replace(path="/" + quote(vhost, safe="")))
-        finally:
-            _rabbitmqctl("delete_vhost", vhost)
-        return
-    # A broker we may not administer: broker_namespace keeps runs apart by name instead.
-    yield base
+    url = os.environ.get("TEST_AMQP_URL", DEFAULT_AMQP_URL)
+    yield url
+    try:
+        asyncio.run(_delete_run_names(url))
+    except Exception as error:  # the run's result must not depend on tidying up
+        print(f"broker clean-up skipped: {error!r}")
 
 
 @pytest.fixture
 def broker_namespace() -> str:
     """A prefix for exchange and queue names, so tests in one run never share a queue."""
-    return f"t{secrets.token_hex(4)}"
+    return f"{RUN_PREFIX}_{secrets.token_hex(3)}"
