@@ -84,6 +84,29 @@ async def ensure_database(server_url: str, name: str) -> str:
     return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
 
 
+# The queues that must exist before demo registers are announced, so every service hears them.
+CONSUMER_QUEUES = ("orders.registers", "reporting.events")
+
+
+async def wait_for_queues(amqp_url: str, names: tuple[str, ...], within_s: float = 30) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        for name in names:
+            deadline = time.monotonic() + within_s
+            while True:
+                channel = await connection.channel()
+                try:
+                    await channel.declare_queue(name, passive=True)
+                    break
+                except aio_pika.exceptions.ChannelClosed as missing:
+                    if time.monotonic() > deadline:
+                        message = f"queue {name} was not declared within {within_s:.0f}s"
+                        raise SystemExit(message) from missing
+                    await asyncio.sleep(0.2)
+    finally:
+        await connection.close()
+
+
 async def seed_registers(amqp_url: str, exchange: str) -> None:
     """Announces the demo registers as the registers service will once it exists."""
     connection = await aio_pika.connect(amqp_url)
@@ -180,12 +203,21 @@ def main(
             },
             "http://127.0.0.1:8001/readyz",
         ),
+        "reporting": (
+            ["-m", "reporting", "serve"],
+            {
+                f"REPORTING_{k}": v
+                for k, v in {**common, "DATABASE_URL": stack_db, "AMQP_URL": amqp_url}.items()
+            },
+            "http://127.0.0.1:8003/readyz",
+        ),
     }
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name, (args, env, probe) in services.items():
             processes[name] = start(name, args, env)
             wait_until_up(probe, processes[name], name)
+        asyncio.run(wait_for_queues(amqp_url, CONSUMER_QUEUES))
         asyncio.run(seed_registers(amqp_url, "pos.events"))
         print_welcome(odoo_version)
         if not once:
@@ -216,6 +248,7 @@ def print_welcome(odoo_version: int) -> None:
     urls.add_column("service")
     urls.add_column("URL")
     urls.add_row("orders (POS tablets)", "http://127.0.0.1:8001/docs")
+    urls.add_row("reporting (dashboards, X/Z)", "http://127.0.0.1:8003/docs")
     urls.add_row(f"Odoo {odoo_version} emulator", "http://127.0.0.1:8069/jsonrpc")
     console.print(urls)
     for demo in DEMO_REGISTERS:
