@@ -44,6 +44,12 @@ class PreconditionFailedError(DomainError):
     status, title, type_ = 409, "Conflict", "urn:pos:problem:stale-version"
 
 
+class ServiceUnavailableError(DomainError):
+    """Something the request needs is missing on this deployment (503)."""
+
+    status, title, type_ = 503, "Unavailable", "urn:pos:problem:unavailable"
+
+
 def install_domain_error_handler(app: FastAPI) -> None:
     async def on_domain_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)

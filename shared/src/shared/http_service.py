@@ -71,6 +71,16 @@ class CorrelationMiddleware:
 ReadinessCheck = Callable[[FastAPI], Awaitable[str | None]]
 
 
+async def postgres_readiness(app: FastAPI) -> str | None:
+    """Ready when `app.state.pool` answers; the broker is not required, by design."""
+    try:
+        async with app.state.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+    except Exception as error:
+        return f"Postgres is not reachable: {error}"
+    return None
+
+
 def create_service_app(
     *,
     title: str,

@@ -26,7 +26,7 @@ from orders.http_models import (
 from orders.settings import OrdersSettings
 from shared.auth import Claims
 from shared.errors import install_domain_error_handler
-from shared.http_service import create_service_app
+from shared.http_service import create_service_app, postgres_readiness
 
 router = APIRouter(prefix="/v1")
 
@@ -144,16 +144,8 @@ def build_app(settings: OrdersSettings, runtime_factory: RuntimeFactory) -> Fast
             app.state.consumers_attached = runtime.consumers_attached
             yield
 
-    async def readiness(app: FastAPI) -> str | None:
-        # The broker is deliberately not checked: orders are taken while RabbitMQ is down.
-        try:
-            async with app.state.pool.acquire() as conn:
-                await conn.fetchval("SELECT 1")
-        except Exception as error:
-            return f"Postgres is not reachable: {error}"
-        return None
-
-    app = create_service_app(title="Orders", lifespan=lifespan, readiness=readiness)
+    # The broker is deliberately not checked: orders are taken while RabbitMQ is down.
+    app = create_service_app(title="Orders", lifespan=lifespan, readiness=postgres_readiness)
     install_domain_error_handler(app)
     app.include_router(router)
     return app

@@ -9,15 +9,8 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
-from reporting.domain import (
-    DomainError,
-    ForbiddenError,
-    InvalidRequestError,
-    NotFoundError,
-    ServiceUnavailableError,
-)
 from reporting.handlers import Actor, ChatSettings, ReportQueries
 from reporting.http_models import (
     ChatConfigPublic,
@@ -30,17 +23,10 @@ from reporting.http_models import (
 )
 from reporting.settings import ReportingSettings
 from shared.auth import Claims
-from shared.http_service import create_service_app
-from shared.problems import Problem, problem_response
+from shared.errors import install_domain_error_handler
+from shared.http_service import create_service_app, postgres_readiness
 
 router = APIRouter(prefix="/v1")
-
-_STATUS: dict[type[DomainError], tuple[int, str, str]] = {
-    InvalidRequestError: (422, "Invalid request", "urn:pos:problem:validation"),
-    NotFoundError: (404, "Not found", "urn:pos:problem:not-found"),
-    ForbiddenError: (403, "Forbidden", "urn:pos:problem:forbidden"),
-    ServiceUnavailableError: (503, "Unavailable", "urn:pos:problem:unavailable"),
-}
 
 
 def _queries(request: Request) -> ReportQueries:
@@ -119,23 +105,9 @@ def build_app(settings: ReportingSettings, runtime_factory: RuntimeFactory) -> F
             app.state.consumers_attached = runtime.consumers_attached
             yield
 
-    async def readiness(app: FastAPI) -> str | None:
-        # Reports are served from Postgres while RabbitMQ is away; they only grow stale.
-        try:
-            async with app.state.pool.acquire() as conn:
-                await conn.fetchval("SELECT 1")
-        except Exception as error:
-            return f"Postgres is not reachable: {error}"
-        return None
+    # Reports are served from Postgres while RabbitMQ is away; they only grow stale.
+    app = create_service_app(title="Reporting", lifespan=lifespan, readiness=postgres_readiness)
+    install_domain_error_handler(app)
 
-    app = create_service_app(title="Reporting", lifespan=lifespan, readiness=readiness)
-
-    async def on_domain_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DomainError)
-        status_code, title, type_ = _STATUS[type(exc)]
-        extra = {"errors": [{"field": exc.field, "message": exc.detail}]} if exc.field else {}
-        return problem_response(Problem(status_code, title, exc.detail, type_=type_, extra=extra))
-
-    app.add_exception_handler(DomainError, on_domain_error)
     app.include_router(router)
     return app

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from importlib import resources
 from uuid import UUID
 
 import asyncpg
@@ -23,25 +22,14 @@ from reporting.telegram_client import TelegramClient
 from shared.auth import TokenVerifier, public_key_for
 from shared.broker import Publisher, QueueSpec, Topology, topology_for
 from shared.consumer import EventConsumer, RedeliverThenDeadLetter
-from shared.migrations import load_migrations, migrate, shared_migrations
 from shared.outbox import OutboxRelay, stop_relay
 from shared.postgres import create_pool
+from shared.service_runtime import attach_consumers, prepare_database
 from shared.structured_logging import configure_logging
 
 log = structlog.get_logger(__name__)
 
 PROJECTION_QUEUE = "reporting.events"
-
-
-async def prepare_database(dsn: str, schema: str) -> None:
-    migrations = shared_migrations() + load_migrations(
-        "reporting", resources.files("reporting") / "migrations"
-    )
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn, schema, migrations)
-    finally:
-        await conn.close()
 
 
 def queues(settings: ReportingSettings) -> tuple[QueueSpec, ...]:
@@ -86,7 +74,7 @@ async def reporting_runtime(settings: ReportingSettings) -> AsyncIterator[Report
     )
     configured_key = settings.secrets_key.get_secret_value() if settings.secrets_key else None
     box = SecretBox(secrets_key_for(configured_key, settings.dev_mode))
-    await prepare_database(settings.database_url, settings.schema_name)
+    await prepare_database(settings.database_url, settings.schema_name, "reporting")
     pool = await _pool(settings)
     broker_topology = topology(settings)
     publisher = Publisher(settings.amqp_url, broker_topology)
@@ -126,7 +114,11 @@ async def reporting_runtime(settings: ReportingSettings) -> AsyncIterator[Report
         )
     )
     # Reports are served while the broker is down; the consumer keeps trying to attach.
-    runtime.tasks.append(asyncio.create_task(_attach_consumers(runtime), name="consumers"))
+    runtime.tasks.append(
+        asyncio.create_task(
+            attach_consumers(runtime.consumers, runtime.consumers_attached), name="consumers"
+        )
+    )
     runtime.tasks.append(asyncio.create_task(notifier.run(), name="notifier"))
     try:
         yield runtime
@@ -142,23 +134,9 @@ async def reporting_runtime(settings: ReportingSettings) -> AsyncIterator[Report
         await pool.close()
 
 
-async def _attach_consumers(runtime: ReportingRuntime) -> None:
-    for consumer in runtime.consumers:
-        delay = 0.5
-        while True:
-            try:
-                await consumer.start()
-                break
-            except Exception as error:
-                log.warning("consumer_start_failed", queue=consumer.queue.name, error=repr(error))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30)
-    runtime.consumers_attached.set()
-
-
 async def rebuild_read_models(settings: ReportingSettings, tenant_id: UUID | None) -> int:
     """What `reporting rebuild` runs: the same projection code over the retained event log."""
-    await prepare_database(settings.database_url, settings.schema_name)
+    await prepare_database(settings.database_url, settings.schema_name, "reporting")
     pool = await _pool(settings)
     try:
         return await rebuild(pool, Projector(), tenant_id)

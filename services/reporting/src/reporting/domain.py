@@ -14,31 +14,6 @@ FALLBACK_CUTOFF = time(0, 0)
 MAX_REPORT_DAYS = 366
 
 
-class DomainError(Exception):
-    """A request that breaks a rule; the API maps each subclass to a status."""
-
-    def __init__(self, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-
-
-class InvalidRequestError(DomainError):
-    """The request's parameters are wrong (422)."""
-
-
-class NotFoundError(DomainError):
-    """No such thing in the caller's tenant (404; existence elsewhere never leaks)."""
-
-
-class ForbiddenError(DomainError):
-    """The caller's role may not do this (403)."""
-
-
-class ServiceUnavailableError(DomainError):
-    """A setting the request needs is missing on this deployment (503)."""
-
-
 def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or FALLBACK_TIMEZONE)

@@ -16,9 +16,6 @@ from reporting import repository as repo
 from reporting.domain import (
     FALLBACK_TIMEZONE,
     MAX_REPORT_DAYS,
-    ForbiddenError,
-    InvalidRequestError,
-    NotFoundError,
     average_ticket,
     business_date,
     hour_order,
@@ -53,6 +50,7 @@ from reporting.http_models import (
 )
 from reporting.secret_box import SecretBox
 from shared.auth import Role, TokenClaims
+from shared.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from shared.events.contracts import (
     OrderOdooSynced,
     OrderOdooSyncFailed,
