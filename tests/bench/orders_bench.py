@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import statistics
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aio_pika
 import asyncpg
 import httpx
+from service_process import running_service
 
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.events.contracts import RegisterCreated
@@ -122,40 +121,18 @@ async def raw_rabbitmq_rate() -> float:
         await connection.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.asynccontextmanager
-async def orders_service(dsn: str) -> AsyncIterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ORDERS_DATABASE_URL": dsn,
-        "ORDERS_AMQP_URL": AMQP_URL,
-        "ORDERS_BROKER_NAMESPACE": NAMESPACE,
-        "ORDERS_DEV_MODE": "true",
-        "ORDERS_LOG_LEVEL": "WARNING",
-        "ORDERS_DB_POOL_MAX_SIZE": "20",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "orders", "serve", "--port", str(port), env=env, cwd=ROOT
+def orders_service(dsn: str) -> contextlib.AbstractAsyncContextManager[str]:
+    return running_service(
+        "orders",
+        {
+            "ORDERS_DATABASE_URL": dsn,
+            "ORDERS_AMQP_URL": AMQP_URL,
+            "ORDERS_BROKER_NAMESPACE": NAMESPACE,
+            "ORDERS_DEV_MODE": "true",
+            "ORDERS_LOG_LEVEL": "WARNING",
+            "ORDERS_DB_POOL_MAX_SIZE": "20",
+        },
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{url}/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 15)
 
 
 async def _event_sink() -> tuple[aio_pika.abc.AbstractConnection, Any]:

@@ -12,12 +12,9 @@ import contextlib
 import hashlib
 import os
 import random
-import socket
 import statistics
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aio_pika
 import asyncpg
 import httpx
+from service_process import running_service
 
 from reporting.testing import Events, Shop
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
@@ -46,13 +44,6 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def fresh_database(name: str) -> str:
     conn = await asyncpg.connect(SERVER_URL)
     try:
@@ -63,34 +54,19 @@ async def fresh_database(name: str) -> str:
     return urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
 
 
-@contextlib.asynccontextmanager
-async def reporting_service(dsn: str) -> AsyncIterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "REPORTING_DATABASE_URL": dsn,
-        "REPORTING_AMQP_URL": AMQP_URL,
-        "REPORTING_BROKER_NAMESPACE": NAMESPACE,
-        "REPORTING_DEV_MODE": "true",
-        "REPORTING_LOG_LEVEL": "WARNING",
-        "REPORTING_DB_POOL_MAX_SIZE": "20",
-        "REPORTING_CONSUMER_PREFETCH": "100",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "reporting", "serve", "--port", str(port), env=env, cwd=ROOT
+def reporting_service(dsn: str) -> contextlib.AbstractAsyncContextManager[str]:
+    return running_service(
+        "reporting",
+        {
+            "REPORTING_DATABASE_URL": dsn,
+            "REPORTING_AMQP_URL": AMQP_URL,
+            "REPORTING_BROKER_NAMESPACE": NAMESPACE,
+            "REPORTING_DEV_MODE": "true",
+            "REPORTING_LOG_LEVEL": "WARNING",
+            "REPORTING_DB_POOL_MAX_SIZE": "20",
+            "REPORTING_CONSUMER_PREFETCH": "100",
+        },
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{url}/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 15)
 
 
 # One tenant, SHOPS shops of REGISTERS_PER_SHOP registers, DAYS days up to today, ORDERS orders
