@@ -3,18 +3,67 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
 import asyncpg
+from aio_pika.abc import AbstractIncomingMessage
 
 from shared.broker import QueueSpec, Topology, delete_topology
-from shared.consumer import EventConsumer, PermanentHandlingError, RedeliverThenDeadLetter
+from shared.consumer import (
+    EventConsumer,
+    FailurePolicy,
+    Handler,
+    PermanentHandlingError,
+    RedeliverThenDeadLetter,
+)
 from shared.events.contracts import OrderOdooSynced
 from shared.events.envelope import EventEnvelope
 from shared.postgres import Db
 from shared.testing.polling import eventually
+
+
+def _sync_event() -> EventEnvelope:
+    order_id = uuid.uuid4()
+    return EventEnvelope.wrap(
+        OrderOdooSynced(order_id=order_id, odoo_order_id=1),
+        tenant_id=uuid.uuid4(),
+        aggregate_id=order_id,
+        aggregate_version=1,
+        producer="t",
+    )
+
+
+@contextlib.asynccontextmanager
+async def _consuming(
+    pool: asyncpg.Pool,
+    amqp_url: str,
+    namespace: str,
+    name: str,
+    handler: Handler,
+    failure_policy: FailurePolicy | None = None,
+) -> AsyncIterator[tuple[Topology, QueueSpec]]:
+    """A started consumer of `order.odoo_synced`; its queues and exchanges go away after."""
+    topology = Topology(exchange=f"{namespace}.pos.events")
+    spec = QueueSpec(f"{namespace}.{name}", ("order.odoo_synced",))
+    consumer = EventConsumer(
+        name=name,
+        queue=spec,
+        topology=topology,
+        handlers={"order.odoo_synced": handler},
+        pool=pool,
+        amqp_url=amqp_url,
+        failure_policy=failure_policy,
+    )
+    await consumer.start()
+    try:
+        yield topology, spec
+    finally:
+        await consumer.stop()
+        await delete_topology(amqp_url, Topology(topology.exchange, (spec,)))
 
 
 async def _publish(amqp_url: str, exchange: str, envelope: EventEnvelope) -> None:
@@ -30,6 +79,20 @@ async def _publish(amqp_url: str, exchange: str, envelope: EventEnvelope) -> Non
         await connection.close()
 
 
+async def _dead_letter(amqp_url: str, spec: QueueSpec) -> AbstractIncomingMessage:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        dlq = await channel.get_queue(spec.dead_letter_queue)
+
+        async def fetched() -> AbstractIncomingMessage | None:
+            return await dlq.get(no_ack=True, fail=False)
+
+        return await eventually(fetched, what="dead letter")
+    finally:
+        await connection.close()
+
+
 async def test_the_same_event_delivered_twice_is_applied_once(
     pool: asyncpg.Pool, amqp_url: str, broker_namespace: str
 ) -> None:
@@ -38,26 +101,8 @@ async def test_the_same_event_delivered_twice_is_applied_once(
     async def count(db: Db, envelope: EventEnvelope, data: Any) -> None:
         await db.execute("INSERT INTO applied VALUES ($1, 1)", data.order_id)
 
-    topology = Topology(exchange=f"{broker_namespace}.pos.events")
-    spec = QueueSpec(f"{broker_namespace}.counter", ("order.odoo_synced",))
-    consumer = EventConsumer(
-        name="counter",
-        queue=spec,
-        topology=topology,
-        handlers={"order.odoo_synced": count},
-        pool=pool,
-        amqp_url=amqp_url,
-    )
-    await consumer.start()
-    try:
-        order_id = uuid.uuid4()
-        envelope = EventEnvelope.wrap(
-            OrderOdooSynced(order_id=order_id, odoo_order_id=1),
-            tenant_id=uuid.uuid4(),
-            aggregate_id=order_id,
-            aggregate_version=1,
-            producer="t",
-        )
+    async with _consuming(pool, amqp_url, broker_namespace, "counter", count) as (topology, _):
+        envelope = _sync_event()
         for _ in range(3):
             await _publish(amqp_url, topology.exchange, envelope)
 
@@ -71,9 +116,6 @@ async def test_the_same_event_delivered_twice_is_applied_once(
         await eventually(all_delivered, what="delivery")
         await asyncio.sleep(0.5)
         assert await pool.fetchval("SELECT count(*) FROM applied") == 1
-    finally:
-        await consumer.stop()
-        await delete_topology(amqp_url, Topology(topology.exchange, (spec,)))
 
 
 async def test_a_failing_handler_is_retried_then_dead_lettered_and_its_effects_rolled_back(
@@ -88,36 +130,14 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_and_its_effects_r
         await db.execute("INSERT INTO attempts VALUES (1)")
         raise RuntimeError("downstream said no")
 
-    topology = Topology(exchange=f"{broker_namespace}.pos.events")
-    spec = QueueSpec(f"{broker_namespace}.flaky", ("order.odoo_synced",))
-    consumer = EventConsumer(
-        name="flaky",
-        queue=spec,
-        topology=topology,
-        handlers={"order.odoo_synced": flaky},
-        pool=pool,
-        amqp_url=amqp_url,
-        failure_policy=RedeliverThenDeadLetter(max_redeliveries=2, pause_s=0.01),
-    )
-    await consumer.start()
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        order_id = uuid.uuid4()
-        envelope = EventEnvelope.wrap(
-            OrderOdooSynced(order_id=order_id, odoo_order_id=1),
-            tenant_id=uuid.uuid4(),
-            aggregate_id=order_id,
-            aggregate_version=1,
-            producer="t",
-        )
+    policy = RedeliverThenDeadLetter(max_redeliveries=2, pause_s=0.01)
+    async with _consuming(pool, amqp_url, broker_namespace, "flaky", flaky, policy) as (
+        topology,
+        spec,
+    ):
+        envelope = _sync_event()
         await _publish(amqp_url, topology.exchange, envelope)
-        channel = await connection.channel()
-        dlq = await channel.get_queue(spec.dead_letter_queue)
-
-        async def dead_letter() -> aio_pika.abc.AbstractIncomingMessage | None:
-            return await dlq.get(no_ack=True, fail=False)
-
-        message = await eventually(dead_letter, what="dead letter")
+        message = await _dead_letter(amqp_url, spec)
         assert calls == 3
         assert message.headers["x-error-class"] == "RuntimeError"
         assert message.headers["x-error-message"] == "downstream said no"
@@ -127,10 +147,6 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_and_its_effects_r
         assert (
             await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", envelope.id) == 0
         )
-    finally:
-        await connection.close()
-        await consumer.stop()
-        await delete_topology(amqp_url, Topology(topology.exchange, (spec,)))
 
 
 async def test_a_permanent_failure_is_dead_lettered_at_once(
@@ -143,41 +159,11 @@ async def test_a_permanent_failure_is_dead_lettered_at_once(
         calls += 1
         raise PermanentHandlingError("no such product in Odoo")
 
-    topology = Topology(exchange=f"{broker_namespace}.pos.events")
-    spec = QueueSpec(f"{broker_namespace}.refuser", ("order.odoo_synced",))
-    consumer = EventConsumer(
-        name="refuser",
-        queue=spec,
-        topology=topology,
-        handlers={"order.odoo_synced": refuse},
-        pool=pool,
-        amqp_url=amqp_url,
-    )
-    await consumer.start()
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        order_id = uuid.uuid4()
-        await _publish(
-            amqp_url,
-            topology.exchange,
-            EventEnvelope.wrap(
-                OrderOdooSynced(order_id=order_id, odoo_order_id=1),
-                tenant_id=uuid.uuid4(),
-                aggregate_id=order_id,
-                aggregate_version=1,
-                producer="t",
-            ),
-        )
-        channel = await connection.channel()
-        dlq = await channel.get_queue(spec.dead_letter_queue)
-
-        async def dead_letter() -> aio_pika.abc.AbstractIncomingMessage | None:
-            return await dlq.get(no_ack=True, fail=False)
-
-        message = await eventually(dead_letter, what="dead letter")
+    async with _consuming(pool, amqp_url, broker_namespace, "refuser", refuse) as (
+        topology,
+        spec,
+    ):
+        await _publish(amqp_url, topology.exchange, _sync_event())
+        message = await _dead_letter(amqp_url, spec)
         assert calls == 1
         assert message.headers["x-error-class"] == "PermanentHandlingError"
-    finally:
-        await connection.close()
-        await consumer.stop()
-        await delete_topology(amqp_url, Topology(topology.exchange, (spec,)))
