@@ -137,9 +137,11 @@ async def test_the_daily_report_is_sent_once_by_two_replicas_and_across_a_restar
     refund = events.refund(order, yesterday, [(1, 1)], reason="dropped it")
 
     async with running_reporting(settings) as replica:
-        # 00:00 means "due as soon as the day has begun", so both replicas race for it at once.
-        await set_up_chat(world, shop.tenant_id, "@cornercafe", daily_report_time="00:00")
+        # The whole day is in before it falls due; then 00:00 makes it due at once, so both
+        # replicas race for it.
+        await set_up_chat(world, shop.tenant_id, "@cornercafe")
         await world.feed([*events.reference_data(yesterday), opened, order, refund])
+        await set_up_chat(world, shop.tenant_id, "@cornercafe", daily_report_time="00:00")
 
         async def delivered() -> list[str] | None:
             return chat_api.texts_to("@cornercafe") or None

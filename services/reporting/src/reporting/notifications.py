@@ -101,7 +101,8 @@ class Notifier:
     ) -> bool:
         report = await self._queries.daily_report_of(tenant_id, shop_id, day)
         async with db.transaction():
-            if not await repo.claim_daily(db, tenant_id, shop_id, day, send):
+            message = daily_message(report)
+            if not await repo.claim_daily(db, tenant_id, shop_id, day, send, message):
                 return False
             totals = report.totals
             event = ReportDailyReady(
@@ -175,6 +176,9 @@ class Notifier:
         log.info("chat_message_sent", kind=kind, notification_id=row["id"])
 
     async def _render(self, row: Any) -> str:
+        if row["message"] is not None:
+            message: str = row["message"]
+            return message
         if row["kind"] == "shift_close":
             report = await self._queries.session_report_of(row["tenant_id"], row["session_id"])
             return shift_close_message(report)

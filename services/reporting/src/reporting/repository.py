@@ -986,16 +986,19 @@ async def daily_already_claimed(db: Db, tenant_id: UUID, shop_id: UUID, day: dat
     )
 
 
-async def claim_daily(db: Db, tenant_id: UUID, shop_id: UUID, day: date, send: bool) -> bool:
+async def claim_daily(
+    db: Db, tenant_id: UUID, shop_id: UUID, day: date, send: bool, message: str
+) -> bool:
     """Claims the shop's daily report for the date; False if another replica already did."""
     claimed = await db.fetchval(
-        """INSERT INTO notifications (tenant_id, shop_id, kind, business_date, state)
-           VALUES ($1, $2, 'daily', $3, $4)
+        """INSERT INTO notifications (tenant_id, shop_id, kind, business_date, state, message)
+           VALUES ($1, $2, 'daily', $3, $4, $5)
            ON CONFLICT DO NOTHING RETURNING true""",
         tenant_id,
         shop_id,
         day,
         "pending" if send else "skipped",
+        message,
     )
     return bool(claimed)
 
