@@ -33,6 +33,12 @@ class Role(StrEnum):
     CASHIER = "cashier"
     MANAGER = "manager"
     ADMIN = "admin"
+    # Runs the platform: creates tenants and their first admins. Its tokens carry
+    # PLATFORM_TENANT_ID, which owns no data, so no tenant-scoped endpoint shows it anything.
+    PLATFORM_ADMIN = "platform_admin"
+
+
+PLATFORM_TENANT_ID = UUID(int=0)
 
 
 class TokenClaims(BaseModel):
@@ -63,6 +69,18 @@ def public_key_for(configured: str | None, dev_mode: bool) -> str:
     return configured
 
 
+def private_key_for(configured: str | None, dev_mode: bool) -> str:
+    """The signing key to use, refusing the dev key (or none) outside dev mode."""
+    if configured is None or configured.strip() == DEV_PRIVATE_KEY.strip():
+        if not dev_mode:
+            raise KeyConfigurationError(
+                "no production JWT private key is configured (or it is the published dev key); "
+                "set JWT_PRIVATE_KEY, or DEV_MODE=true for a local run"
+            )
+        return DEV_PRIVATE_KEY
+    return configured
+
+
 class TokenIssuer:
     def __init__(self, private_key: str, issuer: str = "pos-platform") -> None:
         self._private_key = private_key
@@ -77,8 +95,9 @@ class TokenIssuer:
         register_id: UUID | None = None,
         ttl: timedelta = timedelta(hours=12),
         token_id: UUID | None = None,
+        issued_at: datetime | None = None,
     ) -> str:
-        now = datetime.now(UTC)
+        now = issued_at or datetime.now(UTC)
         claims: dict[str, Any] = {
             "iss": self._issuer,
             "sub": subject,

@@ -22,6 +22,7 @@ class _Part(BaseModel):
 # Tenants and shops (published by the registers service).
 
 TenantTier = Literal["starter", "pro"]
+PaymentKind = Literal["cash", "card", "qr", "other"]
 
 
 class TenantState(EventData):
@@ -95,13 +96,67 @@ class RegisterCreated(RegisterState):
 
 
 class RegisterUpdated(RegisterState):
+    """The register's whole state after a change; `changed` names what moved.
+
+    The envelope's `aggregate_version` is the register's version: replicas drop older ones.
+    """
+
     event_type: ClassVar[str] = "register.updated"
+
+
+RegisterSyncOperation = Literal["create", "update"]
+
+
+class RegisterOdooSynced(EventData):
+    """The connector created or updated the register's pos.config; says exactly what it pushed."""
+
+    event_type: ClassVar[str] = "register.odoo_synced"
+
+    register_id: UUID
+    operation: RegisterSyncOperation
+    odoo_pos_config_id: int
+    pushed_name: str
+    pushed_active: bool
+    register_version: int
+
+
+class RegisterOdooSyncFailed(EventData):
+    """The connector gave up (dead-lettered) a register's create or update."""
+
+    event_type: ClassVar[str] = "register.odoo_sync_failed"
+
+    register_id: UUID
+    operation: RegisterSyncOperation
+    error_class: str
+    message: str
+    attempts: int
+    register_version: int
+
+
+# Payment methods (published by the registers service; the connector maps them to Odoo).
+
+
+class PaymentMethodState(EventData):
+    payment_method_id: UUID
+    code: str
+    name: str
+    kind: PaymentKind
+    active: bool = True
+    odoo_payment_method_id: int | None = None
+    changed: tuple[str, ...] = ()
+
+
+class PaymentMethodCreated(PaymentMethodState):
+    event_type: ClassVar[str] = "payment_method.created"
+
+
+class PaymentMethodUpdated(PaymentMethodState):
+    event_type: ClassVar[str] = "payment_method.updated"
 
 
 # Orders and refunds (published by the orders service).
 
 OrderSource = Literal["pos", "odoo_pulled"]
-PaymentKind = Literal["cash", "card", "qr", "other"]
 
 
 class OrderLineState(_Part):
