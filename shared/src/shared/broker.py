@@ -98,10 +98,18 @@ async def delete_topology(url: str, topology: Topology) -> None:
 class Publisher:
     """Publishes with confirms and `mandatory`: a nack or a return raises, so the caller retries."""
 
-    def __init__(self, url: str, topology: Topology, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        topology: Topology,
+        timeout_s: float = 10.0,
+        direct_exchanges: tuple[str, ...] = (),
+    ) -> None:
         self._url = url
         self._topology = topology
         self._timeout_s = timeout_s
+        # Further direct exchanges this publisher may target (e.g. retry tiers).
+        self._direct_exchanges = direct_exchanges
         self._connection: AbstractRobustConnection | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
         self._connecting = asyncio.Lock()
@@ -122,6 +130,10 @@ class Publisher:
         self._exchanges[self._topology.dead_letter_exchange] = await channel.declare_exchange(
             self._topology.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True
         )
+        for name in self._direct_exchanges:
+            self._exchanges[name] = await channel.declare_exchange(
+                name, aio_pika.ExchangeType.DIRECT, durable=True
+            )
 
     async def publish(
         self,

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import aio_pika
 import asyncpg
 import structlog
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from prometheus_client import Counter
 from pydantic import ValidationError
 
@@ -48,6 +49,15 @@ class PoisonMessageError(PermanentHandlingError):
 class FailurePolicy(Protocol):
     async def on_failure(
         self, consumer: EventConsumer, message: AbstractIncomingMessage, error: Exception
+    ) -> None: ...
+
+
+@runtime_checkable
+class DeclaresTopology(Protocol):
+    """A failure policy with queues of its own, declared when its consumer starts."""
+
+    async def declare(
+        self, channel: AbstractChannel, topology: Topology, spec: QueueSpec
     ) -> None: ...
 
 
@@ -86,7 +96,16 @@ def failure_headers(
         "x-last-failure-at": now,
         "x-original-routing-key": previous.get("x-original-routing-key", message.routing_key),
         "x-original-queue": queue,
+        "x-tenant-id": previous.get("x-tenant-id") or _tenant_of(message.body),
     }
+
+
+def _tenant_of(body: bytes) -> str:
+    """The envelope's tenant, for messages published without the relay's tenant header."""
+    try:
+        return str(json.loads(body).get("tenant_id") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 class EventConsumer:
@@ -121,6 +140,8 @@ class EventConsumer:
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self._prefetch)
         queue = await declare_queue(channel, self._topology, self.queue)
+        if isinstance(self._policy, DeclaresTopology):
+            await self._policy.declare(channel, self._topology, self.queue)
         await queue.consume(self._on_message)
         log.info("consumer_started", queue=self.queue.name, events=sorted(self._handlers))
 
