@@ -1,15 +1,26 @@
-"""Start-up steps every service shares: migrate its schema, attach its consumers."""
+"""What every service builds alike at start-up: its schema, pool, verifier, publisher, outbox
+relay and consumers, and how it tears them down again."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 import asyncpg
 import structlog
 
-from shared.consumer import EventConsumer
+from shared.auth import TokenVerifier, public_key_for
+from shared.broker import Publisher, QueueSpec, Topology, topology_for
+from shared.consumer import EventConsumer, FailurePolicy, Handler, RedeliverThenDeadLetter
 from shared.migrations import load_migrations, migrate, shared_migrations
+from shared.outbox import OutboxRelay, stop_relay
+from shared.postgres import create_pool
+from shared.revocation import load_revocations, refresh_revocations
+from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -39,3 +50,100 @@ async def attach_consumers(consumers: list[EventConsumer], attached: asyncio.Eve
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
     attached.set()
+
+
+@dataclass
+class Backbone:
+    """A running service's shared parts; the service adds its consumers and background tasks."""
+
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    verifier: TokenVerifier
+    publisher: Publisher
+    topology: Topology
+    consumers: list[EventConsumer] = field(default_factory=list)
+    consumers_attached: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def consume(
+        self,
+        queue: str,
+        handlers: Mapping[str, Handler],
+        failure_policy: FailurePolicy | None = None,
+    ) -> None:
+        """Adds a consumer of one of the topology's queues (named without the namespace)."""
+        specs = {spec.name: spec for spec in self.topology.queues}
+        self.consumers.append(
+            EventConsumer(
+                name=queue,
+                queue=specs[self.settings.broker_name(queue)],
+                topology=self.topology,
+                handlers=handlers,
+                pool=self.pool,
+                amqp_url=self.settings.amqp_url,
+                prefetch=self.settings.consumer_prefetch,
+                failure_policy=failure_policy
+                or RedeliverThenDeadLetter(self.settings.consumer_redeliveries),
+            )
+        )
+
+    def run(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Runs `work` in the background until the service stops."""
+        self.tasks.append(asyncio.create_task(work, name=name))
+
+    async def follow_revocations(self) -> None:
+        """Refuses revoked tokens now and keeps reloading them (other replicas record some)."""
+        await load_revocations(self.pool, self.verifier)
+        self.run(refresh_revocations(self.pool, self.verifier), "revocations")
+
+    def attach_consumers(self) -> None:
+        # The service answers while the broker is down; consumers keep trying to attach.
+        self.run(attach_consumers(self.consumers, self.consumers_attached), "consumers")
+
+
+@contextlib.asynccontextmanager
+async def service_backbone(
+    settings: ServiceSettings,
+    *,
+    package: str,
+    schema: str,
+    producer: str,
+    queues: tuple[QueueSpec, ...] = (),
+    verifier: TokenVerifier | None = None,
+    pool_max_size: int | None = None,
+) -> AsyncIterator[Backbone]:
+    """Migrates `schema`, then runs the pool, publisher and outbox relay until the block exits."""
+    verifier = verifier or TokenVerifier(
+        public_key_for(settings.jwt_public_key, settings.dev_mode), settings.jwt_issuer
+    )
+    await prepare_database(settings.database_url, schema, package)
+    pool = await create_pool(
+        settings.database_url,
+        schema,
+        producer,
+        settings.db_pool_min_size,
+        pool_max_size or settings.db_pool_max_size,
+    )
+    broker_topology = topology_for(settings, queues)
+    publisher = Publisher(settings.amqp_url, broker_topology)
+    backbone = Backbone(settings, pool, verifier, publisher, broker_topology)
+    relay = OutboxRelay(
+        dsn=settings.database_url,
+        schema=schema,
+        service=producer,
+        publisher=publisher,
+        batch_size=settings.outbox_batch_size,
+        poll_interval_s=settings.outbox_poll_interval_s,
+    )
+    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    try:
+        yield backbone
+    finally:
+        await stop_relay(relay, relay_task)
+        for task in backbone.tasks:
+            task.cancel()
+        await asyncio.gather(*backbone.tasks, return_exceptions=True)
+        for consumer in backbone.consumers:
+            await consumer.stop()
+        await publisher.close()
+        await pool.close()

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import aio_pika
 import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
@@ -23,6 +22,7 @@ from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.broker import delete_topology
 from shared.events.contracts import OrderOdooSynced, RegisterCreated, RegisterUpdated
 from shared.events.envelope import EventData, EventEnvelope
+from shared.testing.event_publishing import publish_as_another_service
 from shared.testing.polling import eventually
 from shared.testing.tcp_proxy import TcpProxy
 
@@ -86,28 +86,15 @@ class OrdersWorld:
         event_id: uuid.UUID | None = None,
     ) -> EventEnvelope:
         """Publishes an event as another service would."""
-        envelope = EventEnvelope.wrap(
+        return await publish_as_another_service(
+            self.settings.amqp_url,
+            self.settings.exchange_name,
             data,
             tenant_id=tenant_id,
             aggregate_id=aggregate_id,
-            aggregate_version=version,
-            producer="test",
+            version=version,
+            event_id=event_id,
         )
-        if event_id is not None:
-            envelope = envelope.model_copy(update={"id": event_id})
-        connection = await aio_pika.connect(self.settings.amqp_url)
-        try:
-            channel = await connection.channel()
-            exchange = await channel.declare_exchange(
-                self.settings.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
-            )
-            await exchange.publish(
-                aio_pika.Message(envelope.model_dump_json().encode(), message_id=str(envelope.id)),
-                routing_key=envelope.type,
-            )
-        finally:
-            await connection.close()
-        return envelope
 
     async def create_register(
         self, tenant_id: uuid.UUID | None = None, **overrides: Any

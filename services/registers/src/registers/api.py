@@ -1,0 +1,288 @@
+"""Registers HTTP routes: parse, call one handler, map its errors. Nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+
+from registers.domain import SyncState
+from registers.handlers import Actor, RegisterHandlers
+from registers.http_models import (
+    PaymentMethodCreate,
+    PaymentMethodPage,
+    PaymentMethodPatch,
+    PaymentMethodPublic,
+    RegisterCreate,
+    RegisterPage,
+    RegisterPatch,
+    RegisterPublic,
+    ShopCreate,
+    ShopPage,
+    ShopPatch,
+    ShopPublic,
+    TenantCreate,
+    TenantPage,
+    TenantPatch,
+    TenantPublic,
+    TokenCreate,
+    TokenIssued,
+    TokenPage,
+)
+from registers.settings import RegistersSettings
+from shared.auth import Claims
+from shared.errors import install_domain_error_handler
+from shared.http_service import create_service_app, postgres_readiness
+
+router = APIRouter(prefix="/v1")
+
+
+def _handlers(request: Request) -> RegisterHandlers:
+    handlers: RegisterHandlers = request.app.state.handlers
+    return handlers
+
+
+def _actor(claims: Claims) -> Actor:
+    return Actor.from_claims(claims)
+
+
+HandlersDep = Annotated[RegisterHandlers, Depends(_handlers)]
+ActorDep = Annotated[Actor, Depends(_actor)]
+Limit = Annotated[int, Query(ge=1, le=250)]
+IfMatch = Annotated[str | None, Header(description='The ETag of your last read, such as "3"')]
+
+
+def _tagged(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+# Tenants.
+
+
+@router.post("/tenants", status_code=201)
+async def create_tenant(
+    body: TenantCreate, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> TenantPublic:
+    tenant = await handlers.create_tenant(actor, body)
+    _tagged(response, tenant.version)
+    return tenant
+
+
+@router.get("/tenants")
+async def list_tenants(
+    actor: ActorDep, handlers: HandlersDep, cursor: str | None = None, limit: Limit = 50
+) -> TenantPage:
+    return await handlers.list_tenants(actor, cursor, limit)
+
+
+@router.get("/tenants/{tenant_id}")
+async def get_tenant(
+    tenant_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> TenantPublic:
+    tenant = await handlers.get_tenant(actor, tenant_id)
+    _tagged(response, tenant.version)
+    return tenant
+
+
+@router.patch("/tenants/{tenant_id}")
+async def patch_tenant(
+    tenant_id: UUID,
+    body: TenantPatch,
+    response: Response,
+    actor: ActorDep,
+    handlers: HandlersDep,
+    if_match: IfMatch = None,
+) -> TenantPublic:
+    tenant = await handlers.patch_tenant(actor, tenant_id, body, if_match)
+    _tagged(response, tenant.version)
+    return tenant
+
+
+# Shops.
+
+
+@router.post("/shops", status_code=201)
+async def create_shop(
+    body: ShopCreate, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> ShopPublic:
+    shop = await handlers.create_shop(actor, body)
+    _tagged(response, shop.version)
+    return shop
+
+
+@router.get("/shops")
+async def list_shops(
+    actor: ActorDep, handlers: HandlersDep, cursor: str | None = None, limit: Limit = 50
+) -> ShopPage:
+    return await handlers.list_shops(actor, cursor, limit)
+
+
+@router.get("/shops/{shop_id}")
+async def get_shop(
+    shop_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> ShopPublic:
+    shop = await handlers.get_shop(actor, shop_id)
+    _tagged(response, shop.version)
+    return shop
+
+
+@router.patch("/shops/{shop_id}")
+async def patch_shop(
+    shop_id: UUID,
+    body: ShopPatch,
+    response: Response,
+    actor: ActorDep,
+    handlers: HandlersDep,
+    if_match: IfMatch = None,
+) -> ShopPublic:
+    shop = await handlers.patch_shop(actor, shop_id, body, if_match)
+    _tagged(response, shop.version)
+    return shop
+
+
+# Registers.
+
+
+@router.post("/shops/{shop_id}/registers", status_code=201)
+async def create_register(
+    shop_id: UUID,
+    body: RegisterCreate,
+    response: Response,
+    actor: ActorDep,
+    handlers: HandlersDep,
+) -> RegisterPublic:
+    register = await handlers.create_register(actor, shop_id, body)
+    _tagged(response, register.version)
+    return register
+
+
+@router.get("/registers")
+async def list_registers(
+    actor: ActorDep,
+    handlers: HandlersDep,
+    shop_id: UUID | None = None,
+    sync_state: SyncState | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> RegisterPage:
+    return await handlers.list_registers(
+        actor, shop_id=shop_id, sync_state=sync_state, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/registers/{register_id}")
+async def get_register(
+    register_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> RegisterPublic:
+    register = await handlers.get_register(actor, register_id)
+    _tagged(response, register.version)
+    return register
+
+
+@router.patch("/registers/{register_id}")
+async def patch_register(
+    register_id: UUID,
+    body: RegisterPatch,
+    response: Response,
+    actor: ActorDep,
+    handlers: HandlersDep,
+    if_match: IfMatch = None,
+) -> RegisterPublic:
+    register = await handlers.patch_register(actor, register_id, body, if_match)
+    _tagged(response, register.version)
+    return register
+
+
+@router.post("/registers/{register_id}/retry-sync")
+async def retry_sync(
+    register_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> RegisterPublic:
+    register = await handlers.retry_sync(actor, register_id)
+    _tagged(response, register.version)
+    return register
+
+
+# Payment methods.
+
+
+@router.post("/payment-methods", status_code=201)
+async def create_payment_method(
+    body: PaymentMethodCreate, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> PaymentMethodPublic:
+    method = await handlers.create_payment_method(actor, body)
+    _tagged(response, method.version)
+    return method
+
+
+@router.get("/payment-methods")
+async def list_payment_methods(
+    actor: ActorDep, handlers: HandlersDep, cursor: str | None = None, limit: Limit = 50
+) -> PaymentMethodPage:
+    return await handlers.list_payment_methods(actor, cursor, limit)
+
+
+@router.get("/payment-methods/{payment_method_id}")
+async def get_payment_method(
+    payment_method_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> PaymentMethodPublic:
+    method = await handlers.get_payment_method(actor, payment_method_id)
+    _tagged(response, method.version)
+    return method
+
+
+@router.patch("/payment-methods/{payment_method_id}")
+async def patch_payment_method(
+    payment_method_id: UUID,
+    body: PaymentMethodPatch,
+    response: Response,
+    actor: ActorDep,
+    handlers: HandlersDep,
+    if_match: IfMatch = None,
+) -> PaymentMethodPublic:
+    method = await handlers.patch_payment_method(actor, payment_method_id, body, if_match)
+    _tagged(response, method.version)
+    return method
+
+
+# Tokens.
+
+
+@router.post("/tokens", status_code=201)
+async def issue_token(body: TokenCreate, actor: ActorDep, handlers: HandlersDep) -> TokenIssued:
+    return await handlers.issue_token(actor, body)
+
+
+@router.get("/tokens")
+async def list_tokens(
+    actor: ActorDep, handlers: HandlersDep, cursor: str | None = None, limit: Limit = 50
+) -> TokenPage:
+    return await handlers.list_tokens(actor, cursor, limit)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+async def revoke_token(token_id: UUID, actor: ActorDep, handlers: HandlersDep) -> Response:
+    await handlers.revoke_token(actor, token_id)
+    return Response(status_code=204)
+
+
+RuntimeFactory = Callable[[RegistersSettings], AbstractAsyncContextManager[Any]]
+
+
+def build_app(settings: RegistersSettings, runtime_factory: RuntimeFactory) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime_factory(settings) as runtime:
+            app.state.handlers = runtime.handlers
+            app.state.token_verifier = runtime.verifier
+            app.state.pool = runtime.pool
+            app.state.consumers_attached = runtime.consumers_attached
+            yield
+
+    app = create_service_app(title="Registers", lifespan=lifespan, readiness=postgres_readiness)
+    install_domain_error_handler(app)
+    app.include_router(router)
+    return app

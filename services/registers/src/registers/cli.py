@@ -1,0 +1,47 @@
+"""`registers serve` runs the registers service; `registers platform-admin-token` starts a
+fresh install."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import typer
+import uvicorn
+
+from registers.bootstrap import create_app, issue_platform_admin_token
+from registers.handlers import PRODUCER
+from registers.settings import RegistersSettings
+from shared.structured_logging import configure_logging
+
+cli = typer.Typer(help="The registers service: tenants, shops, registers, payment methods, tokens.")
+
+
+@cli.command()
+def serve(port: int | None = None, host: str | None = None) -> None:
+    """Serve the registers API (settings from REGISTERS_* environment variables)."""
+    settings = RegistersSettings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.http_host,
+        port=port or settings.http_port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@cli.command("platform-admin-token")
+def platform_admin_token(
+    subject: str = typer.Option(..., help="Who will hold it, such as ops@example.com"),
+    ttl_days: int = typer.Option(30, min=1, max=730, help="Days until it expires"),
+) -> None:
+    """Issue a platform admin token (recorded, revocable) and print it on standard output."""
+    settings = RegistersSettings()
+    # Logs go to standard error, so standard output carries the token alone.
+    configure_logging(PRODUCER, settings.log_level, settings.log_json)
+    token = asyncio.run(issue_platform_admin_token(settings, subject, timedelta(days=ttl_days)))
+    typer.echo(token)
+
+
+def main() -> None:
+    cli()

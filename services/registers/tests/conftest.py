@@ -1,0 +1,31 @@
+"""Fixtures for the registers service: an app on a schema and exchange of the test's own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from registers.settings import RegistersSettings
+from registers.testing import RegistersWorld, running_registers
+
+
+@pytest.fixture
+def settings(database_url: str, amqp_url: str, broker_namespace: str) -> RegistersSettings:
+    return RegistersSettings(
+        database_url=database_url,
+        amqp_url=amqp_url,
+        broker_namespace=broker_namespace,
+        schema_name=f"registers_{broker_namespace}",
+        dev_mode=True,
+        log_json=False,
+        log_level="WARNING",
+        outbox_poll_interval_s=0.2,
+        consumer_redeliveries=2,
+    )
+
+
+@pytest.fixture
+async def world(settings: RegistersSettings) -> AsyncIterator[RegistersWorld]:
+    async with running_registers(settings) as running:
+        yield running
