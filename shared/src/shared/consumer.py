@@ -145,6 +145,11 @@ class EventConsumer:
         await queue.consume(self._on_message)
         log.info("consumer_started", queue=self.queue.name, events=sorted(self._handlers))
 
+    @property
+    def connected(self) -> bool:
+        """Whether the consumer's broker connection is up (for readiness checks)."""
+        return self._connection is not None and not self._connection.is_closed
+
     async def stop(self) -> None:
         if self._connection is not None:
             with contextlib.suppress(Exception):

@@ -1,0 +1,3 @@
+from odoo_connector.cli import main
+
+main()

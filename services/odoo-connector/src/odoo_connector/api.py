@@ -1,0 +1,81 @@
+"""Connector HTTP routes (ops and tenant admins): parse, call one handler. Nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from odoo_connector.handlers import ConnectorHandlers
+from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, OdooSettingsPut
+from odoo_connector.settings import ConnectorSettings
+from shared.auth import Claims
+from shared.errors import install_domain_error_handler
+from shared.http_service import create_service_app, postgres_readiness
+
+router = APIRouter(prefix="/v1")
+
+
+def _handlers(request: Request) -> ConnectorHandlers:
+    handlers: ConnectorHandlers = request.app.state.handlers
+    return handlers
+
+
+HandlersDep = Annotated[ConnectorHandlers, Depends(_handlers)]
+
+
+@router.put("/tenants/{tenant_id}/odoo")
+async def put_odoo_settings(
+    tenant_id: UUID, body: OdooSettingsPut, claims: Claims, handlers: HandlersDep
+) -> OdooSettingsPublic:
+    return await handlers.put_settings(claims, tenant_id, body)
+
+
+@router.get("/tenants/{tenant_id}/odoo")
+async def get_odoo_settings(
+    tenant_id: UUID, claims: Claims, handlers: HandlersDep
+) -> OdooSettingsPublic:
+    return await handlers.get_settings(claims, tenant_id)
+
+
+@router.post("/tenants/{tenant_id}/odoo/check")
+async def check_odoo_settings(
+    tenant_id: UUID, claims: Claims, handlers: HandlersDep
+) -> OdooCheckPublic:
+    return await handlers.check_settings(claims, tenant_id)
+
+
+async def readiness(app: FastAPI) -> str | None:
+    """Ready when Postgres answers and every consumer is attached to the broker."""
+    failure = await postgres_readiness(app)
+    if failure is not None:
+        return failure
+    if not app.state.consumers_attached.is_set():
+        return "not every consumer is attached to RabbitMQ yet"
+    if not all(consumer.connected for consumer in app.state.consumers):
+        return "the connection to RabbitMQ is down"
+    return None
+
+
+RuntimeFactory = Callable[[ConnectorSettings], AbstractAsyncContextManager[Any]]
+
+
+def build_app(settings: ConnectorSettings, runtime_factory: RuntimeFactory) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime_factory(settings) as runtime:
+            app.state.handlers = runtime.handlers
+            app.state.token_verifier = runtime.verifier
+            app.state.pool = runtime.pool
+            app.state.consumers = runtime.consumers
+            app.state.consumers_attached = runtime.consumers_attached
+            yield
+
+    app = create_service_app(title="Odoo connector", lifespan=lifespan, readiness=readiness)
+    install_domain_error_handler(app)
+    app.include_router(router)
+    return app

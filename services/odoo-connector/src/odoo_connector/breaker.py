@@ -1,0 +1,99 @@
+"""A circuit breaker per Odoo endpoint: after repeated outages, stop calling it and probe instead.
+
+While a breaker is open its tenant's messages wait (budget intact) instead of failing; a probe
+(`common.version`, cheap and unauthenticated) runs with exponential backoff and closes the
+breaker when Odoo answers, so the backlog drains by itself. Breakers are per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+from prometheus_client import Gauge
+
+log = structlog.get_logger(__name__)
+
+BREAKER_OPEN = Gauge(
+    "connector_breaker_open", "1 while the circuit to an Odoo endpoint is open", ["endpoint"]
+)
+
+Probe = Callable[[str], Awaitable[object]]
+
+
+class EndpointBreaker:
+    def __init__(self, endpoint: str, threshold: int) -> None:
+        self.endpoint = endpoint
+        self.threshold = threshold
+        self.consecutive_failures = 0
+        self.open = False
+
+
+class CircuitBreakers:
+    """All endpoints' breakers and their probes."""
+
+    def __init__(
+        self, probe: Probe, threshold: int, probe_initial_s: float, probe_max_s: float
+    ) -> None:
+        self._probe = probe
+        self._threshold = threshold
+        self._probe_initial_s = probe_initial_s
+        self._probe_max_s = probe_max_s
+        self._breakers: dict[str, EndpointBreaker] = {}
+        self._probes: dict[str, asyncio.Task[None]] = {}
+
+    def _breaker(self, endpoint: str) -> EndpointBreaker:
+        breaker = self._breakers.get(endpoint)
+        if breaker is None:
+            breaker = self._breakers[endpoint] = EndpointBreaker(endpoint, self._threshold)
+            BREAKER_OPEN.labels(endpoint).set(0)
+        return breaker
+
+    def is_open(self, endpoint: str) -> bool:
+        return self._breaker(endpoint).open
+
+    def record_success(self, endpoint: str) -> None:
+        breaker = self._breaker(endpoint)
+        breaker.consecutive_failures = 0
+
+    def record_outage(self, endpoint: str) -> bool:
+        """Counts an unanswered call; True when the breaker is (now) open."""
+        breaker = self._breaker(endpoint)
+        breaker.consecutive_failures += 1
+        if not breaker.open and breaker.consecutive_failures >= breaker.threshold:
+            breaker.open = True
+            BREAKER_OPEN.labels(endpoint).set(1)
+            log.warning("odoo_breaker_opened", endpoint=endpoint)
+            self._probes[endpoint] = asyncio.create_task(
+                self._probe_until_back(breaker), name=f"probe {endpoint}"
+            )
+        return breaker.open
+
+    async def _probe_until_back(self, breaker: EndpointBreaker) -> None:
+        delay = self._probe_initial_s
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._probe(breaker.endpoint)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.info("odoo_probe_failed", endpoint=breaker.endpoint, error=str(error)[:200])
+                delay = min(delay * 2, self._probe_max_s)
+                continue
+            breaker.open = False
+            breaker.consecutive_failures = 0
+            BREAKER_OPEN.labels(breaker.endpoint).set(0)
+            log.warning("odoo_breaker_closed", endpoint=breaker.endpoint)
+            self._probes.pop(breaker.endpoint, None)
+            return
+
+    async def close(self) -> None:
+        probes = list(self._probes.values())
+        for task in probes:
+            task.cancel()
+        for task in probes:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

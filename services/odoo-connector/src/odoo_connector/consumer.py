@@ -1,0 +1,77 @@
+"""What the connector consumes, and a consumer that calls Odoo outside the inbox transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from odoo_connector.handlers import Apply, ConnectorHandlers
+from shared.consumer import EVENTS_CONSUMED, EVENTS_DUPLICATE, EventConsumer, Handler
+from shared.events.envelope import EventData, EventEnvelope
+
+REFERENCE_EVENTS = (
+    "tenant.created",
+    "tenant.updated",
+    "register.created",
+    "register.updated",
+    "payment_method.created",
+    "payment_method.updated",
+)
+ODOO_EVENTS = ("order.placed", "order.refunded", "session.closed")
+
+Prepare = Callable[[EventEnvelope, Any], Awaitable[Apply]]
+
+
+def reference_handlers(handlers: ConnectorHandlers) -> Mapping[str, Handler]:
+    return {
+        "tenant.created": handlers.apply_tenant,
+        "tenant.updated": handlers.apply_tenant,
+        "register.created": handlers.apply_register,
+        "register.updated": handlers.apply_register,
+        "payment_method.created": handlers.apply_payment_method,
+        "payment_method.updated": handlers.apply_payment_method,
+    }
+
+
+def odoo_preparers(handlers: ConnectorHandlers) -> Mapping[str, Prepare]:
+    return {
+        "order.placed": handlers.prepare_order,
+        "order.refunded": handlers.prepare_refund,
+        "session.closed": handlers.prepare_session_close,
+    }
+
+
+class OdooEventConsumer(EventConsumer):
+    """Calls Odoo first, with no database transaction open, then commits the inbox row and the
+    outcome together. A redelivery after a crash in between calls Odoo again, which finds the
+    order by our reference instead of creating it twice (see handlers._send)."""
+
+    def __init__(self, *, preparers: Mapping[str, Prepare], **kwargs: Any) -> None:
+        # The base dispatches on the handler map's keys; the work is done by the preparers.
+        super().__init__(handlers=dict.fromkeys(preparers, _unused), **kwargs)
+        self._preparers = dict(preparers)
+
+    async def _handle(self, envelope: EventEnvelope, data: EventData, handler: Handler) -> None:
+        if await self._pool.fetchval(
+            "SELECT true FROM inbox WHERE consumer = $1 AND event_id = $2", self.name, envelope.id
+        ):
+            EVENTS_DUPLICATE.labels(self.queue.name).inc()
+            return
+        apply = await self._preparers[envelope.type](envelope, data)
+        async with self._pool.acquire() as conn, conn.transaction():
+            first_time = await conn.fetchval(
+                """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
+                   ON CONFLICT DO NOTHING RETURNING true""",
+                self.name,
+                envelope.id,
+                envelope.type,
+            )
+            if not first_time:
+                EVENTS_DUPLICATE.labels(self.queue.name).inc()
+                return
+            await apply(conn)
+        EVENTS_CONSUMED.labels(self.queue.name, envelope.type).inc()
+
+
+async def _unused(*_: Any) -> None:
+    raise AssertionError("OdooEventConsumer dispatches to its preparers")

@@ -1,0 +1,336 @@
+"""What the connector decides without I/O: failure kinds, references, and Odoo order payloads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from odoo_connector.odoo_client import OdooError, OdooProtocolError, UnsupportedOdooVersion
+from shared.consumer import PermanentHandlingError
+from shared.events.contracts import OrderLineState, OrderPlaced, OrderRefunded, PaymentState
+from shared.money import currency_exponent
+
+# Failures Odoo itself retries server-side and a client should retry later (odoo-api.md 7).
+_CONCURRENCY_ERRORS = frozenset(
+    {
+        "psycopg2.errors.SerializationFailure",
+        "psycopg2.errors.DeadlockDetected",
+        "psycopg2.errors.LockNotAvailable",
+        "psycopg2.extensions.TransactionRollbackError",
+        "psycopg2.OperationalError",
+        "odoo.exceptions.ConcurrencyError",
+    }
+)
+# Answers whose text does not change by waiting: the message is dead-lettered at once.
+_PERMANENT_PREFIXES = ("odoo.exceptions.", "builtins.")
+NO_OPEN_SESSION = "No open session available"
+
+
+class OdooConcurrencyFailure(Exception):  # noqa: N818 - Odoo's own name for it
+    """Odoo gave up on a serialization or lock conflict: transient."""
+
+
+class OdooSessionGone(Exception):  # noqa: N818
+    """The Odoo session we had for the register was closed under us: open another, retry."""
+
+
+class OdooRejectedCallError(PermanentHandlingError):
+    """Odoo refused the call for a reason that waiting cannot cure (validation, invalid field)."""
+
+    def __init__(self, odoo_error: str, message: str) -> None:
+        super().__init__(f"{odoo_error}: {message}")
+        self.odoo_error = odoo_error
+
+
+class OdooValidationError(OdooRejectedCallError):
+    pass
+
+
+class OdooInvalidFieldError(OdooRejectedCallError):
+    pass
+
+
+class OdooUserError(OdooRejectedCallError):
+    pass
+
+
+class OdooCredentialsRejected(Exception):  # noqa: N818
+    """Odoo refused the stored login or key; the tenant's messages wait until it is fixed."""
+
+
+class MissingProductMappingError(PermanentHandlingError):
+    pass
+
+
+class MissingPaymentMappingError(PermanentHandlingError):
+    pass
+
+
+class OrderLeftInDraftError(PermanentHandlingError):
+    """Odoo accepted the order but kept it as draft (underpaid): it is not a sale in Odoo."""
+
+
+class UnsupportedVersionError(PermanentHandlingError):
+    pass
+
+
+class RefundNotMappableError(PermanentHandlingError):
+    pass
+
+
+class SessionCannotCloseError(PermanentHandlingError):
+    pass
+
+
+def classify(error: Exception) -> Exception:
+    """The error as the retry policy must see it: permanent, transient, or as it is."""
+    if isinstance(error, UnsupportedOdooVersion):
+        return UnsupportedVersionError(str(error))
+    if isinstance(error, OdooProtocolError):
+        return OdooRejectedCallError("protocol", str(error))
+    if not isinstance(error, OdooError):
+        return error
+    if error.name in _CONCURRENCY_ERRORS or error.name.startswith("psycopg2."):
+        return OdooConcurrencyFailure(f"{error.name}: {error.message.strip()}")
+    if error.name == "odoo.exceptions.AccessDenied":
+        return OdooCredentialsRejected("Odoo refused the stored credentials (Access Denied)")
+    if NO_OPEN_SESSION in error.message:
+        return OdooSessionGone(error.message)
+    if error.name == "odoo.exceptions.ValidationError":
+        return OdooValidationError(error.name, error.message)
+    if error.name == "builtins.ValueError" and "Invalid field" in error.message:
+        return OdooInvalidFieldError(error.name, error.message)
+    if error.name == "odoo.exceptions.UserError":
+        return OdooUserError(error.name, error.message)
+    if error.name.startswith(_PERMANENT_PREFIXES):
+        return OdooRejectedCallError(error.name, error.message)
+    return error
+
+
+def order_reference(receipt_number: str) -> str:
+    """Our receipt number as Odoo's `pos_reference` (16/17 look a re-send up by it)."""
+    return f"Order {receipt_number}"
+
+
+def refund_reference(refund_id: UUID) -> str:
+    return f"Refund {refund_id}"
+
+
+def sequence_number(receipt_number: str) -> int:
+    digits = re.findall(r"\d+", receipt_number)
+    return int(digits[-1]) if digits else 0
+
+
+def amount(minor: int, currency: str) -> float:
+    return float(Decimal(minor).scaleb(-currency_exponent(currency)))
+
+
+def odoo_datetime(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class SessionTarget:
+    odoo_session_id: int
+    pricelist_id: int | None
+    user_id: int
+
+
+@dataclass(frozen=True)
+class OdooLine:
+    """One line as Odoo is to receive it."""
+
+    product_id: int
+    qty: float
+    price_unit: float
+    discount: float
+    price_subtotal: float
+    price_subtotal_incl: float
+    name: str
+    refunded_orderline_id: int | None = None
+    uuid: str | None = None
+
+    def values(self, version: int) -> list[Any]:
+        values: dict[str, Any] = {
+            "product_id": self.product_id,
+            "qty": self.qty,
+            "price_unit": self.price_unit,
+            "discount": self.discount,
+            "price_subtotal": self.price_subtotal,
+            "price_subtotal_incl": self.price_subtotal_incl,
+            "full_product_name": self.name,
+        }
+        if self.refunded_orderline_id is not None:
+            values["refunded_orderline_id"] = self.refunded_orderline_id
+        if version == 18 and self.uuid is not None:
+            values["uuid"] = self.uuid
+        return [0, 0, values]
+
+
+@dataclass(frozen=True)
+class OdooPayment:
+    payment_method_id: int
+    amount: float
+
+
+@dataclass(frozen=True)
+class OdooOrder:
+    """An order or refund ready for `create_from_ui` (16/17) or `sync_from_ui` (18)."""
+
+    uuid: str
+    reference: str
+    sequence_number: int
+    placed_at: datetime
+    lines: tuple[OdooLine, ...]
+    payments: tuple[OdooPayment, ...]
+    amount_total: float
+    amount_tax: float
+
+    @property
+    def amount_paid(self) -> float:
+        return round(sum(p.amount for p in self.payments), 6)
+
+    def payload(self, version: int, target: SessionTarget) -> dict[str, Any]:
+        date = odoo_datetime(self.placed_at)
+        lines = [line.values(version) for line in self.lines]
+        common: dict[str, Any] = {
+            "name": self.reference,
+            "user_id": target.user_id,
+            "partner_id": False,
+            "sequence_number": self.sequence_number,
+            "fiscal_position_id": False,
+            "pricelist_id": target.pricelist_id or False,
+            "amount_total": self.amount_total,
+            "amount_tax": self.amount_tax,
+            "amount_paid": self.amount_paid,
+            # Payments carry what was kept, never what was tendered: no change line in Odoo.
+            "amount_return": 0,
+            "to_invoice": False,
+            "lines": lines,
+        }
+        if version == 18:
+            return {
+                **common,
+                "uuid": self.uuid,
+                "access_token": self.uuid,
+                "session_id": target.odoo_session_id,
+                "state": "paid",
+                "date_order": date,
+                "payment_ids": [
+                    [
+                        0,
+                        0,
+                        {
+                            "payment_method_id": p.payment_method_id,
+                            "amount": p.amount,
+                            "payment_date": date,
+                        },
+                    ]
+                    for p in self.payments
+                ],
+            }
+        data = {
+            **common,
+            "pos_session_id": target.odoo_session_id,
+            "creation_date" if version == 16 else "date_order": date,
+            "statement_ids": [
+                [0, 0, {"name": date, "payment_method_id": p.payment_method_id, "amount": p.amount}]
+                for p in self.payments
+            ],
+        }
+        return {"id": self.uuid, "to_invoice": False, "data": data}
+
+
+def order_lines(order: OrderPlaced, product_ids: dict[str, int]) -> tuple[OdooLine, ...]:
+    def line(state: OrderLineState) -> OdooLine:
+        return OdooLine(
+            product_id=state.odoo_product_id or product_ids[state.product_ref],
+            qty=float(Decimal(state.quantity)),
+            price_unit=amount(state.unit_price, order.currency),
+            discount=float(Decimal(state.discount_percent)),
+            price_subtotal=amount(state.net, order.currency),
+            price_subtotal_incl=amount(state.total, order.currency),
+            name=state.product_name,
+            uuid=str(state.line_id),
+        )
+
+    return tuple(line(state) for state in order.lines)
+
+
+def odoo_payments(
+    payments: list[PaymentState], method_ids: dict[str, int], currency: str, sign: int = 1
+) -> tuple[OdooPayment, ...]:
+    return tuple(
+        OdooPayment(
+            payment_method_id=p.odoo_payment_method_id or method_ids[p.method],
+            amount=sign * amount(p.amount, currency),
+        )
+        for p in payments
+    )
+
+
+def odoo_order(
+    order: OrderPlaced, product_ids: dict[str, int], method_ids: dict[str, int]
+) -> OdooOrder:
+    return OdooOrder(
+        uuid=str(order.order_id),
+        reference=order_reference(order.receipt_number),
+        sequence_number=sequence_number(order.receipt_number),
+        placed_at=order.created_at,
+        lines=order_lines(order, product_ids),
+        payments=odoo_payments(order.payments, method_ids, order.currency),
+        amount_total=amount(order.total, order.currency),
+        amount_tax=amount(order.tax_total, order.currency),
+    )
+
+
+@dataclass(frozen=True)
+class OriginalLine:
+    """A line of the refunded order as it is in Odoo."""
+
+    odoo_line_id: int
+    product_id: int
+    price_unit: float
+
+
+def odoo_refund(
+    refund: OrderRefunded,
+    original_lines: dict[UUID, OriginalLine],
+    method_ids: dict[str, int],
+) -> OdooOrder:
+    """Negative quantities and amounts, each line pointing at the line it gives back."""
+    lines = []
+    for state in refund.lines:
+        original = original_lines.get(state.order_line_id)
+        if original is None:
+            raise RefundNotMappableError(
+                f"refund line {state.refund_line_id} gives back order line {state.order_line_id}, "
+                "which the original order in Odoo does not have"
+            )
+        lines.append(
+            OdooLine(
+                product_id=original.product_id,
+                qty=-float(Decimal(state.quantity)),
+                price_unit=original.price_unit,
+                discount=0.0,
+                price_subtotal=-amount(state.net, refund.currency),
+                price_subtotal_incl=-amount(state.total, refund.currency),
+                name=state.product_ref,
+                refunded_orderline_id=original.odoo_line_id,
+                uuid=str(state.refund_line_id),
+            )
+        )
+    return OdooOrder(
+        uuid=str(refund.refund_id),
+        reference=refund_reference(refund.refund_id),
+        sequence_number=0,
+        placed_at=refund.created_at,
+        lines=tuple(lines),
+        payments=odoo_payments(refund.payments, method_ids, refund.currency, sign=-1),
+        amount_total=-amount(refund.total, refund.currency),
+        amount_tax=-amount(refund.tax_total, refund.currency),
+    )

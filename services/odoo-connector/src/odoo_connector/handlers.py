@@ -1,0 +1,597 @@
+"""The connector's use cases: learn tenants and registers, push orders, refunds and session
+closes to each Pro tenant's Odoo, record dead letters, and manage the tenants' Odoo settings."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractIncomingMessage
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+
+from odoo_connector import repository as repo
+from odoo_connector.credentials import SecretBox
+from odoo_connector.domain import (
+    MissingPaymentMappingError,
+    MissingProductMappingError,
+    OdooCredentialsRejected,
+    OdooOrder,
+    OdooSessionGone,
+    OriginalLine,
+    RefundNotMappableError,
+    SessionCannotCloseError,
+    SessionTarget,
+    odoo_order,
+    odoo_refund,
+)
+from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, OdooSettingsPut
+from odoo_connector.odoo_client import OdooEndpoint, OdooError, OdooProtocolError, OdooUnavailable
+from odoo_connector.odoo_pos import OdooPos, Pushed, TenantOdoo, draft_failure
+from odoo_connector.register_lanes import RegisterLanes
+from shared.auth import Role, TokenClaims
+from shared.consumer import PermanentHandlingError
+from shared.errors import ForbiddenError, NotFoundError
+from shared.events.contracts import (
+    OrderOdooSynced,
+    OrderOdooSyncFailed,
+    OrderPlaced,
+    OrderRefunded,
+    PaymentMethodState,
+    RegisterState,
+    SessionClosed,
+    TenantState,
+)
+from shared.events.envelope import EventEnvelope
+from shared.events.registry import parse_data
+from shared.outbox import add_event
+from shared.postgres import Db
+from shared.retry_topology import WaitForPrerequisite
+
+log = structlog.get_logger(__name__)
+
+PRODUCER = "odoo-connector"
+
+MESSAGES_PROCESSED = Counter(
+    "connector_messages_processed_total",
+    "Messages the connector finished",
+    ["event_type", "outcome"],
+)
+SYNC_LAG_SECONDS = Histogram(
+    "connector_sync_lag_seconds",
+    "From order.placed occurred_at to the order being in Odoo",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
+
+# What the consumer commits, with the inbox row, once the Odoo side is done.
+Apply = Callable[[Db], Awaitable[None]]
+
+
+async def _nothing(db: Db) -> None:
+    return None
+
+
+class OdooDidNotKeepOrder(Exception):  # noqa: N818
+    """Odoo answered the create but the order is not there: transient, look again later."""
+
+
+@dataclass(frozen=True)
+class PushJob:
+    """One order or refund for the register's lane."""
+
+    odoo: TenantOdoo
+    register_id: UUID
+    pos_config_id: int
+    business_date: date
+    order: OdooOrder
+
+
+@dataclass(frozen=True)
+class CloseJob:
+    odoo: TenantOdoo
+    register_id: UUID
+    business_date: date
+
+
+class ConnectorHandlers:
+    def __init__(
+        self, pool: asyncpg.Pool, odoo_pos: OdooPos, lanes: RegisterLanes, secrets: SecretBox
+    ) -> None:
+        self._pool = pool
+        self._odoo = odoo_pos
+        self._lanes = lanes
+        self._secrets = secrets
+        self._logins: dict[tuple[UUID, Any], TenantOdoo] = {}
+
+    # ------------------------------------------------------------ reference data (one step)
+
+    async def apply_tenant(self, db: Db, envelope: EventEnvelope, data: TenantState) -> None:
+        await repo.save_tenant_tier(db, data.tenant_id, data.tier)
+
+    async def apply_register(self, db: Db, envelope: EventEnvelope, data: RegisterState) -> None:
+        await repo.save_register(
+            db,
+            data.register_id,
+            envelope.tenant_id,
+            data.tenant_tier,
+            data.sync_state,
+            data.odoo_pos_config_id,
+            envelope.aggregate_version,
+        )
+
+    async def apply_payment_method(
+        self, db: Db, envelope: EventEnvelope, data: PaymentMethodState
+    ) -> None:
+        await repo.save_payment_method(
+            db, envelope.tenant_id, data.code, data.odoo_payment_method_id, data.active
+        )
+
+    # ------------------------------------------------------------ Odoo work (two steps)
+
+    async def prepare_order(self, envelope: EventEnvelope, data: OrderPlaced) -> Apply:
+        if data.source == "odoo_pulled":
+            MESSAGES_PROCESSED.labels(envelope.type, "skipped_odoo_pulled").inc()
+            return _nothing
+        with self._credentials_wait(envelope.tenant_id):
+            odoo = await self._tenant_odoo(envelope.tenant_id)
+            if odoo is None:
+                MESSAGES_PROCESSED.labels(envelope.type, "skipped_starter").inc()
+                return _nothing
+            pos_config_id = await self._pos_config_of(data.register_id)
+            products = await self._product_ids(envelope.tenant_id, odoo, data)
+            methods = await self._payment_method_ids(envelope.tenant_id, data.payments)
+            job = PushJob(
+                odoo,
+                data.register_id,
+                pos_config_id,
+                data.business_date,
+                odoo_order(data, products, methods),
+            )
+            pushed: Pushed = await self._lanes.run(
+                data.register_id, ("push", data.business_date), self._push, job
+            )
+
+        async def apply(db: Db) -> None:
+            first = await repo.save_synced(
+                db,
+                order_id=data.order_id,
+                kind="order",
+                tenant_id=envelope.tenant_id,
+                register_id=data.register_id,
+                cash_session_id=data.session_id,
+                business_date=data.business_date,
+                odoo_order_id=pushed.odoo_order_id,
+                odoo_session_id=pushed.odoo_session_id,
+                line_ids=[str(line.line_id) for line in data.lines],
+            )
+            if first:
+                synced = OrderOdooSynced(
+                    order_id=data.order_id,
+                    odoo_order_id=pushed.odoo_order_id,
+                    odoo_session_id=pushed.odoo_session_id,
+                )
+                await add_event(db, self._event(synced, envelope, data.order_id))
+                SYNC_LAG_SECONDS.observe((datetime.now(UTC) - envelope.occurred_at).total_seconds())
+                MESSAGES_PROCESSED.labels(envelope.type, "synced").inc()
+                log.info(
+                    "order_synced",
+                    tenant_id=str(envelope.tenant_id),
+                    order_id=str(data.order_id),
+                    odoo_order_id=pushed.odoo_order_id,
+                )
+
+        return apply
+
+    async def prepare_refund(self, envelope: EventEnvelope, data: OrderRefunded) -> Apply:
+        with self._credentials_wait(envelope.tenant_id):
+            odoo = await self._tenant_odoo(envelope.tenant_id)
+            if odoo is None:
+                MESSAGES_PROCESSED.labels(envelope.type, "skipped_starter").inc()
+                return _nothing
+            pos_config_id = await self._pos_config_of(data.register_id)
+            async with self._pool.acquire() as conn:
+                original = await repo.synced(conn, data.order_id)
+                if original is None and await repo.is_dead_lettered(
+                    conn, data.order_id, "order.placed"
+                ):
+                    raise RefundNotMappableError(
+                        f"the refunded order {data.order_id} was dead-lettered and is not in Odoo"
+                    )
+            if original is None:
+                raise WaitForPrerequisite(
+                    "original_not_in_odoo", f"order {data.order_id} is not in Odoo yet"
+                )
+            odoo_lines = await self._odoo.order_lines(odoo, original.odoo_order_id)
+            originals = {
+                UUID(line_id): OriginalLine(
+                    int(row["id"]), int(_id_of(row["product_id"])), float(row["price_unit"])
+                )
+                for line_id, row in zip(original.line_ids, odoo_lines, strict=False)
+            }
+            methods = await self._payment_method_ids(envelope.tenant_id, data.payments)
+            job = PushJob(
+                odoo,
+                data.register_id,
+                pos_config_id,
+                data.business_date,
+                odoo_refund(data, originals, methods),
+            )
+            pushed: Pushed = await self._lanes.run(
+                data.register_id, ("push", data.business_date), self._push, job
+            )
+
+        async def apply(db: Db) -> None:
+            if await repo.save_synced(
+                db,
+                order_id=data.refund_id,
+                kind="refund",
+                tenant_id=envelope.tenant_id,
+                register_id=data.register_id,
+                cash_session_id=data.session_id,
+                business_date=data.business_date,
+                odoo_order_id=pushed.odoo_order_id,
+                odoo_session_id=pushed.odoo_session_id,
+                line_ids=[str(line.refund_line_id) for line in data.lines],
+            ):
+                MESSAGES_PROCESSED.labels(envelope.type, "synced").inc()
+                log.info(
+                    "refund_synced",
+                    tenant_id=str(envelope.tenant_id),
+                    order_id=str(data.order_id),
+                    refund_id=str(data.refund_id),
+                    odoo_order_id=pushed.odoo_order_id,
+                )
+
+        return apply
+
+    async def prepare_session_close(self, envelope: EventEnvelope, data: SessionClosed) -> Apply:
+        with self._credentials_wait(envelope.tenant_id):
+            odoo = await self._tenant_odoo(envelope.tenant_id)
+            if odoo is None:
+                MESSAGES_PROCESSED.labels(envelope.type, "skipped_starter").inc()
+                return _nothing
+            await self._pos_config_of(data.register_id)
+            async with self._pool.acquire() as conn:
+                orders = await repo.accounted_in_cash_session(conn, data.session_id, "order")
+                refunds = await repo.accounted_in_cash_session(conn, data.session_id, "refund")
+            if orders < data.order_count or refunds < data.refund_count:
+                raise WaitForPrerequisite(
+                    "session_orders_not_in_odoo",
+                    f"{orders}/{data.order_count} orders and {refunds}/{data.refund_count} refunds "
+                    "of the session are in Odoo",
+                )
+            job = CloseJob(odoo, data.register_id, data.business_date)
+            await self._lanes.run(data.register_id, ("close",), self._close, job)
+        MESSAGES_PROCESSED.labels(envelope.type, "closed").inc()
+        return _nothing
+
+    async def _push(self, jobs: list[PushJob]) -> list[Any]:
+        """One batch of a register's orders and refunds for one business date."""
+        first = jobs[0]
+        results: list[Any] = [None] * len(jobs)
+        session = await self._session_for(first)
+        try:
+            await self._send(first.odoo, session, list(enumerate(jobs)), results)
+        except OdooSessionGone:
+            async with self._pool.acquire() as conn:
+                await repo.forget_odoo_session(conn, session.odoo_session_id)
+            raise
+        return results
+
+    async def _send(
+        self,
+        odoo: TenantOdoo,
+        session: SessionTarget,
+        indexed: list[tuple[int, PushJob]],
+        results: list[Any],
+    ) -> None:
+        orders = [job.order for _, job in indexed]
+        async with self._pool.acquire() as conn:
+            sent_before = await repo.mark_attempted(conn, [o.uuid for o in orders])
+        # After a crash between Odoo's answer and our record, Odoo may have the order already.
+        known = await self._odoo.find_orders(odoo, [o for o in orders if o.uuid in sent_before])
+        to_send = [o for o in orders if o.uuid not in known or known[o.uuid].state == "draft"]
+        if to_send:
+            try:
+                await self._odoo.create_orders(odoo, session, to_send)
+            except PermanentHandlingError as error:
+                # Odoo rolled the whole call back: halve it until the bad order stands alone.
+                if len(indexed) == 1:
+                    results[indexed[0][0]] = error
+                    return
+                middle = len(indexed) // 2
+                await self._send(odoo, session, indexed[:middle], results)
+                await self._send(odoo, session, indexed[middle:], results)
+                return
+        found = await self._odoo.find_orders(odoo, orders)
+        for (index, _), order in zip(indexed, orders, strict=True):
+            state = found.get(order.uuid)
+            if state is None:
+                results[index] = OdooDidNotKeepOrder(
+                    f"Odoo answered but has no order {order.reference}"
+                )
+            elif state.state == "draft":
+                results[index] = draft_failure(order)
+            else:
+                results[index] = Pushed(state.odoo_order_id, state.odoo_session_id)
+
+    async def _session_for(self, job: PushJob) -> SessionTarget:
+        async with self._pool.acquire() as conn:
+            row = await repo.open_odoo_session(conn, job.register_id, job.business_date)
+        if row is not None:
+            return SessionTarget(row.odoo_session_id, row.pricelist_id, job.odoo.uid)
+        target = await self._odoo.open_session(job.odoo, job.pos_config_id)
+        async with self._pool.acquire() as conn:
+            await repo.save_odoo_session(
+                conn,
+                job.register_id,
+                job.business_date,
+                target.odoo_session_id,
+                target.pricelist_id,
+            )
+        log.info(
+            "odoo_session_opened",
+            register_id=str(job.register_id),
+            business_date=job.business_date.isoformat(),
+            odoo_session_id=target.odoo_session_id,
+        )
+        return target
+
+    async def _close(self, jobs: list[CloseJob]) -> list[Any]:
+        results: list[Any] = []
+        for job in jobs:
+            async with self._pool.acquire() as conn:
+                session_ids = await repo.odoo_sessions_of(conn, job.register_id, job.business_date)
+            failure: Exception | None = None
+            for session_id in session_ids:
+                reason = await self._odoo.close_session(job.odoo, session_id)
+                if reason is not None:
+                    failure = SessionCannotCloseError(
+                        f"Odoo session {session_id} cannot close: {reason}"
+                    )
+                    continue
+                async with self._pool.acquire() as conn:
+                    await repo.forget_odoo_session(conn, session_id)
+                log.info("odoo_session_closed", odoo_session_id=session_id)
+            results.append(failure)
+        return results
+
+    # ------------------------------------------------------------ lookups
+
+    async def _tenant_odoo(self, tenant_id: UUID) -> TenantOdoo | None:
+        """The tenant's Odoo, logged in; None for Starter; waits while it cannot be used."""
+        async with self._pool.acquire() as conn:
+            tier = await repo.tenant_tier(conn, tenant_id)
+            settings = await repo.settings(conn, tenant_id)
+        if tier is None:
+            raise WaitForPrerequisite(
+                "tenant_unknown", f"tenant {tenant_id}'s tier is not known yet"
+            )
+        if tier == "starter":
+            return None
+        if settings is None:
+            raise WaitForPrerequisite(
+                "odoo_settings_missing",
+                f"Pro tenant {tenant_id} has no Odoo settings (PUT /v1/tenants/{tenant_id}/odoo)",
+            )
+        key = (tenant_id, settings.updated_at)
+        cached = self._logins.get(key)
+        if cached is not None:
+            self._odoo.check_breaker(cached.endpoint)
+            return cached
+        endpoint = OdooEndpoint(
+            settings.url,
+            settings.database,
+            settings.login,
+            self._secrets.open(settings.secret_encrypted),
+        )
+        odoo = await self._odoo.login(endpoint, settings.odoo_version)
+        self._logins = {k: v for k, v in self._logins.items() if k[0] != tenant_id}
+        self._logins[key] = odoo
+        return odoo
+
+    @contextlib.contextmanager
+    def _credentials_wait(self, tenant_id: UUID) -> Iterator[None]:
+        try:
+            yield
+        except OdooCredentialsRejected as error:
+            self._logins = {k: v for k, v in self._logins.items() if k[0] != tenant_id}
+            raise WaitForPrerequisite("odoo_credentials_rejected", str(error)) from None
+
+    async def _pos_config_of(self, register_id: UUID) -> int:
+        async with self._pool.acquire() as conn:
+            register = await repo.register(conn, register_id)
+        if register is None:
+            raise WaitForPrerequisite(
+                "register_unknown", f"register {register_id} is not known yet"
+            )
+        if register.odoo_pos_config_id is None:
+            raise WaitForPrerequisite(
+                "register_not_in_odoo",
+                f"register {register_id} has no pos.config in Odoo yet ({register.sync_state})",
+            )
+        return register.odoo_pos_config_id
+
+    async def _product_ids(
+        self, tenant_id: UUID, odoo: TenantOdoo, order: OrderPlaced
+    ) -> dict[str, int]:
+        """Lines without an odoo_product_id are mapped by default_code = product_ref (cached)."""
+        wanted = sorted({line.product_ref for line in order.lines if line.odoo_product_id is None})
+        if not wanted:
+            return {}
+        async with self._pool.acquire() as conn:
+            known = await repo.product_ids(conn, tenant_id, wanted)
+        missing = [ref for ref in wanted if ref not in known]
+        if missing:
+            found = await self._odoo.products_by_code(odoo, missing)
+            if found:
+                async with self._pool.acquire() as conn:
+                    await repo.save_product_ids(conn, tenant_id, found)
+            known.update(found)
+            absent = [ref for ref in missing if ref not in found]
+            if absent:
+                raise MissingProductMappingError(
+                    f"no Odoo product has default_code {', '.join(map(repr, absent))}: give the "
+                    "product an odoo_product_id, or that internal reference in Odoo"
+                )
+        return known
+
+    async def _payment_method_ids(self, tenant_id: UUID, payments: list[Any]) -> dict[str, int]:
+        async with self._pool.acquire() as conn:
+            mapped = await repo.payment_method_ids(conn, tenant_id)
+        absent = sorted(
+            {p.method for p in payments if p.odoo_payment_method_id is None} - set(mapped)
+        )
+        if absent:
+            raise MissingPaymentMappingError(
+                f"payment method {', '.join(map(repr, absent))} has no Odoo payment method: set "
+                "its odoo_payment_method_id"
+            )
+        return mapped
+
+    def _event(self, data: Any, cause: EventEnvelope, aggregate_id: UUID) -> EventEnvelope:
+        return EventEnvelope.wrap(
+            data,
+            tenant_id=cause.tenant_id,
+            aggregate_id=aggregate_id,
+            aggregate_version=1,
+            producer=PRODUCER,
+            correlation_id=cause.correlation_id,
+            causation_id=cause.id,
+        )
+
+    # ------------------------------------------------------------ dead letters
+
+    async def record_dead_letter(
+        self, message: AbstractIncomingMessage, error: Exception, attempts: int
+    ) -> None:
+        """A row per dead letter, and order.odoo_sync_failed so the order shows why."""
+        envelope: EventEnvelope | None = None
+        data: Any = None
+        try:
+            envelope = EventEnvelope.model_validate_json(message.body)
+            data = parse_data(envelope)
+        except (ValidationError, ValueError, LookupError):
+            pass
+        headers = message.headers or {}
+        async with self._pool.acquire() as conn, conn.transaction():
+            first = await repo.save_dead_letter(
+                conn,
+                event_id=envelope.id if envelope else UUID(int=0),
+                event_type=envelope.type if envelope else str(message.type or "unknown"),
+                tenant_id=envelope.tenant_id if envelope else None,
+                aggregate_id=envelope.aggregate_id if envelope else None,
+                cash_session_id=getattr(data, "session_id", None),
+                error_class=type(error).__name__,
+                message=str(error)[:1000],
+                attempts=attempts,
+                routing_key=str(headers.get("x-original-routing-key") or message.routing_key),
+                envelope=envelope.model_dump(mode="json") if envelope else None,
+            )
+            if first and envelope is not None and isinstance(data, OrderPlaced):
+                failed = OrderOdooSyncFailed(
+                    order_id=data.order_id,
+                    error_class=type(error).__name__,
+                    message=str(error)[:500],
+                )
+                await add_event(conn, self._event(failed, envelope, data.order_id))
+
+    # ------------------------------------------------------------ admin API
+
+    async def put_settings(
+        self, claims: TokenClaims, tenant_id: UUID, body: OdooSettingsPut
+    ) -> OdooSettingsPublic:
+        _require_tenant_admin(claims, tenant_id)
+        async with self._pool.acquire() as conn:
+            row = await repo.save_settings(
+                conn,
+                tenant_id,
+                body.url,
+                body.database,
+                body.login,
+                self._secrets.seal(body.secret.get_secret_value()),
+                body.odoo_version,
+            )
+        log.info("odoo_settings_saved", tenant_id=str(tenant_id), odoo_url=body.url)
+        return _public(row)
+
+    async def get_settings(self, claims: TokenClaims, tenant_id: UUID) -> OdooSettingsPublic:
+        _require_tenant_admin(claims, tenant_id)
+        async with self._pool.acquire() as conn:
+            row = await repo.settings(conn, tenant_id)
+        if row is None:
+            raise _no_settings(tenant_id)
+        return _public(row)
+
+    async def check_settings(self, claims: TokenClaims, tenant_id: UUID) -> OdooCheckPublic:
+        """Tries the stored settings: reachable? version? login? what is there to clone?"""
+        _require_tenant_admin(claims, tenant_id)
+        async with self._pool.acquire() as conn:
+            row = await repo.settings(conn, tenant_id)
+        if row is None:
+            raise _no_settings(tenant_id)
+        endpoint = OdooEndpoint(
+            row.url, row.database, row.login, self._secrets.open(row.secret_encrypted)
+        )
+        client = self._odoo.client
+        try:
+            version = await client.version(row.url)
+        except (OdooUnavailable, OdooProtocolError, OdooError) as error:
+            return OdooCheckPublic(reachable=False, authenticated=False, problem=str(error))
+        except Exception as error:  # an unsupported version, reported as found
+            return OdooCheckPublic(reachable=True, authenticated=False, problem=str(error))
+        try:
+            uid = await client.authenticate(endpoint)
+            if uid is None:
+                return OdooCheckPublic(
+                    reachable=True,
+                    authenticated=False,
+                    version=version,
+                    problem=f"Odoo refused the login {row.login!r} on database {row.database!r}; "
+                    "check the login, the API key and the database name",
+                )
+            summary = await self._odoo.summary(TenantOdoo(endpoint, version, uid))
+        except (OdooUnavailable, OdooProtocolError, OdooError) as error:
+            return OdooCheckPublic(
+                reachable=True, authenticated=False, version=version, problem=str(error)
+            )
+        return OdooCheckPublic(reachable=True, authenticated=True, version=version, **summary)
+
+
+def _id_of(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def _require_tenant_admin(claims: TokenClaims, tenant_id: UUID) -> None:
+    if claims.tenant_id != tenant_id:
+        # Another tenant's settings do not exist as far as this caller can tell.
+        raise NotFoundError(f"No tenant {tenant_id} exists.")
+    if claims.role != Role.ADMIN:
+        raise ForbiddenError(
+            f"Only the tenant's admin may manage its Odoo settings; the token's role is "
+            f"{claims.role.value}."
+        )
+
+
+def _no_settings(tenant_id: UUID) -> NotFoundError:
+    return NotFoundError(
+        f"Tenant {tenant_id} has no Odoo settings yet; PUT /v1/tenants/{tenant_id}/odoo first."
+    )
+
+
+def _public(row: repo.SettingsRow) -> OdooSettingsPublic:
+    return OdooSettingsPublic(
+        tenant_id=row.tenant_id,
+        url=row.url,
+        database=row.database,
+        login=row.login,
+        odoo_version=row.odoo_version,
+        secret_stored=True,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,353 @@
+"""The connector's SQL, beside the code that runs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from shared.postgres import Db
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    register_id: UUID
+    tenant_id: UUID
+    tenant_tier: str
+    sync_state: str
+    odoo_pos_config_id: int | None
+
+
+@dataclass(frozen=True)
+class SettingsRow:
+    tenant_id: UUID
+    url: str
+    database: str
+    login: str
+    secret_encrypted: bytes
+    odoo_version: int | None
+    updated_at: Any
+
+
+@dataclass(frozen=True)
+class OdooSessionRow:
+    odoo_session_id: int
+    pricelist_id: int | None
+
+
+@dataclass(frozen=True)
+class SyncedOrder:
+    odoo_order_id: int
+    odoo_session_id: int | None
+    line_ids: list[str]
+
+
+async def tenant_tier(db: Db, tenant_id: UUID) -> str | None:
+    tier: str | None = await db.fetchval(
+        """SELECT COALESCE(
+               (SELECT tier FROM tenants WHERE tenant_id = $1),
+               (SELECT tenant_tier FROM registers WHERE tenant_id = $1
+                ORDER BY updated_at DESC LIMIT 1))""",
+        tenant_id,
+    )
+    return tier
+
+
+async def save_tenant_tier(db: Db, tenant_id: UUID, tier: str) -> None:
+    await db.execute(
+        """INSERT INTO tenants (tenant_id, tier) VALUES ($1, $2)
+           ON CONFLICT (tenant_id) DO UPDATE SET tier = EXCLUDED.tier, updated_at = now()""",
+        tenant_id,
+        tier,
+    )
+
+
+async def save_register(
+    db: Db,
+    register_id: UUID,
+    tenant_id: UUID,
+    tenant_tier: str,
+    sync_state: str,
+    odoo_pos_config_id: int | None,
+    version: int,
+) -> None:
+    """Keeps the newest version only: register events may arrive out of order."""
+    await db.execute(
+        """INSERT INTO registers (register_id, tenant_id, tenant_tier, sync_state,
+                                  odoo_pos_config_id, version)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (register_id) DO UPDATE
+           SET tenant_tier = EXCLUDED.tenant_tier, sync_state = EXCLUDED.sync_state,
+               odoo_pos_config_id = COALESCE(EXCLUDED.odoo_pos_config_id,
+                                             registers.odoo_pos_config_id),
+               version = EXCLUDED.version, updated_at = now()
+           WHERE registers.version < EXCLUDED.version""",
+        register_id,
+        tenant_id,
+        tenant_tier,
+        sync_state,
+        odoo_pos_config_id,
+        version,
+    )
+
+
+async def register(db: Db, register_id: UUID) -> RegisterRow | None:
+    row = await db.fetchrow(
+        """SELECT register_id, tenant_id, tenant_tier, sync_state, odoo_pos_config_id
+           FROM registers WHERE register_id = $1""",
+        register_id,
+    )
+    return RegisterRow(**dict(row)) if row else None
+
+
+async def save_payment_method(
+    db: Db, tenant_id: UUID, code: str, odoo_payment_method_id: int | None, active: bool
+) -> None:
+    await db.execute(
+        """INSERT INTO payment_methods (tenant_id, code, odoo_payment_method_id, active)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (tenant_id, code) DO UPDATE
+           SET odoo_payment_method_id = EXCLUDED.odoo_payment_method_id,
+               active = EXCLUDED.active""",
+        tenant_id,
+        code,
+        odoo_payment_method_id,
+        active,
+    )
+
+
+async def payment_method_ids(db: Db, tenant_id: UUID) -> dict[str, int]:
+    rows = await db.fetch(
+        """SELECT code, odoo_payment_method_id FROM payment_methods
+           WHERE tenant_id = $1 AND odoo_payment_method_id IS NOT NULL""",
+        tenant_id,
+    )
+    return {r["code"]: r["odoo_payment_method_id"] for r in rows}
+
+
+async def save_settings(
+    db: Db,
+    tenant_id: UUID,
+    url: str,
+    database: str,
+    login: str,
+    secret_encrypted: bytes,
+    odoo_version: int | None,
+) -> SettingsRow:
+    row = await db.fetchrow(
+        """INSERT INTO odoo_settings (tenant_id, url, database, login, secret_encrypted,
+                                      odoo_version)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (tenant_id) DO UPDATE
+           SET url = EXCLUDED.url, database = EXCLUDED.database, login = EXCLUDED.login,
+               secret_encrypted = EXCLUDED.secret_encrypted,
+               odoo_version = EXCLUDED.odoo_version, updated_at = now()
+           RETURNING *""",
+        tenant_id,
+        url,
+        database,
+        login,
+        secret_encrypted,
+        odoo_version,
+    )
+    assert row is not None
+    return SettingsRow(**dict(row))
+
+
+async def settings(db: Db, tenant_id: UUID) -> SettingsRow | None:
+    row = await db.fetchrow("SELECT * FROM odoo_settings WHERE tenant_id = $1", tenant_id)
+    return SettingsRow(**dict(row)) if row else None
+
+
+async def product_ids(db: Db, tenant_id: UUID, refs: list[str]) -> dict[str, int]:
+    rows = await db.fetch(
+        """SELECT product_ref, odoo_product_id FROM products
+           WHERE tenant_id = $1 AND product_ref = ANY($2::text[])""",
+        tenant_id,
+        refs,
+    )
+    return {r["product_ref"]: r["odoo_product_id"] for r in rows}
+
+
+async def save_product_ids(db: Db, tenant_id: UUID, found: dict[str, int]) -> None:
+    await db.executemany(
+        """INSERT INTO products (tenant_id, product_ref, odoo_product_id) VALUES ($1, $2, $3)
+           ON CONFLICT (tenant_id, product_ref) DO UPDATE
+           SET odoo_product_id = EXCLUDED.odoo_product_id""",
+        [(tenant_id, ref, product_id) for ref, product_id in found.items()],
+    )
+
+
+async def open_odoo_session(
+    db: Db, register_id: UUID, business_date: date
+) -> OdooSessionRow | None:
+    row = await db.fetchrow(
+        """SELECT odoo_session_id, pricelist_id FROM odoo_sessions
+           WHERE register_id = $1 AND business_date = $2 AND state = 'open'""",
+        register_id,
+        business_date,
+    )
+    return OdooSessionRow(row["odoo_session_id"], row["pricelist_id"]) if row else None
+
+
+async def save_odoo_session(
+    db: Db, register_id: UUID, business_date: date, odoo_session_id: int, pricelist_id: int | None
+) -> None:
+    await db.execute(
+        """INSERT INTO odoo_sessions (register_id, business_date, odoo_session_id, pricelist_id,
+                                      state)
+           VALUES ($1, $2, $3, $4, 'open')
+           ON CONFLICT (register_id, business_date) DO UPDATE
+           SET odoo_session_id = EXCLUDED.odoo_session_id,
+               pricelist_id = EXCLUDED.pricelist_id, state = 'open', closed_at = NULL""",
+        register_id,
+        business_date,
+        odoo_session_id,
+        pricelist_id,
+    )
+
+
+async def forget_odoo_session(db: Db, odoo_session_id: int) -> None:
+    """Marks every date that used this Odoo session as closed; the next order opens another."""
+    await db.execute(
+        """UPDATE odoo_sessions SET state = 'closed', closed_at = now()
+           WHERE odoo_session_id = $1 AND state = 'open'""",
+        odoo_session_id,
+    )
+
+
+async def odoo_sessions_of(db: Db, register_id: UUID, business_date: date) -> list[int]:
+    rows = await db.fetch(
+        """SELECT odoo_session_id FROM odoo_sessions
+           WHERE register_id = $1 AND business_date = $2 AND state = 'open'""",
+        register_id,
+        business_date,
+    )
+    return [r["odoo_session_id"] for r in rows]
+
+
+async def mark_attempted(db: Db, references: list[str]) -> set[str]:
+    """Records that these references go to Odoo now; returns those that had gone before."""
+    rows = await db.fetch(
+        """WITH wanted AS (SELECT unnest($1::text[]) AS reference),
+                fresh AS (INSERT INTO push_attempts (reference) SELECT reference FROM wanted
+                          ON CONFLICT DO NOTHING RETURNING reference)
+           SELECT reference FROM wanted WHERE reference NOT IN (SELECT reference FROM fresh)""",
+        references,
+    )
+    return {r["reference"] for r in rows}
+
+
+async def save_synced(
+    db: Db,
+    *,
+    order_id: UUID,
+    kind: str,
+    tenant_id: UUID,
+    register_id: UUID,
+    cash_session_id: UUID,
+    business_date: date,
+    odoo_order_id: int,
+    odoo_session_id: int | None,
+    line_ids: list[str],
+) -> bool:
+    """True the first time; a redelivered success records nothing twice."""
+    inserted = await db.fetchval(
+        """INSERT INTO synced_orders (order_id, kind, tenant_id, register_id, cash_session_id,
+                                      business_date, odoo_order_id, odoo_session_id, line_ids)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (order_id) DO NOTHING RETURNING true""",
+        order_id,
+        kind,
+        tenant_id,
+        register_id,
+        cash_session_id,
+        business_date,
+        odoo_order_id,
+        odoo_session_id,
+        line_ids,
+    )
+    return bool(inserted)
+
+
+async def synced(db: Db, order_id: UUID) -> SyncedOrder | None:
+    row = await db.fetchrow(
+        "SELECT odoo_order_id, odoo_session_id, line_ids FROM synced_orders WHERE order_id = $1",
+        order_id,
+    )
+    return (
+        SyncedOrder(row["odoo_order_id"], row["odoo_session_id"], row["line_ids"]) if row else None
+    )
+
+
+async def accounted_in_cash_session(db: Db, cash_session_id: UUID, kind: str) -> int:
+    """Orders (or refunds) of a cash session that are in Odoo or were given up on."""
+    count: int = await db.fetchval(
+        """SELECT (SELECT count(*) FROM synced_orders WHERE cash_session_id = $1 AND kind = $2)
+                + (SELECT count(*) FROM dead_letters
+                   WHERE cash_session_id = $1 AND event_type = $3)""",
+        cash_session_id,
+        kind,
+        "order.placed" if kind == "order" else "order.refunded",
+    )
+    return count
+
+
+async def is_dead_lettered(db: Db, aggregate_id: UUID, event_type: str) -> bool:
+    return bool(
+        await db.fetchval(
+            "SELECT true FROM dead_letters WHERE aggregate_id = $1 AND event_type = $2",
+            aggregate_id,
+            event_type,
+        )
+    )
+
+
+async def save_dead_letter(
+    db: Db,
+    *,
+    event_id: UUID,
+    event_type: str,
+    tenant_id: UUID | None,
+    aggregate_id: UUID | None,
+    cash_session_id: UUID | None,
+    error_class: str,
+    message: str,
+    attempts: int,
+    routing_key: str,
+    envelope: dict[str, Any] | None,
+) -> bool:
+    inserted = await db.fetchval(
+        """INSERT INTO dead_letters (event_id, event_type, tenant_id, aggregate_id,
+                                     cash_session_id, error_class, message, attempts,
+                                     routing_key, envelope)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (event_id) DO NOTHING RETURNING true""",
+        event_id,
+        event_type,
+        tenant_id,
+        aggregate_id,
+        cash_session_id,
+        error_class,
+        message,
+        attempts,
+        routing_key,
+        envelope,
+    )
+    return bool(inserted)
+
+
+async def save_session_close_failure(
+    db: Db, cash_session_id: UUID, register_id: UUID, business_date: date, reason: str
+) -> None:
+    await db.execute(
+        """INSERT INTO session_close_failures (cash_session_id, register_id, business_date, reason)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (cash_session_id) DO UPDATE SET reason = EXCLUDED.reason,
+                                                       reported_at = now()""",
+        cash_session_id,
+        register_id,
+        business_date,
+        reason,
+    )

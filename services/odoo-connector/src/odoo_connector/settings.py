@@ -1,0 +1,31 @@
+"""Connector settings, read from CONNECTOR_* environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.retry_topology import RetrySchedule
+from shared.settings import ServiceSettings
+
+
+class ConnectorSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CONNECTOR_", extra="ignore", frozen=True)
+
+    http_port: int = 8004
+    schema_name: str = "connector"
+    # Fernet key for the tenants' Odoo secrets; the published dev key is refused outside dev mode.
+    credentials_key: str | None = None
+    # Orders, refunds and sessions: 1, 2, 4, 8, 16 minutes, then the dead-letter queue.
+    retry_delays_ms: tuple[int, ...] = (60_000, 120_000, 240_000, 480_000, 960_000)
+    # How long a message that waits (prerequisite missing, Odoo down) sits out per round.
+    wait_ms: int = Field(default=5_000, gt=0)
+    odoo_timeout_s: float = Field(default=30.0, gt=0)
+    odoo_batch_size: int = Field(default=20, ge=1, le=100)
+    breaker_failure_threshold: int = Field(default=3, ge=1)
+    breaker_probe_initial_s: float = Field(default=1.0, gt=0)
+    breaker_probe_max_s: float = Field(default=60.0, gt=0)
+
+    @property
+    def retry_schedule(self) -> RetrySchedule:
+        return RetrySchedule.of(self.retry_delays_ms, self.wait_ms)

@@ -1,0 +1,324 @@
+"""Test support for the connector: run it in-process, and speak to it as the other services do."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import aio_pika
+import asyncpg
+import httpx
+from asgi_lifespan import LifespanManager
+
+from odoo_connector.bootstrap import create_app, odoo_queue, topology
+from odoo_connector.settings import ConnectorSettings
+from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
+from shared.broker import delete_topology
+from shared.events.contracts import (
+    OrderLineState,
+    OrderPlaced,
+    OrderRefunded,
+    PaymentMethodCreated,
+    PaymentState,
+    RefundLineState,
+    RegisterUpdated,
+    SessionClosed,
+    TenantCreated,
+)
+from shared.events.envelope import EventData, EventEnvelope
+from shared.retry_topology import delete_retry_tiers
+from shared.testing.polling import eventually
+
+
+@dataclass
+class ProTenant:
+    """A Pro tenant whose Odoo is an emulator database, with one register adopted in Odoo."""
+
+    tenant_id: uuid.UUID
+    database: str
+    register_id: uuid.UUID
+    shop_id: uuid.UUID
+    pos_config_id: int
+    seed: dict[str, Any]
+    session_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    receipts: int = 0
+
+
+@dataclass
+class ConnectorWorld:
+    settings: ConnectorSettings
+    client: httpx.AsyncClient
+    pool: asyncpg.Pool
+    issuer: TokenIssuer = field(default_factory=lambda: TokenIssuer(DEV_PRIVATE_KEY))
+
+    @property
+    def schema(self) -> str:
+        return self.settings.schema_name
+
+    def token(self, tenant_id: uuid.UUID, role: Role = Role.ADMIN) -> dict[str, str]:
+        token = self.issuer.issue(
+            subject=f"{role.value}@test", tenant_id=tenant_id, role=role, ttl=timedelta(hours=1)
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def publish(
+        self, data: EventData, tenant_id: uuid.UUID, aggregate_id: uuid.UUID, version: int = 1
+    ) -> EventEnvelope:
+        """Publishes an event as another service's outbox relay would (with the tenant header)."""
+        envelope = EventEnvelope.wrap(
+            data,
+            tenant_id=tenant_id,
+            aggregate_id=aggregate_id,
+            aggregate_version=version,
+            producer="test",
+        )
+        connection = await aio_pika.connect(self.settings.amqp_url)
+        try:
+            channel = await connection.channel()
+            exchange = await channel.declare_exchange(
+                self.settings.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+            )
+            await exchange.publish(
+                aio_pika.Message(
+                    envelope.model_dump_json().encode(),
+                    message_id=str(envelope.id),
+                    type=envelope.type,
+                    headers={"x-tenant-id": str(tenant_id)},
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=envelope.type,
+            )
+        finally:
+            await connection.close()
+        return envelope
+
+    async def handled(self, envelope: EventEnvelope, within_s: float = 10) -> None:
+        async def in_inbox() -> bool:
+            return bool(
+                await self.pool.fetchval(
+                    f"SELECT true FROM {self.schema}.inbox WHERE event_id = $1", envelope.id
+                )
+            )
+
+        await eventually(in_inbox, within_s=within_s, what=f"{envelope.type} handled")
+
+    async def starter_tenant(self) -> uuid.UUID:
+        tenant_id = uuid.uuid4()
+        await self.handled(await self.publish(_tenant(tenant_id, "starter"), tenant_id, tenant_id))
+        return tenant_id
+
+    async def pro_tenant(self, odoo_url: str, seed: dict[str, Any]) -> ProTenant:
+        """Tier, Odoo settings, payment methods and an adopted register, as in production."""
+        tenant_id = uuid.uuid4()
+        database = seed["database"]
+        await self.handled(await self.publish(_tenant(tenant_id, "pro"), tenant_id, tenant_id))
+        bot = next(u for u in seed["users"] if u["login"] == "pos-bot")
+        response = await self.client.put(
+            f"/v1/tenants/{tenant_id}/odoo",
+            json={
+                "url": odoo_url,
+                "database": database,
+                "login": "pos-bot",
+                "secret": bot["api_key"],
+            },
+            headers=self.token(tenant_id),
+        )
+        assert response.status_code == 200, response.text
+        for code, kind, key in (
+            ("cash", "cash", "cash_payment_method_id"),
+            ("card", "card", "card_payment_method_id"),
+        ):
+            method = PaymentMethodCreated(
+                payment_method_id=uuid.uuid4(),
+                code=code,
+                name=code.title(),
+                kind=kind,
+                odoo_payment_method_id=seed[key],
+            )
+            await self.handled(await self.publish(method, tenant_id, method.payment_method_id))
+        tenant = ProTenant(
+            tenant_id=tenant_id,
+            database=database,
+            register_id=uuid.uuid4(),
+            shop_id=uuid.uuid4(),
+            pos_config_id=seed["pos_config_id"],
+            seed=seed,
+        )
+        await self.adopt_register(tenant)
+        return tenant
+
+    async def adopt_register(self, tenant: ProTenant, version: int = 2) -> None:
+        """The registers service's register.updated after adopting an existing pos.config."""
+        register = RegisterUpdated(
+            register_id=tenant.register_id,
+            shop_id=tenant.shop_id,
+            name="Till 1",
+            receipt_prefix="T1",
+            active=True,
+            currency="EUR",
+            timezone="Europe/Brussels",
+            business_day_cutoff="04:00",
+            tenant_tier="pro",
+            sync_state="synced",
+            odoo_pos_config_id=tenant.pos_config_id,
+        )
+        envelope = await self.publish(register, tenant.tenant_id, tenant.register_id, version)
+        await self.handled(envelope)
+
+    def order(self, tenant: ProTenant, **overrides: Any) -> OrderPlaced:
+        """Two espressos and a croissant (6.80 EUR incl. 15% tax), paid by card."""
+        tenant.receipts += 1
+        values: dict[str, Any] = {
+            "order_id": uuid.uuid4(),
+            "register_id": tenant.register_id,
+            "shop_id": tenant.shop_id,
+            "session_id": tenant.session_id,
+            "receipt_number": f"T1-{tenant.receipts:06d}",
+            "business_date": date(2026, 11, 21),
+            "created_at": datetime.now(UTC),
+            "currency": "EUR",
+            "lines": [
+                _line("POS-ESP", "Espresso", "2", 250, 435, 500),
+                _line("POS-CRO", "Croissant", "1", 180, 157, 180),
+            ],
+            "payments": [
+                PaymentState(payment_id=uuid.uuid4(), method="card", kind="card", amount=680)
+            ],
+            "net_total": 592,
+            "tax_total": 88,
+            "total": 680,
+        }
+        values.update(overrides)
+        return OrderPlaced(**values)
+
+    def refund(self, tenant: ProTenant, order: OrderPlaced) -> OrderRefunded:
+        """Gives back the croissant of `order`."""
+        line = order.lines[1]
+        return OrderRefunded(
+            refund_id=uuid.uuid4(),
+            order_id=order.order_id,
+            register_id=order.register_id,
+            shop_id=order.shop_id,
+            session_id=order.session_id,
+            business_date=order.business_date,
+            created_at=datetime.now(UTC),
+            currency="EUR",
+            reason="stale",
+            lines=[
+                RefundLineState(
+                    refund_line_id=uuid.uuid4(),
+                    order_line_id=line.line_id,
+                    product_ref=line.product_ref,
+                    quantity="1",
+                    net=line.net,
+                    tax=line.tax,
+                    total=line.total,
+                )
+            ],
+            payments=[
+                PaymentState(payment_id=uuid.uuid4(), method="card", kind="card", amount=line.total)
+            ],
+            net_total=line.net,
+            tax_total=line.tax,
+            total=line.total,
+        )
+
+    def session_closed(
+        self, tenant: ProTenant, order_count: int, refund_count: int = 0
+    ) -> SessionClosed:
+        now = datetime.now(UTC)
+        return SessionClosed(
+            session_id=tenant.session_id,
+            register_id=tenant.register_id,
+            shop_id=tenant.shop_id,
+            business_date=date(2026, 11, 21),
+            opened_at=now - timedelta(hours=8),
+            closed_at=now,
+            currency="EUR",
+            opening_cash=0,
+            expected_cash=0,
+            counted_cash=0,
+            cash_difference=0,
+            order_count=order_count,
+            refund_count=refund_count,
+            sales_total=0,
+            refunds_total=0,
+            net_total=0,
+            tenders=[],
+            opened_by="cashier",
+            closed_by="cashier",
+        )
+
+    async def place(self, tenant: ProTenant, order: OrderPlaced) -> EventEnvelope:
+        return await self.publish(order, tenant.tenant_id, order.order_id)
+
+    async def synced_odoo_id(self, order_id: uuid.UUID, within_s: float = 10) -> int:
+        async def synced() -> int | None:
+            value: int | None = await self.pool.fetchval(
+                f"SELECT odoo_order_id FROM {self.schema}.synced_orders WHERE order_id = $1",
+                order_id,
+            )
+            return value
+
+        return await eventually(synced, within_s=within_s, what=f"order {order_id} in Odoo")
+
+
+def _tenant(tenant_id: uuid.UUID, tier: str) -> TenantCreated:
+    return TenantCreated(
+        tenant_id=tenant_id,
+        name=f"{tier} cafe",
+        tier=tier,
+        default_currency="EUR",
+        default_timezone="Europe/Brussels",
+    )
+
+
+def _line(ref: str, name: str, quantity: str, unit: int, net: int, total: int) -> OrderLineState:
+    return OrderLineState(
+        line_id=uuid.uuid4(),
+        product_ref=ref,
+        product_name=name,
+        quantity=quantity,
+        unit_price=unit,
+        discount_percent="0",
+        tax_rate_percent="15",
+        prices_include_tax=True,
+        gross=total,
+        discount=0,
+        net=net,
+        tax=total - net,
+        total=total,
+    )
+
+
+async def delete_connector_topology(settings: ConnectorSettings) -> None:
+    await delete_retry_tiers(
+        settings.amqp_url, topology(settings), odoo_queue(settings), settings.retry_schedule
+    )
+    await delete_topology(settings.amqp_url, topology(settings))
+
+
+@contextlib.asynccontextmanager
+async def connector_app(settings: ConnectorSettings) -> AsyncIterator[ConnectorWorld]:
+    """One connector replica in-process; its topology is left for the caller to delete."""
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
+        await asyncio.wait_for(app.state.consumers_attached.wait(), 30)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://connector") as client:
+            yield ConnectorWorld(settings, client, app.state.pool)
+
+
+@contextlib.asynccontextmanager
+async def running_connector(settings: ConnectorSettings) -> AsyncIterator[ConnectorWorld]:
+    """The connector in-process, with its consumers attached; its topology goes at exit."""
+    try:
+        async with connector_app(settings) as world:
+            yield world
+    finally:
+        await delete_connector_topology(settings)

@@ -1,0 +1,50 @@
+"""Fixtures for the connector: its own schema and broker names, retry schedules in milliseconds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from odoo_connector.settings import ConnectorSettings
+from odoo_connector.testing import ConnectorWorld, running_connector
+from shared.testing.event_tap import EventTap
+
+# 1, 2, 4, 8, 16 minutes, scaled to milliseconds.
+TEST_RETRY_DELAYS_MS = (60, 120, 240, 480, 960)
+
+
+@pytest.fixture
+def settings(database_url: str, amqp_url: str, broker_namespace: str) -> ConnectorSettings:
+    return ConnectorSettings(
+        database_url=database_url,
+        amqp_url=amqp_url,
+        broker_namespace=broker_namespace,
+        schema_name=f"connector_{broker_namespace}",
+        dev_mode=True,
+        log_json=False,
+        log_level="WARNING",
+        outbox_poll_interval_s=0.2,
+        consumer_redeliveries=2,
+        retry_delays_ms=TEST_RETRY_DELAYS_MS,
+        wait_ms=50,
+        odoo_timeout_s=5,
+        breaker_failure_threshold=3,
+        breaker_probe_initial_s=0.05,
+        breaker_probe_max_s=0.4,
+    )
+
+
+@pytest.fixture
+async def tap(settings: ConnectorSettings) -> AsyncIterator[EventTap]:
+    """Everything published on the test's exchange (also makes every event routable)."""
+    event_tap = EventTap(settings.amqp_url, settings.exchange_name)
+    await event_tap.start()
+    yield event_tap
+    await event_tap.stop()
+
+
+@pytest.fixture
+async def world(settings: ConnectorSettings) -> AsyncIterator[ConnectorWorld]:
+    async with running_connector(settings) as running:
+        yield running

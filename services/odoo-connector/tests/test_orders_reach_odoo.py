@@ -1,0 +1,60 @@
+"""A Pro tenant's orders reach its Odoo once, in order, in each Odoo version's own way."""
+
+from __future__ import annotations
+
+import pytest
+
+from odoo_connector.testing import ConnectorWorld
+from odoo_emulator.testing import running_emulator
+from shared.testing.event_tap import EventTap
+
+
+@pytest.mark.parametrize("version", [16, 17, 18])
+async def test_orders_become_paid_pos_orders_in_one_session_and_are_stamped(
+    world: ConnectorWorld, tap: EventTap, version: int
+) -> None:
+    async with running_emulator(version=version) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        orders = [world.order(tenant) for _ in range(3)]
+        for order in orders:
+            await world.place(tenant, order)
+        odoo_ids = [await world.synced_odoo_id(order.order_id) for order in orders]
+
+        in_odoo = await emu.control.records("demo", "pos.order")
+        sessions = await emu.control.records("demo", "pos.session")
+    assert sorted(o["id"] for o in in_odoo) == sorted(odoo_ids)
+    assert odoo_ids == sorted(odoo_ids), "a register's orders reach Odoo in the order placed"
+    assert {o["state"] for o in in_odoo} == {"paid"}
+    assert [o["pos_reference"] for o in sorted(in_odoo, key=lambda o: o["id"])] == [
+        f"Order {order.receipt_number}" for order in orders
+    ]
+    assert [o["amount_total"] for o in in_odoo] == [6.8, 6.8, 6.8]
+    assert len(sessions) == 1
+    assert sessions[0]["state"] == "opened"
+    assert {o["session_id"] for o in in_odoo} == {sessions[0]["id"]}
+    await tap.wait_for(3, "order.odoo_synced")
+    stamped = {
+        e["data"]["order_id"]: e["data"]["odoo_order_id"] for e in tap.of_type("order.odoo_synced")
+    }
+    assert stamped == {str(o.order_id): i for o, i in zip(orders, odoo_ids, strict=True)}
+
+
+async def test_a_starter_tenants_order_is_acknowledged_and_not_pushed(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=17) as emu:
+        pro = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        starter = await world.starter_tenant()
+        order = world.order(pro)
+        skipped = await world.publish(order, starter, order.order_id)
+        await world.handled(skipped)
+        assert await emu.control.records("demo", "pos.order") == []
+    assert tap.of_type("order.odoo_synced") == []
+
+
+async def test_an_order_imported_from_odoo_is_not_pushed_back(world: ConnectorWorld) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        pulled = world.order(tenant, source="odoo_pulled", odoo_order_id=41)
+        await world.handled(await world.place(tenant, pulled))
+        assert await emu.control.records("demo", "pos.order") == []
