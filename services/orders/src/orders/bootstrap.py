@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import asyncpg
-import structlog
 from fastapi import FastAPI
 
 from orders.api import build_app
@@ -20,21 +19,11 @@ from orders.consumer import (
 )
 from orders.handlers import PRODUCER, OrderHandlers
 from orders.settings import OrdersSettings
-from shared.auth import TokenVerifier, public_key_for
-from shared.broker import Publisher, QueueSpec, Topology, topology_for
-from shared.consumer import EventConsumer, RedeliverThenDeadLetter
-from shared.outbox import OutboxRelay, stop_relay
-from shared.postgres import create_pool
-from shared.revocation import (
-    TOKEN_EVENTS,
-    load_revocations,
-    refresh_revocations,
-    revocation_handlers,
-)
-from shared.service_runtime import attach_consumers, prepare_database
+from shared.auth import TokenVerifier
+from shared.broker import QueueSpec, Topology, topology_for
+from shared.revocation import TOKEN_EVENTS, revocation_handlers
+from shared.service_runtime import service_backbone
 from shared.structured_logging import configure_logging
-
-log = structlog.get_logger(__name__)
 
 
 def queues(settings: OrdersSettings) -> tuple[QueueSpec, ...]:
@@ -56,77 +45,28 @@ class OrdersRuntime:
     pool: asyncpg.Pool
     handlers: OrderHandlers
     verifier: TokenVerifier
-    publisher: Publisher
-    consumers: list[EventConsumer] = field(default_factory=list)
-    consumers_attached: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    consumers_attached: asyncio.Event
 
 
 @contextlib.asynccontextmanager
 async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntime]:
-    verifier = TokenVerifier(
-        public_key_for(settings.jwt_public_key, settings.dev_mode), settings.jwt_issuer
-    )
-    await prepare_database(settings.database_url, settings.schema_name, "orders")
-    pool = await create_pool(
-        settings.database_url,
-        settings.schema_name,
-        PRODUCER,
-        settings.db_pool_min_size,
-        settings.db_pool_max_size,
-    )
-    broker_topology = topology(settings)
-    publisher = Publisher(settings.amqp_url, broker_topology)
-    handlers = OrderHandlers(pool)
-    runtime = OrdersRuntime(settings, pool, handlers, verifier, publisher)
-    relay = OutboxRelay(
-        dsn=settings.database_url,
+    async with service_backbone(
+        settings,
+        package="orders",
         schema=settings.schema_name,
-        service=PRODUCER,
-        publisher=publisher,
-        batch_size=settings.outbox_batch_size,
-        poll_interval_s=settings.outbox_poll_interval_s,
-    )
-    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
-    specs = {spec.name: spec for spec in queues(settings)}
-    for name, handler_map in (
-        ("orders.registers", register_replica_handlers(handlers)),
-        ("orders.odoo-sync", odoo_sync_handlers(handlers)),
-        ("orders.tokens", revocation_handlers(verifier)),
-    ):
-        runtime.consumers.append(
-            EventConsumer(
-                name=name,
-                queue=specs[settings.broker_name(name)],
-                topology=broker_topology,
-                handlers=handler_map,
-                pool=pool,
-                amqp_url=settings.amqp_url,
-                prefetch=settings.consumer_prefetch,
-                failure_policy=RedeliverThenDeadLetter(settings.consumer_redeliveries),
-            )
+        producer=PRODUCER,
+        queues=queues(settings),
+    ) as backbone:
+        handlers = OrderHandlers(backbone.pool)
+        backbone.consume("orders.registers", register_replica_handlers(handlers))
+        backbone.consume("orders.odoo-sync", odoo_sync_handlers(handlers))
+        backbone.consume("orders.tokens", revocation_handlers(backbone.verifier))
+        await backbone.follow_revocations()
+        # Orders are taken while the broker is down; consumers keep trying to attach meanwhile.
+        backbone.attach_consumers()
+        yield OrdersRuntime(
+            settings, backbone.pool, handlers, backbone.verifier, backbone.consumers_attached
         )
-    # Orders are taken while the broker is down; consumers keep trying to attach meanwhile.
-    await load_revocations(pool, verifier)
-    runtime.tasks.append(
-        asyncio.create_task(refresh_revocations(pool, verifier), name="revocations")
-    )
-    runtime.tasks.append(
-        asyncio.create_task(
-            attach_consumers(runtime.consumers, runtime.consumers_attached), name="consumers"
-        )
-    )
-    try:
-        yield runtime
-    finally:
-        await stop_relay(relay, relay_task)
-        for task in runtime.tasks:
-            task.cancel()
-        await asyncio.gather(*runtime.tasks, return_exceptions=True)
-        for consumer in runtime.consumers:
-            await consumer.stop()
-        await publisher.close()
-        await pool.close()
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -19,37 +19,34 @@ from reporting.notifications import Notifier
 from reporting.secret_box import SecretBox, secrets_key_for
 from reporting.settings import ReportingSettings
 from reporting.telegram_client import TelegramClient
-from shared.auth import TokenVerifier, public_key_for
-from shared.broker import Publisher, QueueSpec, Topology, topology_for
-from shared.consumer import EventConsumer, RedeliverThenDeadLetter
-from shared.outbox import OutboxRelay, stop_relay
+from shared.auth import TokenVerifier
+from shared.broker import QueueSpec, Topology, topology_for
 from shared.postgres import create_pool
-from shared.service_runtime import attach_consumers, prepare_database
+from shared.revocation import TOKEN_EVENTS, revocation_handlers
+from shared.service_runtime import prepare_database, service_backbone
 from shared.structured_logging import configure_logging
 
 log = structlog.get_logger(__name__)
 
 PROJECTION_QUEUE = "reporting.events"
+TOKENS_QUEUE = "reporting.tokens"
 
 
 def queues(settings: ReportingSettings) -> tuple[QueueSpec, ...]:
     limit = settings.consumer_delivery_limit
-    return (QueueSpec(settings.broker_name(PROJECTION_QUEUE), CONSUMED_EVENTS, limit),)
+    return (
+        QueueSpec(settings.broker_name(PROJECTION_QUEUE), CONSUMED_EVENTS, limit),
+        QueueSpec(settings.broker_name(TOKENS_QUEUE), TOKEN_EVENTS, limit),
+    )
 
 
 def topology(settings: ReportingSettings) -> Topology:
     return topology_for(settings, queues(settings))
 
 
-async def _pool(settings: ReportingSettings) -> asyncpg.Pool:
-    return await create_pool(
-        settings.database_url,
-        settings.schema_name,
-        PRODUCER,
-        settings.db_pool_min_size,
-        # The notifier holds one connection while a send is in flight and reads with another.
-        max(settings.db_pool_max_size, 3),
-    )
+def _pool_max_size(settings: ReportingSettings) -> int:
+    # The notifier holds one connection while a send is in flight and reads with another.
+    return max(settings.db_pool_max_size, 3)
 
 
 @dataclass
@@ -61,83 +58,58 @@ class ReportingRuntime:
     chat_settings: ChatSettings
     notifier: Notifier
     verifier: TokenVerifier
-    publisher: Publisher
-    consumers: list[EventConsumer] = field(default_factory=list)
-    consumers_attached: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    consumers_attached: asyncio.Event
 
 
 @contextlib.asynccontextmanager
 async def reporting_runtime(settings: ReportingSettings) -> AsyncIterator[ReportingRuntime]:
-    verifier = TokenVerifier(
-        public_key_for(settings.jwt_public_key, settings.dev_mode), settings.jwt_issuer
-    )
     configured_key = settings.secrets_key.get_secret_value() if settings.secrets_key else None
     box = SecretBox(secrets_key_for(configured_key, settings.dev_mode))
-    await prepare_database(settings.database_url, settings.schema_name, "reporting")
-    pool = await _pool(settings)
-    broker_topology = topology(settings)
-    publisher = Publisher(settings.amqp_url, broker_topology)
     telegram = TelegramClient(settings.telegram_api_base, settings.telegram_timeout_s)
-    projector = Projector()
-    queries = ReportQueries(pool)
-    notifier = Notifier(pool=pool, settings=settings, queries=queries, box=box, telegram=telegram)
-    runtime = ReportingRuntime(
-        settings=settings,
-        pool=pool,
-        projector=projector,
-        queries=queries,
-        chat_settings=ChatSettings(pool, box),
-        notifier=notifier,
-        verifier=verifier,
-        publisher=publisher,
-    )
-    relay = OutboxRelay(
-        dsn=settings.database_url,
-        schema=settings.schema_name,
-        service=PRODUCER,
-        publisher=publisher,
-        batch_size=settings.outbox_batch_size,
-        poll_interval_s=settings.outbox_poll_interval_s,
-    )
-    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
-    runtime.consumers.append(
-        EventConsumer(
-            name=PROJECTION_QUEUE,
-            queue=queues(settings)[0],
-            topology=broker_topology,
-            handlers=projection_handlers(projector),
-            pool=pool,
-            amqp_url=settings.amqp_url,
-            prefetch=settings.consumer_prefetch,
-            failure_policy=RedeliverThenDeadLetter(settings.consumer_redeliveries),
-        )
-    )
-    # Reports are served while the broker is down; the consumer keeps trying to attach.
-    runtime.tasks.append(
-        asyncio.create_task(
-            attach_consumers(runtime.consumers, runtime.consumers_attached), name="consumers"
-        )
-    )
-    runtime.tasks.append(asyncio.create_task(notifier.run(), name="notifier"))
     try:
-        yield runtime
+        async with service_backbone(
+            settings,
+            package="reporting",
+            schema=settings.schema_name,
+            producer=PRODUCER,
+            queues=queues(settings),
+            pool_max_size=_pool_max_size(settings),
+        ) as backbone:
+            projector = Projector()
+            queries = ReportQueries(backbone.pool)
+            notifier = Notifier(
+                pool=backbone.pool, settings=settings, queries=queries, box=box, telegram=telegram
+            )
+            backbone.consume(PROJECTION_QUEUE, projection_handlers(projector))
+            backbone.consume(TOKENS_QUEUE, revocation_handlers(backbone.verifier))
+            await backbone.follow_revocations()
+            # Reports are served while the broker is down; consumers keep trying to attach.
+            backbone.attach_consumers()
+            backbone.run(notifier.run(), "notifier")
+            yield ReportingRuntime(
+                settings=settings,
+                pool=backbone.pool,
+                projector=projector,
+                queries=queries,
+                chat_settings=ChatSettings(backbone.pool, box),
+                notifier=notifier,
+                verifier=backbone.verifier,
+                consumers_attached=backbone.consumers_attached,
+            )
     finally:
-        await stop_relay(relay, relay_task)
-        for task in runtime.tasks:
-            task.cancel()
-        await asyncio.gather(*runtime.tasks, return_exceptions=True)
-        for consumer in runtime.consumers:
-            await consumer.stop()
         await telegram.close()
-        await publisher.close()
-        await pool.close()
 
 
 async def rebuild_read_models(settings: ReportingSettings, tenant_id: UUID | None) -> int:
     """What `reporting rebuild` runs: the same projection code over the retained event log."""
     await prepare_database(settings.database_url, settings.schema_name, "reporting")
-    pool = await _pool(settings)
+    pool = await create_pool(
+        settings.database_url,
+        settings.schema_name,
+        PRODUCER,
+        settings.db_pool_min_size,
+        _pool_max_size(settings),
+    )
     try:
         return await rebuild(pool, Projector(), tenant_id)
     finally:
