@@ -13,10 +13,9 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
@@ -26,52 +25,40 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
-from shared.events.contracts import RegisterCreated
-from shared.events.envelope import EventEnvelope
-
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
-DEMO = uuid.UUID("8d3c0f5e-2b1a-4c7e-9f60-1a2b3c4d5e6f")
-
-
-def demo_id(name: str) -> uuid.UUID:
-    """Stable ids, so demo tokens printed yesterday still work today."""
-    return uuid.uuid5(DEMO, name)
 
 
 @dataclass(frozen=True)
-class DemoRegister:
-    tenant_name: str
-    tier: str
-    tenant_id: uuid.UUID
-    shop_id: uuid.UUID
-    register_id: uuid.UUID
+class DemoTenant:
     name: str
+    tier: str
+    shop: str
+    register: str
     prefix: str
+    # The emulator's demo pos.config the register is linked to (Pro only).
+    odoo_pos_config_id: int | None = None
 
 
-DEMO_REGISTERS = (
-    DemoRegister(
-        "Demo Cafe (Starter)",
-        "starter",
-        demo_id("tenant:cafe"),
-        demo_id("shop:cafe"),
-        demo_id("register:cafe-1"),
-        "Counter",
-        "CAFE",
-    ),
-    DemoRegister(
-        "Demo Bistro (Pro)",
-        "pro",
-        demo_id("tenant:bistro"),
-        demo_id("shop:bistro"),
-        demo_id("register:bistro-1"),
-        "Bar",
-        "BIS",
-    ),
+DEMO_TENANTS = (
+    DemoTenant("Demo Cafe (Starter)", "starter", "Demo Cafe", "Counter", "CAFE"),
+    DemoTenant("Demo Bistro (Pro)", "pro", "Demo Bistro", "Bar", "BIS", odoo_pos_config_id=1),
 )
+DEMO_PAYMENT_METHODS = (
+    {"code": "CASH", "name": "Cash", "kind": "cash", "odoo_payment_method_id": 1},
+    {"code": "CARD", "name": "Card", "kind": "card", "odoo_payment_method_id": 2},
+)
+
+
+@dataclass(frozen=True)
+class SeededTenant:
+    demo: DemoTenant
+    tenant_id: str
+    register_id: str
+    device_token: str
+    manager_token: str
+    admin_token: str
 
 
 async def ensure_database(server_url: str, name: str) -> str:
@@ -84,7 +71,7 @@ async def ensure_database(server_url: str, name: str) -> str:
     return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
 
 
-# The queues that must exist before demo registers are announced, so every service hears them.
+# The queues that must exist before the demo is seeded, so every service hears of it at once.
 CONSUMER_QUEUES = ("orders.registers", "reporting.events")
 
 
@@ -107,46 +94,104 @@ async def wait_for_queues(amqp_url: str, names: tuple[str, ...], within_s: float
         await connection.close()
 
 
-async def seed_registers(amqp_url: str, exchange: str) -> None:
-    """Announces the demo registers as the registers service will once it exists."""
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        target = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        for demo in DEMO_REGISTERS:
-            data = RegisterCreated(
-                register_id=demo.register_id,
-                shop_id=demo.shop_id,
-                name=demo.name,
-                receipt_prefix=demo.prefix,
-                active=True,
-                currency="EUR",
-                timezone="Europe/Paris",
-                business_day_cutoff="04:00",
-                tenant_tier=demo.tier,
-                sync_state="pending_create" if demo.tier == "pro" else "local",
+def platform_admin_token(env: dict[str, str]) -> str:
+    """The registers service's own CLI, as an operator of a fresh install runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "registers", "platform-admin-token", "--subject", "devstack"],
+        env={**os.environ, **env},
+        capture_output=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"registers platform-admin-token failed:\n{done.stderr.decode()}")
+    return done.stdout.decode().strip()
+
+
+class RegistersApi:
+    """Just enough of the registers API to seed the demo, idempotently across restarts."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
+        response = self.client.request(
+            method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
+        )
+        if response.status_code >= 400:
+            raise SystemExit(f"{method} {path} answered {response.status_code}: {response.text}")
+        return response.json()
+
+    def find_or_create(
+        self, path: str, token: str, match: dict[str, Any], body: dict[str, Any]
+    ) -> Any:
+        items = self.call("GET", f"{path}?limit=250", token)["items"]
+        for item in items:
+            if all(item.get(key) == value for key, value in match.items()):
+                return item
+        return self.call("POST", path, token, json=body)
+
+    def register(self, admin: str, shop_id: str, demo: DemoTenant) -> Any:
+        listed = self.call("GET", f"/registers?shop_id={shop_id}&limit=250", admin)["items"]
+        for item in listed:
+            if item["receipt_prefix"] == demo.prefix:
+                return item
+        return self.call(
+            "POST",
+            f"/shops/{shop_id}/registers",
+            admin,
+            json={"name": demo.register, "receipt_prefix": demo.prefix},
+        )
+
+
+def seed_demo(platform_token: str) -> list[SeededTenant]:
+    seeded = []
+    with httpx.Client(base_url="http://127.0.0.1:8002/v1", timeout=10) as client:
+        api = RegistersApi(client)
+        for demo in DEMO_TENANTS:
+            tenant = api.find_or_create(
+                "/tenants",
+                platform_token,
+                {"name": demo.name},
+                {
+                    "name": demo.name,
+                    "tier": demo.tier,
+                    "default_currency": "EUR",
+                    "default_timezone": "Europe/Paris",
+                },
             )
-            envelope = EventEnvelope.wrap(
-                data,
-                tenant_id=demo.tenant_id,
-                aggregate_id=demo.register_id,
-                aggregate_version=1,
-                producer="devstack",
-            )
-            message = aio_pika.Message(
-                envelope.model_dump_json().encode(), message_id=str(envelope.id)
-            )
-            # The orders service declares its queue as it starts; wait until it is bound.
-            for _ in range(100):
-                try:
-                    await target.publish(message, routing_key=envelope.type, mandatory=True)
-                    break
-                except aio_pika.exceptions.DeliveryError:
-                    await asyncio.sleep(0.2)
-            else:
-                raise SystemExit("no service consumed register events within 20 s")
-    finally:
-        await connection.close()
+            admin = api.call(
+                "POST",
+                "/tokens",
+                platform_token,
+                json={"role": "admin", "subject": "owner@demo", "tenant_id": tenant["id"]},
+            )["token"]
+            shop = api.find_or_create("/shops", admin, {"name": demo.shop}, {"name": demo.shop})
+            register = api.register(admin, shop["id"], demo)
+            for method in DEMO_PAYMENT_METHODS:
+                api.find_or_create("/payment-methods", admin, {"code": method["code"]}, method)
+            if demo.odoo_pos_config_id is not None and register["odoo_pos_config_id"] is None:
+                api.call(
+                    "PATCH",
+                    f"/registers/{register['id']}",
+                    admin,
+                    json={"odoo_pos_config_id": demo.odoo_pos_config_id},
+                )
+            device = api.call(
+                "POST",
+                "/tokens",
+                admin,
+                json={
+                    "role": "cashier",
+                    "subject": f"tablet:{demo.prefix.lower()}",
+                    "register_id": register["id"],
+                },
+            )["token"]
+            manager = api.call(
+                "POST", "/tokens", admin, json={"role": "manager", "subject": "manager@demo"}
+            )["token"]
+            seeded.append(SeededTenant(demo, tenant["id"], register["id"], device, manager, admin))
+    return seeded
 
 
 def wait_until_up(
@@ -188,27 +233,31 @@ def main(
 ) -> None:
     """Runs the whole system locally until Ctrl-C."""
     stack_db = asyncio.run(ensure_database(database_url, "pos_dev"))
-    common = {"DEV_MODE": "true", "LOG_JSON": "true"}
+    common = {
+        "DEV_MODE": "true",
+        "LOG_JSON": "true",
+        "DATABASE_URL": stack_db,
+        "AMQP_URL": amqp_url,
+    }
+
+    def env_of(prefix: str) -> dict[str, str]:
+        return {f"{prefix}_{key}": value for key, value in common.items()}
+
     services = {
         "odoo-emulator": (
             ["-m", "odoo_emulator", "--port", "8069", "--odoo-version", str(odoo_version)],
             {},
             "http://127.0.0.1:8069/web/webclient/version_info",
         ),
-        "orders": (
-            ["-m", "orders", "serve"],
-            {
-                f"ORDERS_{k}": v
-                for k, v in {**common, "DATABASE_URL": stack_db, "AMQP_URL": amqp_url}.items()
-            },
-            "http://127.0.0.1:8001/readyz",
+        "registers": (
+            ["-m", "registers", "serve"],
+            env_of("REGISTERS"),
+            "http://127.0.0.1:8002/readyz",
         ),
+        "orders": (["-m", "orders", "serve"], env_of("ORDERS"), "http://127.0.0.1:8001/readyz"),
         "reporting": (
             ["-m", "reporting", "serve"],
-            {
-                f"REPORTING_{k}": v
-                for k, v in {**common, "DATABASE_URL": stack_db, "AMQP_URL": amqp_url}.items()
-            },
+            env_of("REPORTING"),
             "http://127.0.0.1:8003/readyz",
         ),
     }
@@ -218,8 +267,8 @@ def main(
             processes[name] = start(name, args, env)
             wait_until_up(probe, processes[name], name)
         asyncio.run(wait_for_queues(amqp_url, CONSUMER_QUEUES))
-        asyncio.run(seed_registers(amqp_url, "pos.events"))
-        print_welcome(odoo_version)
+        seeded = seed_demo(platform_admin_token(env_of("REGISTERS")))
+        print_welcome(odoo_version, seeded)
         if not once:
             signal.signal(signal.SIGTERM, _interrupt)
             while all(process.poll() is None for process in processes.values()):
@@ -242,34 +291,24 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def print_welcome(odoo_version: int) -> None:
-    issuer = TokenIssuer(DEV_PRIVATE_KEY)
+def print_welcome(odoo_version: int, seeded: list[SeededTenant]) -> None:
     urls = Table(title="Running", show_header=True)
     urls.add_column("service")
     urls.add_column("URL")
+    urls.add_row("registers (admins: tenants, shops, tokens)", "http://127.0.0.1:8002/docs")
     urls.add_row("orders (POS tablets)", "http://127.0.0.1:8001/docs")
     urls.add_row("reporting (dashboards, X/Z)", "http://127.0.0.1:8003/docs")
     urls.add_row(f"Odoo {odoo_version} emulator", "http://127.0.0.1:8069/jsonrpc")
     console.print(urls)
-    for demo in DEMO_REGISTERS:
-        device = issuer.issue(
-            subject=f"tablet:{demo.prefix.lower()}",
-            tenant_id=demo.tenant_id,
-            role=Role.CASHIER,
-            register_id=demo.register_id,
-            ttl=timedelta(days=30),
-        )
-        manager = issuer.issue(
-            subject=f"manager:{demo.prefix.lower()}",
-            tenant_id=demo.tenant_id,
-            role=Role.MANAGER,
-            ttl=timedelta(days=30),
-        )
+    for tenant in seeded:
+        demo = tenant.demo
         console.print(
-            f"\n[bold]{demo.tenant_name}[/bold]  register {demo.name!r} = {demo.register_id}"
+            f"\n[bold]{demo.name}[/bold]  tenant {tenant.tenant_id}, "
+            f"register {demo.register!r} = {tenant.register_id}"
         )
-        console.print(f"  device token (cashier): {device}", soft_wrap=True)
-        console.print(f"  manager token:          {manager}", soft_wrap=True)
+        console.print(f"  device token (cashier): {tenant.device_token}", soft_wrap=True)
+        console.print(f"  manager token:          {tenant.manager_token}", soft_wrap=True)
+        console.print(f"  admin token:            {tenant.admin_token}", soft_wrap=True)
     console.print(
         '\nTry:  curl -s -H "Authorization: Bearer <device token>" http://127.0.0.1:8001/v1/orders'
         f"\nLogs: {RUN_DIR.relative_to(ROOT)}/*.log   Stop: Ctrl-C\n"
