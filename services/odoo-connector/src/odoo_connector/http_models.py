@@ -19,7 +19,7 @@ class OdooSettingsPut(BaseModel):
     database: str = Field(min_length=1, max_length=200)
     login: str = Field(min_length=1, max_length=200)
     # An API key (preferred) or the user's password; stored encrypted, never shown again.
-    secret: SecretStr = Field(min_length=1, max_length=500)
+    secret: SecretStr
     # Only when the server cannot be asked (`common.version` blocked by a proxy).
     odoo_version: Literal[16, 17, 18] | None = None
 
@@ -32,6 +32,15 @@ class OdooSettingsPut(BaseModel):
         if parts.query or parts.fragment:
             raise ValueError("must be a base URL without a query or fragment")
         return value.strip().rstrip("/")
+
+    @field_validator("secret")
+    @classmethod
+    def _usable_secret(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must be the Odoo user's API key (or password), not empty")
+        if len(value.get_secret_value()) > 500:
+            raise ValueError("must be at most 500 characters")
+        return value
 
 
 class OdooSettingsPublic(BaseModel):

@@ -107,6 +107,20 @@ class ConnectorWorld:
 
         await eventually(in_inbox, within_s=within_s, what=f"{envelope.type} handled")
 
+    async def waiting_rounds(self, reason: str) -> float:
+        """How often this connector's messages went round the wait queue for `reason`."""
+        response = await self.client.get("/metrics")
+        queue = odoo_queue(self.settings).name
+        total = 0.0
+        for line in response.text.splitlines():
+            if (
+                line.startswith("events_waiting_total{")
+                and f'reason="{reason}"' in line
+                and f'queue="{queue}"' in line
+            ):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
     async def starter_tenant(self) -> uuid.UUID:
         tenant_id = uuid.uuid4()
         await self.handled(await self.publish(_tenant(tenant_id, "starter"), tenant_id, tenant_id))

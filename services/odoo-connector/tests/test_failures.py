@@ -1,0 +1,268 @@
+"""What may pass later is retried on the schedule; what cannot is dead-lettered at once, with
+its story; an outage is not a message failure; a lost answer creates nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+
+from odoo_connector.bootstrap import odoo_queue
+from odoo_connector.testing import ConnectorWorld
+from odoo_emulator.testing import running_emulator
+from shared.testing.event_tap import EventTap
+from shared.testing.polling import eventually
+
+SERIALIZATION_FAILURE = "OdooConcurrencyFailure"
+
+
+async def _dead_letters(world: ConnectorWorld) -> list[AbstractIncomingMessage]:
+    connection = await aio_pika.connect(world.settings.amqp_url)
+    found = []
+    try:
+        channel = await connection.channel()
+        dlq = await channel.get_queue(odoo_queue(world.settings).dead_letter_queue)
+        while (message := await dlq.get(no_ack=True, fail=False)) is not None:
+            found.append(message)
+    finally:
+        await connection.close()
+    return found
+
+
+async def _one_dead_letter(world: ConnectorWorld) -> AbstractIncomingMessage:
+    async def dead_lettered() -> list[AbstractIncomingMessage] | None:
+        return await _dead_letters(world) or None
+
+    messages = await eventually(dead_lettered, what="a dead letter")
+    assert len(messages) == 1
+    return messages[0]
+
+
+async def test_an_answer_lost_after_odoo_committed_does_not_create_the_order_twice(
+    world: ConnectorWorld,
+) -> None:
+    # Early 16.0 creates a duplicate on every re-send: only searching first can prevent it.
+    async with running_emulator(version=16, odoo16_dedup="early") as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        await emu.control.fail(
+            "connection_reset",
+            count=1,
+            model="pos.order",
+            method="create_from_ui",
+            after_commit=True,
+        )
+        order = world.order(tenant)
+        await world.place(tenant, order)
+        odoo_id = await world.synced_odoo_id(order.order_id)
+        in_odoo = await emu.control.records("demo", "pos.order")
+        creates = await emu.control.calls(model="pos.order", method="create_from_ui")
+    assert [o["id"] for o in in_odoo] == [odoo_id]
+    assert len(creates) == 1, "the order found by its reference is not sent again"
+
+
+async def test_a_redelivered_order_already_in_odoo_is_found_not_created_again_in_18(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=18, odoo18_variant="early") as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        await emu.control.fail(
+            "http_504", count=1, model="pos.order", method="sync_from_ui", after_commit=True
+        )
+        order = world.order(tenant)
+        await world.place(tenant, order)
+        odoo_id = await world.synced_odoo_id(order.order_id)
+        in_odoo = await emu.control.records("demo", "pos.order")
+    assert [o["id"] for o in in_odoo] == [odoo_id]
+
+
+async def test_a_transient_failure_is_retried_after_each_delay_and_then_lands(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        await emu.control.fail(
+            "serialization_failure", count=3, model="pos.order", method="create_from_ui"
+        )
+        order = world.order(tenant)
+        started = time.monotonic()
+        await world.place(tenant, order)
+        await world.synced_odoo_id(order.order_id)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        creates = await emu.control.calls(model="pos.order", method="create_from_ui")
+        in_odoo = await emu.control.records("demo", "pos.order")
+    assert len(creates) == 4
+    assert len(in_odoo) == 1
+    # Three retries waited out the first three tiers; a TTL never releases early.
+    assert elapsed_ms >= sum(world.settings.retry_delays_ms[:3])
+    assert await _dead_letters(world) == []
+    await tap.wait_for(1, "order.odoo_synced")
+
+
+async def test_an_order_failing_every_retry_is_dead_lettered_with_its_story_and_reported(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        await emu.control.fail(
+            "serialization_failure", count=1000, model="pos.order", method="create_from_ui"
+        )
+        order = world.order(tenant)
+        await world.place(tenant, order)
+        message = await _one_dead_letter(world)
+        creates = await emu.control.calls(model="pos.order", method="create_from_ui")
+    headers = message.headers
+    assert len(creates) == 6, "the first try and five retries"
+    assert headers["x-attempts"] == 6
+    assert headers["x-error-class"] == SERIALIZATION_FAILURE
+    assert "could not serialize access" in str(headers["x-error-message"])
+    assert headers["x-original-routing-key"] == "order.placed"
+    assert headers["x-tenant-id"] == str(tenant.tenant_id)
+    assert headers["x-first-failure-at"] < headers["x-last-failure-at"]
+    row = await world.pool.fetchrow(
+        f"SELECT * FROM {world.schema}.dead_letters WHERE aggregate_id = $1", order.order_id
+    )
+    assert row is not None
+    assert (row["error_class"], row["attempts"], row["routing_key"]) == (
+        SERIALIZATION_FAILURE,
+        6,
+        "order.placed",
+    )
+    await tap.wait_for(1, "order.odoo_sync_failed")
+    failed = tap.of_type("order.odoo_sync_failed")[0]["data"]
+    assert failed["order_id"] == str(order.order_id)
+    assert failed["error_class"] == SERIALIZATION_FAILURE
+
+
+async def test_an_odoo_validation_error_is_dead_lettered_at_once(world: ConnectorWorld) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        await emu.control.fail(
+            "odoo_error",
+            count=1,
+            model="pos.order",
+            method="create_from_ui",
+            error_name="odoo.exceptions.ValidationError",
+            error_message="The payment method selected is not allowed in the config of the POS "
+            "session.",
+        )
+        await world.place(tenant, world.order(tenant))
+        message = await _one_dead_letter(world)
+        creates = await emu.control.calls(model="pos.order", method="create_from_ui")
+    assert len(creates) == 1
+    assert message.headers["x-attempts"] == 1
+    assert message.headers["x-error-class"] == "OdooValidationError"
+    assert "payment method selected is not allowed" in str(message.headers["x-error-message"])
+
+
+async def test_a_product_odoo_does_not_know_is_dead_lettered_at_once_with_the_reason(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=18) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        order = world.order(tenant)
+        unknown = order.lines[0].model_copy(update={"product_ref": "NO-SUCH-THING"})
+        order = order.model_copy(update={"lines": [unknown, order.lines[1]]})
+        await world.place(tenant, order)
+        message = await _one_dead_letter(world)
+        assert await emu.control.calls(model="pos.order", method="sync_from_ui") == []
+    assert message.headers["x-error-class"] == "MissingProductMappingError"
+    assert "'NO-SUCH-THING'" in str(message.headers["x-error-message"])
+    await tap.wait_for(1, "order.odoo_sync_failed")
+
+
+async def test_one_bad_order_does_not_fail_its_batch_mates(world: ConnectorWorld) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        # Slow calls make the orders queue up behind the first one and travel as one batch.
+        await emu.control.set_latency(150)
+        orders = [world.order(tenant) for _ in range(6)]
+        bad = orders[3].payments[0].model_copy(update={"odoo_payment_method_id": 999_999})
+        orders[3] = orders[3].model_copy(update={"payments": [bad]})
+        for order in orders:
+            await world.place(tenant, order)
+        good = [o for i, o in enumerate(orders) if i != 3]
+        for order in good:
+            await world.synced_odoo_id(order.order_id)
+        message = await _one_dead_letter(world)
+        in_odoo = await emu.control.records("demo", "pos.order")
+        creates = await emu.control.calls(model="pos.order", method="create_from_ui")
+    assert len(in_odoo) == 5
+    assert message.message_id is not None
+    assert message.headers["x-attempts"] == 1
+    assert any(len(c["args"][0]) > 1 for c in creates), "the orders went in batches"
+
+
+async def test_an_odoo_outage_longer_than_the_retry_schedule_dead_letters_nothing(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        emu.go_down()
+        orders = [world.order(tenant) for _ in range(4)]
+        for order in orders:
+            await world.place(tenant, order)
+        # Twice the whole schedule: without the breaker, every order would be dead-lettered.
+        await asyncio.sleep(2 * sum(world.settings.retry_delays_ms) / 1000)
+        assert await _dead_letters(world) == []
+        emu.come_up()
+        odoo_ids = [await world.synced_odoo_id(o.order_id, within_s=15) for o in orders]
+        in_odoo = await emu.control.records("demo", "pos.order")
+    assert sorted(o["id"] for o in in_odoo) == sorted(odoo_ids)
+    assert await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters") == 0
+    await tap.wait_for(4, "order.odoo_synced")
+
+
+async def test_an_outage_of_one_tenants_odoo_does_not_hold_another_tenants_orders(
+    world: ConnectorWorld,
+) -> None:
+    async with (
+        running_emulator(version=17) as down,
+        running_emulator(version=18) as up,
+    ):
+        stuck = await world.pro_tenant(down.url, await down.control.seed("demo"))
+        fine = await world.pro_tenant(up.url, await up.control.seed("demo"))
+        down.go_down()
+        for _ in range(3):
+            await world.place(stuck, world.order(stuck))
+        orders = [world.order(fine) for _ in range(3)]
+        for order in orders:
+            await world.place(fine, order)
+        for order in orders:
+            await world.synced_odoo_id(order.order_id)
+        assert await down.control.records("demo", "pos.order") == []
+        down.come_up()
+
+        async def stuck_orders_landed() -> bool:
+            return len(await down.control.records("demo", "pos.order")) == 3
+
+        await eventually(stuck_orders_landed, within_s=15, what="the held orders draining")
+    assert await _dead_letters(world) == []
+
+
+async def test_a_pro_tenant_without_settings_waits_and_lands_once_they_are_stored(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=17) as emu:
+        seed = await emu.control.seed("demo")
+        tenant = await world.pro_tenant(emu.url, seed)
+        await world.pool.execute(
+            f"DELETE FROM {world.schema}.odoo_settings WHERE tenant_id = $1", tenant.tenant_id
+        )
+        order = world.order(tenant)
+        await world.place(tenant, order)
+
+        async def waited_twice() -> bool:
+            return await world.waiting_rounds("odoo_settings_missing") >= 2
+
+        await eventually(waited_twice, what="the order waiting for settings")
+        assert await _dead_letters(world) == []
+        bot = next(u for u in seed["users"] if u["login"] == "pos-bot")
+        response = await world.client.put(
+            f"/v1/tenants/{tenant.tenant_id}/odoo",
+            json={"url": emu.url, "database": "demo", "login": "pos-bot", "secret": bot["api_key"]},
+            headers=world.token(tenant.tenant_id),
+        )
+        assert response.status_code == 200
+        await world.synced_odoo_id(order.order_id)

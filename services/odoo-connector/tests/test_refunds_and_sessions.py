@@ -1,0 +1,93 @@
+"""A refund follows its order into Odoo; a closed cash session closes its Odoo session."""
+
+from __future__ import annotations
+
+from odoo_connector.testing import ConnectorWorld
+from odoo_emulator.testing import running_emulator
+from shared.testing.polling import eventually
+
+
+async def test_a_refund_published_before_its_order_waits_then_lands_after_it(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        order = world.order(tenant)
+        refund = world.refund(tenant, order)
+        await world.publish(refund, tenant.tenant_id, order.order_id, version=2)
+
+        async def waited_for_its_order() -> bool:
+            return await world.waiting_rounds("original_not_in_odoo") >= 3
+
+        await eventually(waited_for_its_order, what="the refund waiting for its order")
+        assert await emu.control.records("demo", "pos.order") == [], "no refund before its order"
+        await world.place(tenant, order)
+        order_id = await world.synced_odoo_id(order.order_id)
+        refund_id = await world.synced_odoo_id(refund.refund_id)
+        in_odoo = {o["id"]: o for o in await emu.control.records("demo", "pos.order")}
+        lines = await emu.control.records("demo", "pos.order.line")
+    assert refund_id > order_id
+    assert in_odoo[refund_id]["amount_total"] == -1.8
+    assert in_odoo[refund_id]["state"] == "paid"
+    refund_lines = [line for line in lines if line["order_id"] == refund_id]
+    croissant = next(
+        line for line in lines if line["order_id"] == order_id and line["price_unit"] == 1.8
+    )
+    assert [(line["qty"], line["refunded_orderline_id"]) for line in refund_lines] == [
+        (-1.0, croissant["id"])
+    ]
+    assert await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters") == 0
+
+
+async def test_a_closed_cash_session_closes_its_odoo_session_once_its_orders_are_in(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=18) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        orders = [world.order(tenant) for _ in range(2)]
+        # The close is published first: it must wait for the session's two orders.
+        closing = await world.publish(
+            world.session_closed(tenant, order_count=2), tenant.tenant_id, tenant.session_id
+        )
+        for order in orders:
+            await world.place(tenant, order)
+        await world.handled(closing)
+        sessions = await emu.control.records("demo", "pos.session")
+        in_odoo = await emu.control.records("demo", "pos.order")
+    assert [s["state"] for s in sessions] == ["closed"]
+    assert {o["state"] for o in in_odoo} == {"done"}
+
+
+async def test_a_session_odoo_cannot_close_is_reported_not_retried(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        order = world.order(tenant)
+        await world.place(tenant, order)
+        await world.synced_odoo_id(order.order_id)
+        await emu.control.fail(
+            "odoo_error",
+            count=1,
+            model="pos.session",
+            method="action_pos_session_closing_control",
+            error_name="odoo.exceptions.UserError",
+            error_message="You cannot close the POS when orders are still in draft",
+        )
+        await world.publish(
+            world.session_closed(tenant, order_count=1), tenant.tenant_id, tenant.session_id
+        )
+
+        async def reported() -> str | None:
+            value: str | None = await world.pool.fetchval(
+                f"SELECT message FROM {world.schema}.dead_letters WHERE event_type = $1",
+                "session.closed",
+            )
+            return value
+
+        reason = await eventually(reported, what="the failed close reported")
+        closes = await emu.control.calls(
+            model="pos.session", method="action_pos_session_closing_control"
+        )
+    assert "orders are still in draft" in reason
+    assert len(closes) == 1

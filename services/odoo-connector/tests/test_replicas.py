@@ -1,0 +1,33 @@
+"""Two connector replicas on one queue share the work and create each Odoo record once."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from odoo_connector.settings import ConnectorSettings
+from odoo_connector.testing import ConnectorWorld, connector_app
+from odoo_emulator.testing import running_emulator
+
+DATABASES = ("demo", "cafe-2", "cafe-3")
+
+
+async def test_two_replicas_create_exactly_one_odoo_order_per_order_and_one_session_per_till(
+    world: ConnectorWorld, settings: ConnectorSettings
+) -> None:
+    async with running_emulator(version=17, databases=DATABASES) as emu, connector_app(settings):
+        tills = [await world.pro_tenant(emu.url, await emu.control.seed(db)) for db in DATABASES]
+        await emu.control.set_latency(20)
+        orders = [(till, world.order(till)) for _ in range(10) for till in tills]
+        # Each order twice, as an at-least-once relay may publish it.
+        for till, order in orders:
+            await world.place(till, order)
+            await world.place(till, order)
+        for _, order in orders:
+            await world.synced_odoo_id(order.order_id, within_s=20)
+        in_odoo = {db: await emu.control.records(db, "pos.order") for db in DATABASES}
+        sessions = {db: await emu.control.records(db, "pos.session") for db in DATABASES}
+    for db in DATABASES:
+        references = Counter(o["pos_reference"] for o in in_odoo[db])
+        assert len(references) == 10, db
+        assert set(references.values()) == {1}, f"an order was created twice in {db}"
+        assert len(sessions[db]) == 1, f"{db} got more than one session"
