@@ -16,20 +16,7 @@ from reporting.bootstrap import topology as reporting_topology
 from reporting.settings import ReportingSettings
 from reporting.testing import ReportingWorld, running_reporting
 from shared.broker import delete_topology
-
-
-def _common(database_url: str, amqp_url: str, namespace: str, service: str) -> dict[str, Any]:
-    return {
-        "database_url": database_url,
-        "amqp_url": amqp_url,
-        "broker_namespace": namespace,
-        "schema_name": f"{service}_{namespace}",
-        "dev_mode": True,
-        "log_json": False,
-        "log_level": "WARNING",
-        "outbox_poll_interval_s": 0.2,
-        "consumer_redeliveries": 2,
-    }
+from shared.testing.service_settings import settings_for_test
 
 
 @dataclass
@@ -40,11 +27,14 @@ class System:
 
 
 @pytest.fixture
-async def system(
-    database_url: str, amqp_url: str, broker_namespace: str
-) -> AsyncIterator[System]:
+async def system(database_url: str, amqp_url: str, broker_namespace: str) -> AsyncIterator[System]:
     def common(service: str) -> dict[str, Any]:
-        return _common(database_url, amqp_url, broker_namespace, service)
+        return settings_for_test(
+            service,
+            database_url=database_url,
+            amqp_url=amqp_url,
+            broker_namespace=broker_namespace,
+        )
 
     reporting_settings = ReportingSettings(**common("reporting"))
     try:

@@ -82,9 +82,7 @@ async def test_a_token_revoked_in_registers_is_refused_by_orders(system: System)
         tenant.admin, role="cashier", subject="lost tablet", register_id=register["id"]
     )
     device = bearer(issued["token"])
-    first = await _post_order_until_accepted(
-        system, _as_order_register(tenant, register), device
-    )
+    first = await _post_order_until_accepted(system, _as_order_register(tenant, register), device)
     assert first.status_code == 201
 
     revoked = await system.registers.client.delete(

@@ -10,21 +10,19 @@ import pytest
 from orders.settings import OrdersSettings
 from orders.testing import OrdersWorld, running_orders
 from shared.testing.event_tap import EventTap
+from shared.testing.service_settings import settings_for_test
 from shared.testing.tcp_proxy import TcpProxy
 
 
 @pytest.fixture
 def settings(database_url: str, amqp_url: str, broker_namespace: str) -> OrdersSettings:
     return OrdersSettings(
-        database_url=database_url,
-        amqp_url=amqp_url,
-        broker_namespace=broker_namespace,
-        schema_name=f"orders_{broker_namespace}",
-        dev_mode=True,
-        log_json=False,
-        log_level="WARNING",
-        outbox_poll_interval_s=0.2,
-        consumer_redeliveries=2,
+        **settings_for_test(
+            "orders",
+            database_url=database_url,
+            amqp_url=amqp_url,
+            broker_namespace=broker_namespace,
+        )
     )
 
 

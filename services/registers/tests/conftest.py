@@ -8,20 +8,18 @@ import pytest
 
 from registers.settings import RegistersSettings
 from registers.testing import RegistersWorld, running_registers
+from shared.testing.service_settings import settings_for_test
 
 
 @pytest.fixture
 def settings(database_url: str, amqp_url: str, broker_namespace: str) -> RegistersSettings:
     return RegistersSettings(
-        database_url=database_url,
-        amqp_url=amqp_url,
-        broker_namespace=broker_namespace,
-        schema_name=f"registers_{broker_namespace}",
-        dev_mode=True,
-        log_json=False,
-        log_level="WARNING",
-        outbox_poll_interval_s=0.2,
-        consumer_redeliveries=2,
+        **settings_for_test(
+            "registers",
+            database_url=database_url,
+            amqp_url=amqp_url,
+            broker_namespace=broker_namespace,
+        )
     )
 
 

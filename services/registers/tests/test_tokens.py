@@ -120,28 +120,10 @@ async def test_platform_admin_token_cannot_manage_a_tenants_shops(world: Registe
 async def test_cli_issues_a_working_platform_admin_token_for_a_fresh_install(
     world: RegistersWorld, settings: RegistersSettings
 ) -> None:
-    env = {
-        **os.environ,
-        "REGISTERS_DATABASE_URL": settings.database_url,
-        "REGISTERS_SCHEMA_NAME": settings.schema_name,
-        "REGISTERS_DEV_MODE": "true",
-        "REGISTERS_LOG_LEVEL": "WARNING",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "registers",
-        "platform-admin-token",
-        "--subject",
-        "ops@example.com",
-        "--ttl-days",
-        "2",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    returncode, out, err = await _platform_admin_cli(
+        settings, "--subject", "ops@example.com", "--ttl-days", "2", dev_mode=True
     )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
+    assert returncode == 0, err.decode()
     token = out.decode().strip()
 
     created = await world.client.post(
@@ -157,24 +139,34 @@ async def test_cli_issues_a_working_platform_admin_token_for_a_fresh_install(
 async def test_cli_refuses_to_sign_with_the_published_dev_key_outside_dev_mode(
     settings: RegistersSettings,
 ) -> None:
+    returncode, out, err = await _platform_admin_cli(
+        settings, "--subject", "ops@example.com", dev_mode=False
+    )
+    assert returncode != 0
+    assert out == b""
+    assert b"no production JWT private key is configured" in err
+
+
+async def _platform_admin_cli(
+    settings: RegistersSettings, *args: str, dev_mode: bool
+) -> tuple[int | None, bytes, bytes]:
+    """Runs `registers platform-admin-token` as an operator would, on the test's schema."""
     env = {
         **os.environ,
         "REGISTERS_DATABASE_URL": settings.database_url,
         "REGISTERS_SCHEMA_NAME": settings.schema_name,
-        "REGISTERS_DEV_MODE": "false",
+        "REGISTERS_DEV_MODE": str(dev_mode).lower(),
+        "REGISTERS_LOG_LEVEL": "WARNING",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "registers",
         "platform-admin-token",
-        "--subject",
-        "ops@example.com",
+        *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
-    assert process.returncode != 0
-    assert out == b""
-    assert b"no production JWT private key is configured" in err
+    return process.returncode, out, err

@@ -10,6 +10,7 @@ from reporting.bootstrap import topology
 from reporting.settings import ReportingSettings
 from reporting.testing import FakeChatApi, ReportingWorld, running_fake_chat, running_reporting
 from shared.broker import delete_topology
+from shared.testing.service_settings import settings_for_test
 
 
 @pytest.fixture
@@ -25,15 +26,12 @@ async def settings(
     """The test's settings; its queues and exchanges are deleted afterwards, because a long run
     that leaves them all behind wedges the broker (seen on RabbitMQ 3.10.8)."""
     settings = ReportingSettings(
-        database_url=database_url,
-        amqp_url=amqp_url,
-        broker_namespace=broker_namespace,
-        schema_name=f"reporting_{broker_namespace}",
-        dev_mode=True,
-        log_json=False,
-        log_level="WARNING",
-        outbox_poll_interval_s=0.2,
-        consumer_redeliveries=2,
+        **settings_for_test(
+            "reporting",
+            database_url=database_url,
+            amqp_url=amqp_url,
+            broker_namespace=broker_namespace,
+        ),
         telegram_api_base=chat_api.base_url,
         notifier_interval_s=0.05,
         notify_retry_base_s=0.05,

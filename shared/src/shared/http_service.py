@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 import structlog
+import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.problems import install_problem_handlers
+from shared.settings import ServiceSettings
 from shared.structured_logging import correlation_scope
 
 log = structlog.get_logger(__name__)
@@ -109,3 +111,14 @@ def create_service_app(
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings, host: str | None, port: int | None) -> None:
+    """Serves `app` until interrupted; requests are logged by the middleware, not by uvicorn."""
+    uvicorn.run(
+        app,
+        host=host or settings.http_host,
+        port=port or settings.http_port,
+        log_level="warning",
+        access_log=False,
+    )

@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -23,8 +24,9 @@ from aiormq.exceptions import DeliveryError, PublishError
 from prometheus_client import Counter, Gauge
 
 from shared.broker import Publisher
-from shared.events.envelope import EventEnvelope
+from shared.events.envelope import EventData, EventEnvelope
 from shared.postgres import Db, connect
+from shared.structured_logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +50,29 @@ async def add_event(conn: Db, envelope: EventEnvelope) -> None:
         envelope.aggregate_id,
         envelope.aggregate_version,
         envelope.model_dump(mode="json"),
+    )
+
+
+async def write_event(
+    conn: Db,
+    data: EventData,
+    *,
+    producer: str,
+    tenant_id: UUID,
+    aggregate_id: UUID,
+    aggregate_version: int,
+) -> None:
+    """Wraps `data` in an envelope carrying the current correlation id and writes it."""
+    await add_event(
+        conn,
+        EventEnvelope.wrap(
+            data,
+            tenant_id=tenant_id,
+            aggregate_id=aggregate_id,
+            aggregate_version=aggregate_version,
+            producer=producer,
+            correlation_id=current_correlation_id(),
+        ),
     )
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
 from orders.bootstrap import create_app
 from orders.settings import OrdersSettings
+from shared.http_service import serve as serve_app
 
 cli = typer.Typer(help="The orders service: POS tablets post orders, refunds and cash sessions.")
 
@@ -15,13 +15,7 @@ cli = typer.Typer(help="The orders service: POS tablets post orders, refunds and
 def serve(port: int | None = None, host: str | None = None) -> None:
     """Serve the orders API (settings from ORDERS_* environment variables)."""
     settings = OrdersSettings()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.http_host,
-        port=port or settings.http_port,
-        log_level="warning",
-        access_log=False,
-    )
+    serve_app(create_app(settings), settings, host, port)
 
 
 @cli.callback()

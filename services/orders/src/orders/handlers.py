@@ -57,10 +57,9 @@ from shared.events.contracts import (
 )
 from shared.events.envelope import EventData, EventEnvelope
 from shared.money import Money, SignedMoney, format_money
-from shared.outbox import add_event
+from shared.outbox import write_event
 from shared.pagination import decode_cursor, encode_cursor
 from shared.postgres import Db
-from shared.structured_logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
 
@@ -118,16 +117,13 @@ class OrderHandlers:
         aggregate_id: UUID,
         aggregate_version: int,
     ) -> None:
-        await add_event(
+        await write_event(
             db,
-            EventEnvelope.wrap(
-                data,
-                tenant_id=tenant_id,
-                aggregate_id=aggregate_id,
-                aggregate_version=aggregate_version,
-                producer=PRODUCER,
-                correlation_id=current_correlation_id(),
-            ),
+            data,
+            producer=PRODUCER,
+            tenant_id=tenant_id,
+            aggregate_id=aggregate_id,
+            aggregate_version=aggregate_version,
         )
 
     # Registers.

@@ -7,11 +7,11 @@ import asyncio
 from datetime import timedelta
 
 import typer
-import uvicorn
 
 from registers.bootstrap import create_app, issue_platform_admin_token
 from registers.handlers import PRODUCER
 from registers.settings import RegistersSettings
+from shared.http_service import serve as serve_app
 from shared.structured_logging import configure_logging
 
 cli = typer.Typer(help="The registers service: tenants, shops, registers, payment methods, tokens.")
@@ -21,13 +21,7 @@ cli = typer.Typer(help="The registers service: tenants, shops, registers, paymen
 def serve(port: int | None = None, host: str | None = None) -> None:
     """Serve the registers API (settings from REGISTERS_* environment variables)."""
     settings = RegistersSettings()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.http_host,
-        port=port or settings.http_port,
-        log_level="warning",
-        access_log=False,
-    )
+    serve_app(create_app(settings), settings, host, port)
 
 
 @cli.command("platform-admin-token")

@@ -79,11 +79,10 @@ from shared.events.contracts import (
     TokenRevoked,
 )
 from shared.events.envelope import EventData, EventEnvelope
-from shared.outbox import add_event
+from shared.outbox import write_event
 from shared.pagination import decode_cursor, encode_cursor
 from shared.postgres import Db
 from shared.revocation import record_revocation
-from shared.structured_logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
 
@@ -172,85 +171,36 @@ def _changes(row: repo.Row, wanted: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in wanted.items() if row[name] != value}
 
 
-# Row to HTTP shape.
+# Row to HTTP shape: the columns carry the public names, apart from the id.
 
 
 def tenant_public(row: repo.Row) -> TenantPublic:
-    return TenantPublic(
-        id=row["tenant_id"],
-        name=row["name"],
-        tier=row["tier"],
-        default_currency=row["default_currency"],
-        default_timezone=row["default_timezone"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return TenantPublic.model_validate({**row, "id": row["tenant_id"]})
 
 
 def shop_public(row: repo.Row) -> ShopPublic:
-    return ShopPublic(
-        id=row["shop_id"],
-        name=row["name"],
-        currency=row["currency"],
-        timezone=row["timezone"],
-        business_day_cutoff=format_cutoff(row["business_day_cutoff"]),
-        prices_include_tax=row["prices_include_tax"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    cutoff = format_cutoff(row["business_day_cutoff"])
+    return ShopPublic.model_validate({**row, "id": row["shop_id"], "business_day_cutoff": cutoff})
 
 
 def register_public(row: repo.Row) -> RegisterPublic:
-    return RegisterPublic(
-        id=row["register_id"],
-        shop_id=row["shop_id"],
-        name=row["name"],
-        receipt_prefix=row["receipt_prefix"],
-        active=row["active"],
-        sync_state=row["sync_state"],
+    sync = RegisterSyncPublic(
+        state=row["sync_state"],
         odoo_pos_config_id=row["odoo_pos_config_id"],
-        sync=RegisterSyncPublic(
-            state=row["sync_state"],
-            odoo_pos_config_id=row["odoo_pos_config_id"],
-            attempts=row["sync_attempts"],
-            last_error=row["last_sync_error"],
-            last_error_at=row["last_sync_error_at"],
-            last_synced_at=row["last_synced_at"],
-        ),
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        attempts=row["sync_attempts"],
+        last_error=row["last_sync_error"],
+        last_error_at=row["last_sync_error_at"],
+        last_synced_at=row["last_synced_at"],
     )
+    return RegisterPublic.model_validate({**row, "id": row["register_id"], "sync": sync})
 
 
 def payment_method_public(row: repo.Row) -> PaymentMethodPublic:
-    return PaymentMethodPublic(
-        id=row["payment_method_id"],
-        code=row["code"],
-        name=row["name"],
-        kind=row["kind"],
-        active=row["active"],
-        odoo_payment_method_id=row["odoo_payment_method_id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return PaymentMethodPublic.model_validate({**row, "id": row["payment_method_id"]})
 
 
 def token_public(row: repo.Row) -> TokenPublic:
-    return TokenPublic(
-        id=row["token_id"],
-        tenant_id=row["tenant_id"],
-        role=row["role"],
-        register_id=row["register_id"],
-        subject=row["subject"],
-        issued_by=row["issued_by"],
-        issued_at=row["issued_at"],
-        expires_at=row["expires_at"],
-        revoked_at=row["revoked_at"],
-    )
+    return TokenPublic.model_validate({**row, "id": row["token_id"]})
 
 
 def _sync_status(row: repo.Row) -> SyncStatus:
@@ -306,16 +256,13 @@ class RegisterHandlers:
     async def _emit(
         self, db: Db, data: EventData, *, tenant_id: UUID, aggregate_id: UUID, version: int
     ) -> None:
-        await add_event(
+        await write_event(
             db,
-            EventEnvelope.wrap(
-                data,
-                tenant_id=tenant_id,
-                aggregate_id=aggregate_id,
-                aggregate_version=version,
-                producer=PRODUCER,
-                correlation_id=current_correlation_id(),
-            ),
+            data,
+            producer=PRODUCER,
+            tenant_id=tenant_id,
+            aggregate_id=aggregate_id,
+            aggregate_version=version,
         )
 
     async def _emit_register(

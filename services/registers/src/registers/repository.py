@@ -62,6 +62,20 @@ def _page_clause(before_seq: int | None, first_param: int) -> str:
     return f"AND seq < ${first_param}" if before_seq is not None else ""
 
 
+async def _tenant_page(
+    db: Db, table: str, tenant_id: UUID, before_seq: int | None, limit: int
+) -> Sequence[Row]:
+    """One page of a tenant's rows of `table`, newest first."""
+    params: list[Any] = [tenant_id, limit]
+    if before_seq is not None:
+        params.append(before_seq)
+    return await db.fetch(
+        f"""SELECT * FROM {table} WHERE tenant_id = $1 {_page_clause(before_seq, 3)}
+            ORDER BY seq DESC LIMIT $2""",
+        *params,
+    )
+
+
 # Tenants.
 
 
@@ -139,14 +153,7 @@ async def get_shop(db: Db, tenant_id: UUID, shop_id: UUID, lock: Lock = "") -> R
 
 
 async def list_shops(db: Db, tenant_id: UUID, before_seq: int | None, limit: int) -> Sequence[Row]:
-    params: list[Any] = [tenant_id, limit]
-    if before_seq is not None:
-        params.append(before_seq)
-    return await db.fetch(
-        f"""SELECT * FROM shops WHERE tenant_id = $1 {_page_clause(before_seq, 3)}
-            ORDER BY seq DESC LIMIT $2""",
-        *params,
-    )
+    return await _tenant_page(db, "shops", tenant_id, before_seq, limit)
 
 
 async def update_shop(db: Db, shop_id: UUID, fields: Mapping[str, Any]) -> Row:
@@ -270,14 +277,7 @@ async def get_payment_method(
 async def list_payment_methods(
     db: Db, tenant_id: UUID, before_seq: int | None, limit: int
 ) -> Sequence[Row]:
-    params: list[Any] = [tenant_id, limit]
-    if before_seq is not None:
-        params.append(before_seq)
-    return await db.fetch(
-        f"""SELECT * FROM payment_methods WHERE tenant_id = $1 {_page_clause(before_seq, 3)}
-            ORDER BY seq DESC LIMIT $2""",
-        *params,
-    )
+    return await _tenant_page(db, "payment_methods", tenant_id, before_seq, limit)
 
 
 async def update_payment_method(db: Db, payment_method_id: UUID, fields: Mapping[str, Any]) -> Row:
@@ -327,14 +327,7 @@ async def get_token(db: Db, token_id: UUID, tenant_id: UUID | None, lock: Lock =
 
 
 async def list_tokens(db: Db, tenant_id: UUID, before_seq: int | None, limit: int) -> Sequence[Row]:
-    params: list[Any] = [tenant_id, limit]
-    if before_seq is not None:
-        params.append(before_seq)
-    return await db.fetch(
-        f"""SELECT * FROM tokens WHERE tenant_id = $1 {_page_clause(before_seq, 3)}
-            ORDER BY seq DESC LIMIT $2""",
-        *params,
-    )
+    return await _tenant_page(db, "tokens", tenant_id, before_seq, limit)
 
 
 async def revoke_token(db: Db, token_id: UUID, revoked_by: str) -> Row:

@@ -6,10 +6,10 @@ import asyncio
 from uuid import UUID
 
 import typer
-import uvicorn
 
 from reporting.bootstrap import create_app, rebuild_read_models
 from reporting.settings import ReportingSettings
+from shared.http_service import serve as serve_app
 from shared.structured_logging import configure_logging
 
 cli = typer.Typer(help="The reporting service: dashboards, daily and X/Z reports, chat messages.")
@@ -19,13 +19,7 @@ cli = typer.Typer(help="The reporting service: dashboards, daily and X/Z reports
 def serve(port: int | None = None, host: str | None = None) -> None:
     """Serve the reporting API (settings from REPORTING_* environment variables)."""
     settings = ReportingSettings()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.http_host,
-        port=port or settings.http_port,
-        log_level="warning",
-        access_log=False,
-    )
+    serve_app(create_app(settings), settings, host, port)
 
 
 @cli.command()
