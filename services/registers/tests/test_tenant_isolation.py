@@ -106,4 +106,5 @@ async def test_a_connector_result_for_a_foreign_register_changes_nothing(
         "WHERE register_id = $1",
         uuid.UUID(foreign["register"]),
     )
+    assert row is not None
     assert (row["sync_state"], row["odoo_pos_config_id"]) == ("pending_create", None)
