@@ -16,6 +16,7 @@ SUITES = (
     ("Orders service vs raw Postgres and RabbitMQ", "orders_bench.py"),
     ("Odoo emulator", "emulator_bench.py"),
     ("Reporting read models", "reporting_bench.py"),
+    ("Odoo connector: sync lag and throughput", "connector_bench.py"),
 )
 
 

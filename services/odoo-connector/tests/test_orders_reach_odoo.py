@@ -58,3 +58,21 @@ async def test_an_order_imported_from_odoo_is_not_pushed_back(world: ConnectorWo
         pulled = world.order(tenant, source="odoo_pulled", odoo_order_id=41)
         await world.handled(await world.place(tenant, pulled))
         assert await emu.control.records("demo", "pos.order") == []
+
+
+async def test_a_registers_orders_reach_odoo_in_the_order_placed_when_many_arrive_at_once(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=18) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        await emu.control.set_latency(30, jitter_ms=20)
+        orders = [world.order(tenant) for _ in range(25)]
+        for order in orders:
+            await world.place(tenant, order)
+        for order in orders:
+            await world.synced_odoo_id(order.order_id)
+        in_odoo = await emu.control.records("demo", "pos.order")
+        syncs = await emu.control.calls(model="pos.order", method="sync_from_ui")
+    by_id = sorted(in_odoo, key=lambda o: o["id"])
+    assert [o["pos_reference"] for o in by_id] == [f"Order {o.receipt_number}" for o in orders]
+    assert len(syncs) < len(orders), "orders that queued up behind a call went as a batch"

@@ -95,9 +95,8 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
         settings.breaker_probe_initial_s,
         settings.breaker_probe_max_s,
     )
-    handlers = ConnectorHandlers(
-        pool, OdooPos(client, breakers), RegisterLanes(pool, settings.odoo_batch_size), secrets
-    )
+    lanes = RegisterLanes(pool, settings.odoo_batch_size)
+    handlers = ConnectorHandlers(pool, OdooPos(client, breakers), lanes, secrets)
     runtime = ConnectorRuntime(settings, pool, handlers, verifier)
     retry_policy = RetryThroughTiers(
         settings.retry_schedule,
@@ -121,6 +120,7 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
             queue=odoo_queue(settings),
             topology=broker_topology,
             preparers=odoo_preparers(handlers),
+            lanes=lanes,
             pool=pool,
             amqp_url=settings.amqp_url,
             prefetch=settings.consumer_prefetch,

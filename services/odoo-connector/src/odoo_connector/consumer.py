@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from odoo_connector.handlers import Apply, ConnectorHandlers
+from odoo_connector.register_lanes import RegisterLanes, Ticket
 from shared.consumer import EVENTS_CONSUMED, EVENTS_DUPLICATE, EventConsumer, Handler
 from shared.events.envelope import EventData, EventEnvelope
 
@@ -19,7 +20,7 @@ REFERENCE_EVENTS = (
 )
 ODOO_EVENTS = ("order.placed", "order.refunded", "session.closed")
 
-Prepare = Callable[[EventEnvelope, Any], Awaitable[Apply]]
+Prepare = Callable[[EventEnvelope, Any, Ticket], Awaitable[Apply]]
 
 
 def reference_handlers(handlers: ConnectorHandlers) -> Mapping[str, Handler]:
@@ -46,18 +47,20 @@ class OdooEventConsumer(EventConsumer):
     outcome together. A redelivery after a crash in between calls Odoo again, which finds the
     order by our reference instead of creating it twice (see handlers._send)."""
 
-    def __init__(self, *, preparers: Mapping[str, Prepare], **kwargs: Any) -> None:
+    def __init__(
+        self, *, preparers: Mapping[str, Prepare], lanes: RegisterLanes, **kwargs: Any
+    ) -> None:
         # The base dispatches on the handler map's keys; the work is done by the preparers.
         super().__init__(handlers=dict.fromkeys(preparers, _unused), **kwargs)
         self._preparers = dict(preparers)
+        self._lanes = lanes
 
     async def _handle(self, envelope: EventEnvelope, data: EventData, handler: Handler) -> None:
-        if await self._pool.fetchval(
-            "SELECT true FROM inbox WHERE consumer = $1 AND event_id = $2", self.name, envelope.id
-        ):
-            EVENTS_DUPLICATE.labels(self.queue.name).inc()
+        # The ticket is taken before the first await: the lane keeps the delivery order.
+        with self._lanes.ticket(data.register_id) as ticket:  # type: ignore[attr-defined]
+            apply = await self._prepare(envelope, data, ticket)
+        if apply is None:
             return
-        apply = await self._preparers[envelope.type](envelope, data)
         async with self._pool.acquire() as conn, conn.transaction():
             first_time = await conn.fetchval(
                 """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
@@ -71,6 +74,17 @@ class OdooEventConsumer(EventConsumer):
                 return
             await apply(conn)
         EVENTS_CONSUMED.labels(self.queue.name, envelope.type).inc()
+
+    async def _prepare(
+        self, envelope: EventEnvelope, data: EventData, ticket: Ticket
+    ) -> Apply | None:
+        """The Odoo side; None when the inbox says the event was applied already."""
+        if await self._pool.fetchval(
+            "SELECT true FROM inbox WHERE consumer = $1 AND event_id = $2", self.name, envelope.id
+        ):
+            EVENTS_DUPLICATE.labels(self.queue.name).inc()
+            return None
+        return await self._preparers[envelope.type](envelope, data, ticket)
 
 
 async def _unused(*_: Any) -> None:

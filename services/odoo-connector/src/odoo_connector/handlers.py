@@ -34,7 +34,7 @@ from odoo_connector.domain import (
 from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, OdooSettingsPut
 from odoo_connector.odoo_client import OdooEndpoint, OdooError, OdooProtocolError, OdooUnavailable
 from odoo_connector.odoo_pos import OdooPos, Pushed, TenantOdoo, draft_failure
-from odoo_connector.register_lanes import RegisterLanes
+from odoo_connector.register_lanes import RegisterLanes, Ticket
 from shared.auth import Role, TokenClaims
 from shared.consumer import PermanentHandlingError
 from shared.errors import ForbiddenError, NotFoundError
@@ -108,6 +108,8 @@ class ConnectorHandlers:
         self._lanes = lanes
         self._secrets = secrets
         self._logins: dict[tuple[UUID, Any], TenantOdoo] = {}
+        # product_ref -> product.product per tenant; Odoo product ids do not change under us.
+        self._products: dict[UUID, dict[str, int]] = {}
 
     # ------------------------------------------------------------ reference data (one step)
 
@@ -134,18 +136,21 @@ class ConnectorHandlers:
 
     # ------------------------------------------------------------ Odoo work (two steps)
 
-    async def prepare_order(self, envelope: EventEnvelope, data: OrderPlaced) -> Apply:
+    async def prepare_order(
+        self, envelope: EventEnvelope, data: OrderPlaced, ticket: Ticket
+    ) -> Apply:
         if data.source == "odoo_pulled":
             MESSAGES_PROCESSED.labels(envelope.type, "skipped_odoo_pulled").inc()
             return _nothing
         with self._credentials_wait(envelope.tenant_id):
-            odoo = await self._tenant_odoo(envelope.tenant_id)
+            context = await self._context(envelope.tenant_id, data.register_id)
+            odoo = await self._tenant_odoo(envelope.tenant_id, context)
             if odoo is None:
                 MESSAGES_PROCESSED.labels(envelope.type, "skipped_starter").inc()
                 return _nothing
-            pos_config_id = await self._pos_config_of(data.register_id)
+            pos_config_id = _pos_config_of(data.register_id, context)
             products = await self._product_ids(envelope.tenant_id, odoo, data)
-            methods = await self._payment_method_ids(envelope.tenant_id, data.payments)
+            methods = _payment_method_ids(context, data.payments)
             job = PushJob(
                 odoo,
                 data.register_id,
@@ -154,7 +159,7 @@ class ConnectorHandlers:
                 odoo_order(data, products, methods),
             )
             pushed: Pushed = await self._lanes.run(
-                data.register_id, ("push", data.business_date), self._push, job
+                ticket, ("push", data.business_date), self._push, job
             )
 
         async def apply(db: Db) -> None:
@@ -188,13 +193,16 @@ class ConnectorHandlers:
 
         return apply
 
-    async def prepare_refund(self, envelope: EventEnvelope, data: OrderRefunded) -> Apply:
+    async def prepare_refund(
+        self, envelope: EventEnvelope, data: OrderRefunded, ticket: Ticket
+    ) -> Apply:
         with self._credentials_wait(envelope.tenant_id):
-            odoo = await self._tenant_odoo(envelope.tenant_id)
+            context = await self._context(envelope.tenant_id, data.register_id)
+            odoo = await self._tenant_odoo(envelope.tenant_id, context)
             if odoo is None:
                 MESSAGES_PROCESSED.labels(envelope.type, "skipped_starter").inc()
                 return _nothing
-            pos_config_id = await self._pos_config_of(data.register_id)
+            pos_config_id = _pos_config_of(data.register_id, context)
             async with self._pool.acquire() as conn:
                 original = await repo.synced(conn, data.order_id)
                 if original is None and await repo.is_dead_lettered(
@@ -214,7 +222,7 @@ class ConnectorHandlers:
                 )
                 for line_id, row in zip(original.line_ids, odoo_lines, strict=False)
             }
-            methods = await self._payment_method_ids(envelope.tenant_id, data.payments)
+            methods = _payment_method_ids(context, data.payments)
             job = PushJob(
                 odoo,
                 data.register_id,
@@ -223,7 +231,7 @@ class ConnectorHandlers:
                 odoo_refund(data, originals, methods),
             )
             pushed: Pushed = await self._lanes.run(
-                data.register_id, ("push", data.business_date), self._push, job
+                ticket, ("push", data.business_date), self._push, job
             )
 
         async def apply(db: Db) -> None:
@@ -250,13 +258,16 @@ class ConnectorHandlers:
 
         return apply
 
-    async def prepare_session_close(self, envelope: EventEnvelope, data: SessionClosed) -> Apply:
+    async def prepare_session_close(
+        self, envelope: EventEnvelope, data: SessionClosed, ticket: Ticket
+    ) -> Apply:
         with self._credentials_wait(envelope.tenant_id):
-            odoo = await self._tenant_odoo(envelope.tenant_id)
+            context = await self._context(envelope.tenant_id, data.register_id)
+            odoo = await self._tenant_odoo(envelope.tenant_id, context)
             if odoo is None:
                 MESSAGES_PROCESSED.labels(envelope.type, "skipped_starter").inc()
                 return _nothing
-            await self._pos_config_of(data.register_id)
+            _pos_config_of(data.register_id, context)
             async with self._pool.acquire() as conn:
                 orders = await repo.accounted_in_cash_session(conn, data.session_id, "order")
                 refunds = await repo.accounted_in_cash_session(conn, data.session_id, "refund")
@@ -267,33 +278,32 @@ class ConnectorHandlers:
                     "of the session are in Odoo",
                 )
             job = CloseJob(odoo, data.register_id, data.business_date)
-            await self._lanes.run(data.register_id, ("close",), self._close, job)
+            await self._lanes.run(ticket, ("close",), self._close, job)
         MESSAGES_PROCESSED.labels(envelope.type, "closed").inc()
         return _nothing
 
-    async def _push(self, jobs: list[PushJob]) -> list[Any]:
+    async def _push(self, db: Db, jobs: list[PushJob]) -> list[Any]:
         """One batch of a register's orders and refunds for one business date."""
         first = jobs[0]
         results: list[Any] = [None] * len(jobs)
-        session = await self._session_for(first)
+        session = await self._session_for(db, first)
         try:
-            await self._send(first.odoo, session, list(enumerate(jobs)), results)
+            await self._send(db, first.odoo, session, list(enumerate(jobs)), results)
         except OdooSessionGone:
-            async with self._pool.acquire() as conn:
-                await repo.forget_odoo_session(conn, session.odoo_session_id)
+            await repo.forget_odoo_session(db, session.odoo_session_id)
             raise
         return results
 
     async def _send(
         self,
+        db: Db,
         odoo: TenantOdoo,
         session: SessionTarget,
         indexed: list[tuple[int, PushJob]],
         results: list[Any],
     ) -> None:
         orders = [job.order for _, job in indexed]
-        async with self._pool.acquire() as conn:
-            sent_before = await repo.mark_attempted(conn, [o.uuid for o in orders])
+        sent_before = await repo.mark_attempted(db, [o.uuid for o in orders])
         # After a crash between Odoo's answer and our record, Odoo may have the order already.
         known = await self._odoo.find_orders(odoo, [o for o in orders if o.uuid in sent_before])
         to_send = [o for o in orders if o.uuid not in known or known[o.uuid].state == "draft"]
@@ -306,8 +316,8 @@ class ConnectorHandlers:
                     results[indexed[0][0]] = error
                     return
                 middle = len(indexed) // 2
-                await self._send(odoo, session, indexed[:middle], results)
-                await self._send(odoo, session, indexed[middle:], results)
+                await self._send(db, odoo, session, indexed[:middle], results)
+                await self._send(db, odoo, session, indexed[middle:], results)
                 return
         found = await self._odoo.find_orders(odoo, orders)
         for (index, _), order in zip(indexed, orders, strict=True):
@@ -321,20 +331,14 @@ class ConnectorHandlers:
             else:
                 results[index] = Pushed(state.odoo_order_id, state.odoo_session_id)
 
-    async def _session_for(self, job: PushJob) -> SessionTarget:
-        async with self._pool.acquire() as conn:
-            row = await repo.open_odoo_session(conn, job.register_id, job.business_date)
+    async def _session_for(self, db: Db, job: PushJob) -> SessionTarget:
+        row = await repo.open_odoo_session(db, job.register_id, job.business_date)
         if row is not None:
             return SessionTarget(row.odoo_session_id, row.pricelist_id, job.odoo.uid)
         target = await self._odoo.open_session(job.odoo, job.pos_config_id)
-        async with self._pool.acquire() as conn:
-            await repo.save_odoo_session(
-                conn,
-                job.register_id,
-                job.business_date,
-                target.odoo_session_id,
-                target.pricelist_id,
-            )
+        await repo.save_odoo_session(
+            db, job.register_id, job.business_date, target.odoo_session_id, target.pricelist_id
+        )
         log.info(
             "odoo_session_opened",
             register_id=str(job.register_id),
@@ -343,11 +347,10 @@ class ConnectorHandlers:
         )
         return target
 
-    async def _close(self, jobs: list[CloseJob]) -> list[Any]:
+    async def _close(self, db: Db, jobs: list[CloseJob]) -> list[Any]:
         results: list[Any] = []
         for job in jobs:
-            async with self._pool.acquire() as conn:
-                session_ids = await repo.odoo_sessions_of(conn, job.register_id, job.business_date)
+            session_ids = await repo.odoo_sessions_of(db, job.register_id, job.business_date)
             failure: Exception | None = None
             for session_id in session_ids:
                 reason = await self._odoo.close_session(job.odoo, session_id)
@@ -356,19 +359,20 @@ class ConnectorHandlers:
                         f"Odoo session {session_id} cannot close: {reason}"
                     )
                     continue
-                async with self._pool.acquire() as conn:
-                    await repo.forget_odoo_session(conn, session_id)
+                await repo.forget_odoo_session(db, session_id)
                 log.info("odoo_session_closed", odoo_session_id=session_id)
             results.append(failure)
         return results
 
     # ------------------------------------------------------------ lookups
 
-    async def _tenant_odoo(self, tenant_id: UUID) -> TenantOdoo | None:
-        """The tenant's Odoo, logged in; None for Starter; waits while it cannot be used."""
+    async def _context(self, tenant_id: UUID, register_id: UUID) -> repo.EventContext:
         async with self._pool.acquire() as conn:
-            tier = await repo.tenant_tier(conn, tenant_id)
-            settings = await repo.settings(conn, tenant_id)
+            return await repo.event_context(conn, tenant_id, register_id)
+
+    async def _tenant_odoo(self, tenant_id: UUID, context: repo.EventContext) -> TenantOdoo | None:
+        """The tenant's Odoo, logged in; None for Starter; waits while it cannot be used."""
+        tier, settings = context.tier, context.settings
         if tier is None:
             raise WaitForPrerequisite(
                 "tenant_unknown", f"tenant {tenant_id}'s tier is not known yet"
@@ -404,27 +408,14 @@ class ConnectorHandlers:
             self._logins = {k: v for k, v in self._logins.items() if k[0] != tenant_id}
             raise WaitForPrerequisite("odoo_credentials_rejected", str(error)) from None
 
-    async def _pos_config_of(self, register_id: UUID) -> int:
-        async with self._pool.acquire() as conn:
-            register = await repo.register(conn, register_id)
-        if register is None:
-            raise WaitForPrerequisite(
-                "register_unknown", f"register {register_id} is not known yet"
-            )
-        if register.odoo_pos_config_id is None:
-            raise WaitForPrerequisite(
-                "register_not_in_odoo",
-                f"register {register_id} has no pos.config in Odoo yet ({register.sync_state})",
-            )
-        return register.odoo_pos_config_id
-
     async def _product_ids(
         self, tenant_id: UUID, odoo: TenantOdoo, order: OrderPlaced
     ) -> dict[str, int]:
         """Lines without an odoo_product_id are mapped by default_code = product_ref (cached)."""
         wanted = sorted({line.product_ref for line in order.lines if line.odoo_product_id is None})
-        if not wanted:
-            return {}
+        cached = self._products.setdefault(tenant_id, {})
+        if all(ref in cached for ref in wanted):
+            return cached
         async with self._pool.acquire() as conn:
             known = await repo.product_ids(conn, tenant_id, wanted)
         missing = [ref for ref in wanted if ref not in known]
@@ -440,20 +431,8 @@ class ConnectorHandlers:
                     f"no Odoo product has default_code {', '.join(map(repr, absent))}: give the "
                     "product an odoo_product_id, or that internal reference in Odoo"
                 )
-        return known
-
-    async def _payment_method_ids(self, tenant_id: UUID, payments: list[Any]) -> dict[str, int]:
-        async with self._pool.acquire() as conn:
-            mapped = await repo.payment_method_ids(conn, tenant_id)
-        absent = sorted(
-            {p.method for p in payments if p.odoo_payment_method_id is None} - set(mapped)
-        )
-        if absent:
-            raise MissingPaymentMappingError(
-                f"payment method {', '.join(map(repr, absent))} has no Odoo payment method: set "
-                "its odoo_payment_method_id"
-            )
-        return mapped
+        cached.update(known)
+        return cached
 
     def _event(self, data: Any, cause: EventEnvelope, aggregate_id: UUID) -> EventEnvelope:
         return EventEnvelope.wrap(
@@ -562,6 +541,29 @@ class ConnectorHandlers:
                 reachable=True, authenticated=False, version=version, problem=str(error)
             )
         return OdooCheckPublic(reachable=True, authenticated=True, version=version, **summary)
+
+
+def _pos_config_of(register_id: UUID, context: repo.EventContext) -> int:
+    register = context.register
+    if register is None:
+        raise WaitForPrerequisite("register_unknown", f"register {register_id} is not known yet")
+    if register.odoo_pos_config_id is None:
+        raise WaitForPrerequisite(
+            "register_not_in_odoo",
+            f"register {register_id} has no pos.config in Odoo yet ({register.sync_state})",
+        )
+    return register.odoo_pos_config_id
+
+
+def _payment_method_ids(context: repo.EventContext, payments: list[Any]) -> dict[str, int]:
+    mapped = context.payment_method_ids
+    absent = sorted({p.method for p in payments if p.odoo_payment_method_id is None} - set(mapped))
+    if absent:
+        raise MissingPaymentMappingError(
+            f"payment method {', '.join(map(repr, absent))} has no Odoo payment method: set "
+            "its odoo_payment_method_id"
+        )
+    return mapped
 
 
 def _id_of(value: Any) -> Any:

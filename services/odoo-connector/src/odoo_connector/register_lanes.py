@@ -1,11 +1,11 @@
-"""One lane per register: its Odoo work runs one batch at a time, in arrival order.
+"""One lane per register: its Odoo work runs one batch at a time, in delivery order.
 
 Messages are handled concurrently (up to the prefetch), but a register's orders must reach Odoo
-in the order they arrived, and a register's Odoo session must be opened once. Each register gets
-a FIFO of jobs drained by a single task; jobs that queue up behind a call in flight go together
-in the next call (a batch). Across replicas, a Postgres advisory lock per register makes the
-batches of one register mutually exclusive, so two processes never push or open a session for
-the same register at the same time.
+in the order they were delivered, and a register's Odoo session must be opened once. Each
+register gets a FIFO of tickets, taken at delivery and drained by a single task; work that
+queues up behind a call in flight goes together in the next call (a batch). Across replicas, a
+Postgres advisory lock per register makes the batches of one register mutually exclusive, so
+two processes never push or open a session for the same register at the same time.
 """
 
 from __future__ import annotations
@@ -13,27 +13,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-BatchRunner = Callable[[list[Any]], Awaitable[list[Any]]]
+from shared.postgres import Db
+
+# Runs a batch holding the register's lock, on the connection that holds it.
+BatchRunner = Callable[[Db, list[Any]], Awaitable[list[Any]]]
 
 
 @dataclass
-class _Job:
-    group: Hashable
-    runner: BatchRunner
-    item: Any
+class Ticket:
+    """A place in a register's lane, taken when the message is delivered, before any await:
+    the lane keeps delivery order even though messages are prepared concurrently."""
+
+    register_id: UUID
     done: asyncio.Future[Any]
+    filled: asyncio.Event = field(default_factory=asyncio.Event)
+    cancelled: bool = False
+    group: Hashable = None
+    runner: BatchRunner | None = None
+    item: Any = None
 
 
 @dataclass
 class _Lane:
-    pending: deque[_Job] = field(default_factory=deque)
+    pending: deque[Ticket] = field(default_factory=deque)
     worker: asyncio.Task[None] | None = None
 
 
@@ -43,27 +52,53 @@ class RegisterLanes:
         self._batch_size = batch_size
         self._lanes: dict[UUID, _Lane] = {}
 
-    async def run(self, register_id: UUID, group: Hashable, runner: BatchRunner, item: Any) -> Any:
-        """Runs `item` through `runner` in the register's lane; jobs of one group may batch.
+    @contextlib.contextmanager
+    def ticket(self, register_id: UUID) -> Iterator[Ticket]:
+        """Holds a place in the lane; given back if the message leaves without using it."""
+        lane = self._lanes.setdefault(register_id, _Lane())
+        ticket = Ticket(register_id, asyncio.get_running_loop().create_future())
+        lane.pending.append(ticket)
+        try:
+            yield ticket
+        finally:
+            if not ticket.filled.is_set():
+                ticket.cancelled = True
+                ticket.filled.set()
+                self._kick(register_id)
+
+    async def run(self, ticket: Ticket, group: Hashable, runner: BatchRunner, item: Any) -> Any:
+        """Runs `item` through `runner` at the ticket's place; tickets of one group may batch.
 
         The runner returns one result per item, an Exception instance for an item that failed.
         """
-        lane = self._lanes.setdefault(register_id, _Lane())
-        job = _Job(group, runner, item, asyncio.get_running_loop().create_future())
-        lane.pending.append(job)
-        if lane.worker is None:
+        ticket.group, ticket.runner, ticket.item = group, runner, item
+        ticket.filled.set()
+        self._kick(ticket.register_id)
+        return await ticket.done
+
+    def _kick(self, register_id: UUID) -> None:
+        lane = self._lanes.get(register_id)
+        if lane is not None and lane.worker is None:
             lane.worker = asyncio.create_task(self._drain(register_id, lane))
-        return await job.done
 
     async def _drain(self, register_id: UUID, lane: _Lane) -> None:
         try:
             while lane.pending:
+                head = lane.pending[0]
+                if not head.filled.is_set():
+                    await head.filled.wait()
+                    continue
+                if head.cancelled:
+                    lane.pending.popleft()
+                    continue
                 batch = [lane.pending.popleft()]
                 while (
                     lane.pending
                     and len(batch) < self._batch_size
-                    and lane.pending[0].group == batch[0].group
-                    and lane.pending[0].runner == batch[0].runner
+                    and lane.pending[0].filled.is_set()
+                    and not lane.pending[0].cancelled
+                    and lane.pending[0].group == head.group
+                    and lane.pending[0].runner == head.runner
                 ):
                     batch.append(lane.pending.popleft())
                 await self._run_batch(register_id, batch)
@@ -72,29 +107,33 @@ class RegisterLanes:
             if not lane.pending:
                 self._lanes.pop(register_id, None)
             else:
-                lane.worker = asyncio.create_task(self._drain(register_id, lane))
+                self._kick(register_id)
 
-    async def _run_batch(self, register_id: UUID, batch: list[_Job]) -> None:
+    async def _run_batch(self, register_id: UUID, batch: list[Ticket]) -> None:
+        runner = batch[0].runner
+        assert runner is not None
         try:
-            async with self._register_lock(register_id):
-                results = await batch[0].runner([job.item for job in batch])
+            async with self._register_lock(register_id) as conn:
+                results = await runner(conn, [ticket.item for ticket in batch])
         except Exception as error:
             results = [error] * len(batch)
-        for job, result in zip(batch, results, strict=True):
-            if job.done.done():
+        for ticket, result in zip(batch, results, strict=True):
+            if ticket.done.done():
                 continue
             if isinstance(result, BaseException):
-                job.done.set_exception(result)
+                ticket.done.set_exception(result)
             else:
-                job.done.set_result(result)
+                ticket.done.set_result(result)
 
     @contextlib.asynccontextmanager
-    async def _register_lock(self, register_id: UUID) -> AsyncIterator[None]:
-        # Session-level: the server releases it if this process or its connection dies.
+    async def _register_lock(self, register_id: UUID) -> AsyncIterator[Db]:
+        # Session-level: the server releases it if this process or its connection dies. The
+        # batch uses this connection for its own SQL, so a lane never needs a second one (a pool
+        # full of lock holders waiting for a free connection would deadlock).
         key = f"connector-register:{register_id}"
         async with self._pool.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", key)
             try:
-                yield
+                yield conn
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)

@@ -43,15 +43,55 @@ class SyncedOrder:
     line_ids: list[str]
 
 
-async def tenant_tier(db: Db, tenant_id: UUID) -> str | None:
-    tier: str | None = await db.fetchval(
-        """SELECT COALESCE(
-               (SELECT tier FROM tenants WHERE tenant_id = $1),
-               (SELECT tenant_tier FROM registers WHERE tenant_id = $1
-                ORDER BY updated_at DESC LIMIT 1))""",
+@dataclass(frozen=True)
+class EventContext:
+    """Everything an Odoo-bound event needs to know about its tenant and register."""
+
+    tier: str | None
+    settings: SettingsRow | None
+    register: RegisterRow | None
+    payment_method_ids: dict[str, int]
+
+
+async def event_context(db: Db, tenant_id: UUID, register_id: UUID) -> EventContext:
+    """One round trip for the tier, the Odoo settings, the register and the payment methods."""
+    row = await db.fetchrow(
+        """SELECT COALESCE(t.tier, (SELECT tenant_tier FROM registers WHERE tenant_id = $1
+                                     ORDER BY updated_at DESC LIMIT 1)) AS tier,
+                  r.register_id, r.tenant_tier, r.sync_state, r.odoo_pos_config_id,
+                  s.url, s.database, s.login, s.secret_encrypted, s.odoo_version, s.updated_at,
+                  (SELECT COALESCE(jsonb_object_agg(code, odoo_payment_method_id), '{}')
+                   FROM payment_methods
+                   WHERE tenant_id = $1 AND odoo_payment_method_id IS NOT NULL) AS methods
+           FROM (SELECT 1) AS one
+           LEFT JOIN tenants t ON t.tenant_id = $1
+           LEFT JOIN registers r ON r.register_id = $2
+           LEFT JOIN odoo_settings s ON s.tenant_id = $1""",
         tenant_id,
+        register_id,
     )
-    return tier
+    assert row is not None
+    settings_row = (
+        SettingsRow(
+            tenant_id,
+            row["url"],
+            row["database"],
+            row["login"],
+            row["secret_encrypted"],
+            row["odoo_version"],
+            row["updated_at"],
+        )
+        if row["url"] is not None
+        else None
+    )
+    register_row = (
+        RegisterRow(
+            register_id, tenant_id, row["tenant_tier"], row["sync_state"], row["odoo_pos_config_id"]
+        )
+        if row["register_id"] is not None
+        else None
+    )
+    return EventContext(row["tier"], settings_row, register_row, dict(row["methods"]))
 
 
 async def save_tenant_tier(db: Db, tenant_id: UUID, tier: str) -> None:
@@ -92,15 +132,6 @@ async def save_register(
     )
 
 
-async def register(db: Db, register_id: UUID) -> RegisterRow | None:
-    row = await db.fetchrow(
-        """SELECT register_id, tenant_id, tenant_tier, sync_state, odoo_pos_config_id
-           FROM registers WHERE register_id = $1""",
-        register_id,
-    )
-    return RegisterRow(**dict(row)) if row else None
-
-
 async def save_payment_method(
     db: Db, tenant_id: UUID, code: str, odoo_payment_method_id: int | None, active: bool
 ) -> None:
@@ -115,15 +146,6 @@ async def save_payment_method(
         odoo_payment_method_id,
         active,
     )
-
-
-async def payment_method_ids(db: Db, tenant_id: UUID) -> dict[str, int]:
-    rows = await db.fetch(
-        """SELECT code, odoo_payment_method_id FROM payment_methods
-           WHERE tenant_id = $1 AND odoo_payment_method_id IS NOT NULL""",
-        tenant_id,
-    )
-    return {r["code"]: r["odoo_payment_method_id"] for r in rows}
 
 
 async def save_settings(

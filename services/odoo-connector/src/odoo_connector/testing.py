@@ -185,30 +185,7 @@ class ConnectorWorld:
         await self.handled(envelope)
 
     def order(self, tenant: ProTenant, **overrides: Any) -> OrderPlaced:
-        """Two espressos and a croissant (6.80 EUR incl. 15% tax), paid by card."""
-        tenant.receipts += 1
-        values: dict[str, Any] = {
-            "order_id": uuid.uuid4(),
-            "register_id": tenant.register_id,
-            "shop_id": tenant.shop_id,
-            "session_id": tenant.session_id,
-            "receipt_number": f"T1-{tenant.receipts:06d}",
-            "business_date": date(2026, 11, 21),
-            "created_at": datetime.now(UTC),
-            "currency": "EUR",
-            "lines": [
-                _line("POS-ESP", "Espresso", "2", 250, 435, 500),
-                _line("POS-CRO", "Croissant", "1", 180, 157, 180),
-            ],
-            "payments": [
-                PaymentState(payment_id=uuid.uuid4(), method="card", kind="card", amount=680)
-            ],
-            "net_total": 592,
-            "tax_total": 88,
-            "total": 680,
-        }
-        values.update(overrides)
-        return OrderPlaced(**values)
+        return new_order(tenant, **overrides)
 
     def refund(self, tenant: ProTenant, order: OrderPlaced) -> OrderRefunded:
         """Gives back the croissant of `order`."""
@@ -280,6 +257,31 @@ class ConnectorWorld:
             return value
 
         return await eventually(synced, within_s=within_s, what=f"order {order_id} in Odoo")
+
+
+def new_order(tenant: ProTenant, **overrides: Any) -> OrderPlaced:
+    """Two espressos and a croissant (6.80 EUR incl. 15% tax), paid by card."""
+    tenant.receipts += 1
+    values: dict[str, Any] = {
+        "order_id": uuid.uuid4(),
+        "register_id": tenant.register_id,
+        "shop_id": tenant.shop_id,
+        "session_id": tenant.session_id,
+        "receipt_number": f"T1-{tenant.receipts:06d}",
+        "business_date": date(2026, 11, 21),
+        "created_at": datetime.now(UTC),
+        "currency": "EUR",
+        "lines": [
+            _line("POS-ESP", "Espresso", "2", 250, 435, 500),
+            _line("POS-CRO", "Croissant", "1", 180, 157, 180),
+        ],
+        "payments": [PaymentState(payment_id=uuid.uuid4(), method="card", kind="card", amount=680)],
+        "net_total": 592,
+        "tax_total": 88,
+        "total": 680,
+    }
+    values.update(overrides)
+    return OrderPlaced(**values)
 
 
 def _tenant(tenant_id: uuid.UUID, tier: str) -> TenantCreated:

@@ -1,0 +1,296 @@
+"""Odoo connector: sync lag at a steady 100 orders/s, and throughput with one and two replicas.
+
+The connector runs as its own process (or two), against an emulator whose every call is slowed
+down (20 ms for the lag, 50 ms for the throughput). Lag is measured from an order.placed being
+published to the connector's order.odoo_synced (what the orders service stamps) arriving on the
+bus. Ten Pro tenants, each with its own Odoo database and one register.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import statistics
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aio_pika
+import asyncpg
+import httpx
+from aio_pika.abc import AbstractIncomingMessage
+from service_process import running_service
+
+from odoo_connector.settings import ConnectorSettings
+from odoo_connector.testing import ProTenant, delete_connector_topology, new_order
+from odoo_emulator.testing import RunningEmulator, running_emulator
+from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
+from shared.events.contracts import PaymentMethodCreated, RegisterUpdated, TenantCreated
+from shared.events.envelope import EventData, EventEnvelope
+
+SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+LAG_SECONDS = float(os.environ.get("BENCH_CONNECTOR_LAG_SECONDS", "20"))
+LAG_RATE = 100.0
+THROUGHPUT_ORDERS = int(os.environ.get("BENCH_CONNECTOR_ORDERS", "3000"))
+TENANTS = 10
+NAMESPACE = "benchconnector"
+SCHEMA = "connector"
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def _fresh_database(name: str) -> str:
+    conn = await asyncpg.connect(SERVER_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
+
+
+def _environment(dsn: str) -> dict[str, str]:
+    return {
+        "CONNECTOR_DATABASE_URL": dsn,
+        "CONNECTOR_AMQP_URL": AMQP_URL,
+        "CONNECTOR_BROKER_NAMESPACE": NAMESPACE,
+        "CONNECTOR_DEV_MODE": "true",
+        "CONNECTOR_LOG_LEVEL": "WARNING",
+        "CONNECTOR_DB_POOL_MAX_SIZE": "20",
+        "CONNECTOR_CONSUMER_PREFETCH": "200",
+        "CONNECTOR_OUTBOX_POLL_INTERVAL_S": "0.5",
+    }
+
+
+class Bus:
+    """Publishes as the other services do and times the connector's order.odoo_synced."""
+
+    def __init__(self, settings: ConnectorSettings) -> None:
+        self.settings = settings
+        self.published_at: dict[str, float] = {}
+        self.synced_at: dict[str, float] = {}
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._exchange: aio_pika.abc.AbstractExchange | None = None
+        self._all_synced = asyncio.Event()
+        self.expected = 0
+
+    async def start(self) -> None:
+        self._connection = await aio_pika.connect_robust(AMQP_URL)
+        channel = await self._connection.channel(publisher_confirms=True)
+        self._exchange = await channel.declare_exchange(
+            self.settings.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        listen = await self._connection.channel()
+        queue = await listen.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(self._exchange, routing_key="order.odoo_synced")
+        await queue.consume(self._on_synced, no_ack=True)
+
+    async def stop(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def _on_synced(self, message: AbstractIncomingMessage) -> None:
+        envelope = EventEnvelope.model_validate_json(message.body)
+        order_id = envelope.data["order_id"]
+        self.synced_at.setdefault(order_id, time.monotonic())
+        if self.expected and len(self.synced_at) >= self.expected:
+            self._all_synced.set()
+
+    async def publish(self, data: EventData, tenant_id: uuid.UUID, aggregate_id: uuid.UUID) -> None:
+        envelope = EventEnvelope.wrap(
+            data, tenant_id=tenant_id, aggregate_id=aggregate_id, aggregate_version=2, producer="b"
+        )
+        assert self._exchange is not None
+        await self._exchange.publish(
+            aio_pika.Message(
+                envelope.model_dump_json().encode(),
+                message_id=str(envelope.id),
+                type=envelope.type,
+                headers={"x-tenant-id": str(tenant_id)},
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=envelope.type,
+        )
+
+    def expect(self, count: int) -> None:
+        self.published_at.clear()
+        self.synced_at.clear()
+        self._all_synced.clear()
+        self.expected = count
+
+    async def all_synced(self, within_s: float) -> None:
+        await asyncio.wait_for(self._all_synced.wait(), within_s)
+
+
+async def _pro_tenants(
+    bus: Bus, url: str, emu: RunningEmulator, dsn: str, databases: list[str]
+) -> list[ProTenant]:
+    issuer = TokenIssuer(DEV_PRIVATE_KEY)
+    tenants = []
+    async with httpx.AsyncClient(base_url=url) as client:
+        for database in databases:
+            seed = await emu.control.seed(database)
+            tenant_id = uuid.uuid4()
+            await bus.publish(
+                TenantCreated(
+                    tenant_id=tenant_id,
+                    name=database,
+                    tier="pro",
+                    default_currency="EUR",
+                    default_timezone="Europe/Brussels",
+                ),
+                tenant_id,
+                tenant_id,
+            )
+            token = issuer.issue(
+                subject="admin", tenant_id=tenant_id, role=Role.ADMIN, ttl=timedelta(hours=1)
+            )
+            key = next(u for u in seed["users"] if u["login"] == "pos-bot")["api_key"]
+            response = await client.put(
+                f"/v1/tenants/{tenant_id}/odoo",
+                json={"url": emu.url, "database": database, "login": "pos-bot", "secret": key},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            response.raise_for_status()
+            card = PaymentMethodCreated(
+                payment_method_id=uuid.uuid4(),
+                code="card",
+                name="Card",
+                kind="card",
+                odoo_payment_method_id=seed["card_payment_method_id"],
+            )
+            await bus.publish(card, tenant_id, card.payment_method_id)
+            tenant = ProTenant(
+                tenant_id=tenant_id,
+                database=database,
+                register_id=uuid.uuid4(),
+                shop_id=uuid.uuid4(),
+                pos_config_id=seed["pos_config_id"],
+                seed=seed,
+            )
+            register = RegisterUpdated(
+                register_id=tenant.register_id,
+                shop_id=tenant.shop_id,
+                name="Till",
+                receipt_prefix=database[-2:].upper(),
+                active=True,
+                currency="EUR",
+                timezone="Europe/Brussels",
+                business_day_cutoff="04:00",
+                tenant_tier="pro",
+                sync_state="synced",
+                odoo_pos_config_id=tenant.pos_config_id,
+            )
+            await bus.publish(register, tenant_id, tenant.register_id)
+            tenants.append(tenant)
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": SCHEMA})
+    try:
+        for _ in range(300):
+            known = await conn.fetchval(
+                """SELECT (SELECT count(*) FROM registers) + (SELECT count(*) FROM tenants)
+                        + (SELECT count(*) FROM payment_methods)"""
+            )
+            if known == 3 * len(tenants):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+    return tenants
+
+
+@contextlib.asynccontextmanager
+async def _replicas(dsn: str, count: int) -> AsyncIterator[str]:
+    async with contextlib.AsyncExitStack() as stack:
+        urls = [
+            await stack.enter_async_context(running_service("odoo_connector", _environment(dsn)))
+            for _ in range(count)
+        ]
+        yield urls[0]
+
+
+async def _place(bus: Bus, tenant: ProTenant) -> None:
+    order = new_order(tenant)
+    bus.published_at[str(order.order_id)] = time.monotonic()
+    await bus.publish(order, tenant.tenant_id, order.order_id)
+
+
+async def _warm_up(bus: Bus, tenants: list[ProTenant]) -> None:
+    """One order per till first: logins, product lookups and Odoo sessions are not the steady
+    state being measured."""
+    bus.expect(len(tenants))
+    for tenant in tenants:
+        await _place(bus, tenant)
+    await bus.all_synced(within_s=60)
+
+
+async def _steady_lag(bus: Bus, tenants: list[ProTenant]) -> list[float]:
+    await _warm_up(bus, tenants)
+    total = int(LAG_SECONDS * LAG_RATE)
+    bus.expect(total)
+    started = time.monotonic()
+    for i in range(total):
+        await asyncio.sleep(max(0.0, started + i / LAG_RATE - time.monotonic()))
+        await _place(bus, tenants[i % len(tenants)])
+    await bus.all_synced(within_s=120)
+    return [bus.synced_at[o] - bus.published_at[o] for o in bus.published_at]
+
+
+async def _throughput(bus: Bus, tenants: list[ProTenant]) -> float:
+    await _warm_up(bus, tenants)
+    bus.expect(THROUGHPUT_ORDERS)
+    started = time.monotonic()
+    for i in range(THROUGHPUT_ORDERS):
+        await _place(bus, tenants[i % len(tenants)])
+    await bus.all_synced(within_s=300)
+    return THROUGHPUT_ORDERS / (max(bus.synced_at.values()) - started)
+
+
+async def _phase(
+    dsn: str, settings: ConnectorSettings, replicas: int, latency_ms: float, measure: Any
+) -> Any:
+    databases = [f"cafe-{i}" for i in range(TENANTS)]
+    bus = Bus(settings)
+    await bus.start()
+    try:
+        async with running_emulator(version=17, databases=tuple(databases)) as emu:
+            await emu.control.set_call_log_size(0)
+            async with _replicas(dsn, replicas) as url:
+                tenants = await _pro_tenants(bus, url, emu, dsn, databases)
+                await emu.control.set_latency(latency_ms)
+                return await measure(bus, tenants)
+    finally:
+        await bus.stop()
+        await delete_connector_topology(settings)
+
+
+async def run() -> dict[str, float]:
+    results: dict[str, float] = {}
+    for label, replicas, latency, measure in (
+        ("lag", 1, 20.0, _steady_lag),
+        ("one_replica", 1, 50.0, _throughput),
+        ("two_replicas", 2, 50.0, _throughput),
+    ):
+        dsn = await _fresh_database(f"pos_bench_connector_{label}")
+        settings = ConnectorSettings(
+            database_url=dsn, amqp_url=AMQP_URL, broker_namespace=NAMESPACE, dev_mode=True
+        )
+        outcome = await _phase(dsn, settings, replicas, latency, measure)
+        if label == "lag":
+            results["lag_orders_per_s_offered"] = LAG_RATE
+            results["sync_lag_p50_ms_at_20ms_per_call"] = statistics.median(outcome) * 1000
+            results["sync_lag_p99_ms_at_20ms_per_call"] = _percentile(outcome, 0.99) * 1000
+        else:
+            results[f"throughput_orders_per_s_{label}_at_50ms_per_call"] = outcome
+    return results
+
+
+if __name__ == "__main__":
+    print(asyncio.run(run()))
