@@ -187,18 +187,23 @@ class EventConsumer:
 
     async def _handle(self, envelope: EventEnvelope, data: EventData, handler: Handler) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            first_time = await conn.fetchval(
-                """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
-                   ON CONFLICT DO NOTHING RETURNING true""",
-                self.name,
-                envelope.id,
-                envelope.type,
-            )
-            if not first_time:
-                EVENTS_DUPLICATE.labels(self.queue.name).inc()
+            if not await self.claim_in_inbox(conn, envelope):
                 return
             await handler(conn, envelope, data)
         EVENTS_CONSUMED.labels(self.queue.name, envelope.type).inc()
+
+    async def claim_in_inbox(self, conn: Db, envelope: EventEnvelope) -> bool:
+        """Records the event in the inbox (in the caller's transaction); False if it was there."""
+        first_time = await conn.fetchval(
+            """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            self.name,
+            envelope.id,
+            envelope.type,
+        )
+        if not first_time:
+            EVENTS_DUPLICATE.labels(self.queue.name).inc()
+        return bool(first_time)
 
     async def dead_letter(
         self, message: AbstractIncomingMessage, error: Exception, attempts: int

@@ -90,7 +90,7 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
     relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
     client = OdooClient(settings.odoo_timeout_s)
     breakers = CircuitBreakers(
-        client.version,
+        client.probe,
         settings.breaker_failure_threshold,
         settings.breaker_probe_initial_s,
         settings.breaker_probe_max_s,

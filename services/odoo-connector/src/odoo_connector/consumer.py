@@ -62,15 +62,7 @@ class OdooEventConsumer(EventConsumer):
         if apply is None:
             return
         async with self._pool.acquire() as conn, conn.transaction():
-            first_time = await conn.fetchval(
-                """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
-                   ON CONFLICT DO NOTHING RETURNING true""",
-                self.name,
-                envelope.id,
-                envelope.type,
-            )
-            if not first_time:
-                EVENTS_DUPLICATE.labels(self.queue.name).inc()
+            if not await self.claim_in_inbox(conn, envelope):
                 return
             await apply(conn)
         EVENTS_CONSUMED.labels(self.queue.name, envelope.type).inc()

@@ -82,10 +82,18 @@ class OdooDidNotKeepOrder(Exception):  # noqa: N818
 
 
 @dataclass(frozen=True)
+class Destination:
+    odoo: TenantOdoo
+    pos_config_id: int
+    context: repo.EventContext
+
+
+@dataclass(frozen=True)
 class PushJob:
     """One order or refund for the register's lane."""
 
     odoo: TenantOdoo
+    tenant_id: UUID
     register_id: UUID
     pos_config_id: int
     business_date: date
@@ -143,18 +151,16 @@ class ConnectorHandlers:
             MESSAGES_PROCESSED.labels(envelope.type, "skipped_odoo_pulled").inc()
             return _nothing
         with self._credentials_wait(envelope.tenant_id):
-            context = await self._context(envelope.tenant_id, data.register_id)
-            odoo = await self._tenant_odoo(envelope.tenant_id, context)
-            if odoo is None:
-                MESSAGES_PROCESSED.labels(envelope.type, "skipped_starter").inc()
+            target = await self._destination(envelope, data.register_id)
+            if target is None:
                 return _nothing
-            pos_config_id = _pos_config_of(data.register_id, context)
-            products = await self._product_ids(envelope.tenant_id, odoo, data)
-            methods = _payment_method_ids(context, data.payments)
+            products = await self._product_ids(envelope.tenant_id, target.odoo, data)
+            methods = _payment_method_ids(target.context, data.payments)
             job = PushJob(
-                odoo,
+                target.odoo,
+                envelope.tenant_id,
                 data.register_id,
-                pos_config_id,
+                target.pos_config_id,
                 data.business_date,
                 odoo_order(data, products, methods),
             )
@@ -197,12 +203,9 @@ class ConnectorHandlers:
         self, envelope: EventEnvelope, data: OrderRefunded, ticket: Ticket
     ) -> Apply:
         with self._credentials_wait(envelope.tenant_id):
-            context = await self._context(envelope.tenant_id, data.register_id)
-            odoo = await self._tenant_odoo(envelope.tenant_id, context)
-            if odoo is None:
-                MESSAGES_PROCESSED.labels(envelope.type, "skipped_starter").inc()
+            target = await self._destination(envelope, data.register_id)
+            if target is None:
                 return _nothing
-            pos_config_id = _pos_config_of(data.register_id, context)
             async with self._pool.acquire() as conn:
                 original = await repo.synced(conn, data.order_id)
                 if original is None and await repo.is_dead_lettered(
@@ -215,18 +218,19 @@ class ConnectorHandlers:
                 raise WaitForPrerequisite(
                     "original_not_in_odoo", f"order {data.order_id} is not in Odoo yet"
                 )
-            odoo_lines = await self._odoo.order_lines(odoo, original.odoo_order_id)
+            odoo_lines = await self._odoo.order_lines(target.odoo, original.odoo_order_id)
             originals = {
                 UUID(line_id): OriginalLine(
                     int(row["id"]), int(_id_of(row["product_id"])), float(row["price_unit"])
                 )
                 for line_id, row in zip(original.line_ids, odoo_lines, strict=False)
             }
-            methods = _payment_method_ids(context, data.payments)
+            methods = _payment_method_ids(target.context, data.payments)
             job = PushJob(
-                odoo,
+                target.odoo,
+                envelope.tenant_id,
                 data.register_id,
-                pos_config_id,
+                target.pos_config_id,
                 data.business_date,
                 odoo_refund(data, originals, methods),
             )
@@ -262,12 +266,9 @@ class ConnectorHandlers:
         self, envelope: EventEnvelope, data: SessionClosed, ticket: Ticket
     ) -> Apply:
         with self._credentials_wait(envelope.tenant_id):
-            context = await self._context(envelope.tenant_id, data.register_id)
-            odoo = await self._tenant_odoo(envelope.tenant_id, context)
-            if odoo is None:
-                MESSAGES_PROCESSED.labels(envelope.type, "skipped_starter").inc()
+            target = await self._destination(envelope, data.register_id)
+            if target is None:
                 return _nothing
-            _pos_config_of(data.register_id, context)
             async with self._pool.acquire() as conn:
                 orders = await repo.accounted_in_cash_session(conn, data.session_id, "order")
                 refunds = await repo.accounted_in_cash_session(conn, data.session_id, "refund")
@@ -277,7 +278,7 @@ class ConnectorHandlers:
                     f"{orders}/{data.order_count} orders and {refunds}/{data.refund_count} refunds "
                     "of the session are in Odoo",
                 )
-            job = CloseJob(odoo, data.register_id, data.business_date)
+            job = CloseJob(target.odoo, data.register_id, data.business_date)
             await self._lanes.run(ticket, ("close",), self._close, job)
         MESSAGES_PROCESSED.labels(envelope.type, "closed").inc()
         return _nothing
@@ -286,12 +287,18 @@ class ConnectorHandlers:
         """One batch of a register's orders and refunds for one business date."""
         first = jobs[0]
         results: list[Any] = [None] * len(jobs)
-        session = await self._session_for(db, first)
-        try:
-            await self._send(db, first.odoo, session, list(enumerate(jobs)), results)
-        except OdooSessionGone:
-            await repo.forget_odoo_session(db, session.odoo_session_id)
-            raise
+        # Every Odoo call of the batch is logged with the tenant and the orders it carries.
+        with structlog.contextvars.bound_contextvars(
+            tenant_id=str(first.tenant_id),
+            register_id=str(first.register_id),
+            order_ids=[job.order.uuid for job in jobs],
+        ):
+            session = await self._session_for(db, first)
+            try:
+                await self._send(db, first.odoo, session, list(enumerate(jobs)), results)
+            except OdooSessionGone:
+                await repo.forget_odoo_session(db, session.odoo_session_id)
+                raise
         return results
 
     async def _send(
@@ -366,9 +373,15 @@ class ConnectorHandlers:
 
     # ------------------------------------------------------------ lookups
 
-    async def _context(self, tenant_id: UUID, register_id: UUID) -> repo.EventContext:
+    async def _destination(self, envelope: EventEnvelope, register_id: UUID) -> Destination | None:
+        """Where the event goes in Odoo; None (counted) for a Starter tenant's event."""
         async with self._pool.acquire() as conn:
-            return await repo.event_context(conn, tenant_id, register_id)
+            context = await repo.event_context(conn, envelope.tenant_id, register_id)
+        odoo = await self._tenant_odoo(envelope.tenant_id, context)
+        if odoo is None:
+            MESSAGES_PROCESSED.labels(envelope.type, "skipped_starter").inc()
+            return None
+        return Destination(odoo, _pos_config_of(register_id, context), context)
 
     async def _tenant_odoo(self, tenant_id: UUID, context: repo.EventContext) -> TenantOdoo | None:
         """The tenant's Odoo, logged in; None for Starter; waits while it cannot be used."""

@@ -98,6 +98,13 @@ class OdooClient:
         answer = await self._call(f"{url.rstrip('/')}/jsonrpc", "common", "version", [])
         return version_from(answer)
 
+    async def probe(self, url: str) -> None:
+        """Returns once the server answers at all; an error answer still means it is back."""
+        try:
+            await self.version(url)
+        except (OdooError, OdooProtocolError, UnsupportedOdooVersion):
+            return
+
     async def authenticate(self, endpoint: OdooEndpoint) -> int | None:
         """The uid, or None when Odoo refuses the login (it answers `false`, not an error)."""
         uid = await self._call(
