@@ -10,7 +10,8 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
 from odoo_connector.bootstrap import odoo_queue
-from odoo_connector.testing import ConnectorWorld
+from odoo_connector.settings import ConnectorSettings
+from odoo_connector.testing import ConnectorWorld, connector_app, delete_connector_topology
 from odoo_emulator.testing import running_emulator
 from shared.testing.event_tap import EventTap
 from shared.testing.polling import eventually
@@ -266,3 +267,37 @@ async def test_a_pro_tenant_without_settings_waits_and_lands_once_they_are_store
         )
         assert response.status_code == 200
         await world.synced_odoo_id(order.order_id)
+
+
+async def test_a_connector_stopped_between_odoos_commit_and_the_ack_creates_nothing_twice(
+    settings: ConnectorSettings,
+) -> None:
+    # Early 16.0 creates a duplicate on every re-send: only searching first can prevent it.
+    async with running_emulator(version=16, odoo16_dedup="early") as emu:
+        try:
+            async with connector_app(settings) as setup:
+                tenant = await setup.pro_tenant(emu.url, await emu.control.seed("demo"))
+            # Odoo creates and commits the order, then holds the answer back for a while.
+            await emu.control.fail(
+                "timeout",
+                count=1,
+                model="pos.order",
+                method="create_from_ui",
+                after_commit=True,
+                delay_ms=3000,
+            )
+            order = setup.order(tenant)
+            async with connector_app(settings) as doomed:
+                await doomed.place(tenant, order)
+
+                async def odoo_has_it() -> bool:
+                    return len(await emu.control.records("demo", "pos.order")) == 1
+
+                await eventually(odoo_has_it, what="Odoo committing the order")
+            # That replica is gone without its answer or its ack; the broker delivers again.
+            async with connector_app(settings) as restarted:
+                odoo_id = await restarted.synced_odoo_id(order.order_id, within_s=15)
+                in_odoo = await emu.control.records("demo", "pos.order")
+        finally:
+            await delete_connector_topology(settings)
+    assert [o["id"] for o in in_odoo] == [odoo_id]
