@@ -13,6 +13,7 @@ from odoo_connector.bootstrap import odoo_queue
 from odoo_connector.settings import ConnectorSettings
 from odoo_connector.testing import ConnectorWorld, connector_app, delete_connector_topology
 from odoo_emulator.testing import running_emulator
+from shared.events.envelope import EventEnvelope
 from shared.testing.event_tap import EventTap
 from shared.testing.polling import eventually
 
@@ -301,3 +302,31 @@ async def test_a_connector_stopped_between_odoos_commit_and_the_ack_creates_noth
         finally:
             await delete_connector_topology(settings)
     assert [o["id"] for o in in_odoo] == [odoo_id]
+
+
+async def test_an_order_event_of_an_unknown_contract_version_is_dead_lettered_at_once(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        order = world.order(tenant)
+        envelope = EventEnvelope.wrap(
+            order,
+            tenant_id=tenant.tenant_id,
+            aggregate_id=order.order_id,
+            aggregate_version=1,
+            producer="orders",
+        ).model_copy(update={"version": 99})
+        connection = await aio_pika.connect(world.settings.amqp_url)
+        try:
+            channel = await connection.channel()
+            exchange = await channel.get_exchange(world.settings.exchange_name)
+            await exchange.publish(
+                aio_pika.Message(envelope.model_dump_json().encode()), routing_key="order.placed"
+            )
+        finally:
+            await connection.close()
+        message = await _one_dead_letter(world)
+        assert await emu.control.records("demo", "pos.order") == []
+    assert message.headers["x-error-class"] == "PoisonMessageError"
+    assert "order.placed version 99" in str(message.headers["x-error-message"])

@@ -24,7 +24,6 @@ from odoo_connector.domain import (
     OdooCredentialsRejected,
     OdooOrder,
     OdooSessionGone,
-    OriginalLine,
     RefundNotMappableError,
     SessionCannotCloseError,
     SessionTarget,
@@ -32,7 +31,13 @@ from odoo_connector.domain import (
     odoo_refund,
 )
 from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, OdooSettingsPut
-from odoo_connector.odoo_client import OdooEndpoint, OdooError, OdooProtocolError, OdooUnavailable
+from odoo_connector.odoo_client import (
+    OdooEndpoint,
+    OdooError,
+    OdooProtocolError,
+    OdooUnavailable,
+    UnsupportedOdooVersion,
+)
 from odoo_connector.odoo_pos import OdooPos, Pushed, TenantOdoo, draft_failure
 from odoo_connector.register_lanes import RegisterLanes, Ticket
 from shared.auth import Role, TokenClaims
@@ -218,13 +223,9 @@ class ConnectorHandlers:
                 raise WaitForPrerequisite(
                     "original_not_in_odoo", f"order {data.order_id} is not in Odoo yet"
                 )
-            odoo_lines = await self._odoo.order_lines(target.odoo, original.odoo_order_id)
-            originals = {
-                UUID(line_id): OriginalLine(
-                    int(row["id"]), int(_id_of(row["product_id"])), float(row["price_unit"])
-                )
-                for line_id, row in zip(original.line_ids, odoo_lines, strict=False)
-            }
+            originals = await self._odoo.original_lines(
+                target.odoo, original.odoo_order_id, [UUID(i) for i in original.line_ids]
+            )
             methods = _payment_method_ids(target.context, data.payments)
             job = PushJob(
                 target.odoo,
@@ -536,7 +537,7 @@ class ConnectorHandlers:
             version = await client.version(row.url)
         except (OdooUnavailable, OdooProtocolError, OdooError) as error:
             return OdooCheckPublic(reachable=False, authenticated=False, problem=str(error))
-        except Exception as error:  # an unsupported version, reported as found
+        except UnsupportedOdooVersion as error:
             return OdooCheckPublic(reachable=True, authenticated=False, problem=str(error))
         try:
             uid = await client.authenticate(endpoint)
@@ -577,10 +578,6 @@ def _payment_method_ids(context: repo.EventContext, payments: list[Any]) -> dict
             "its odoo_payment_method_id"
         )
     return mapped
-
-
-def _id_of(value: Any) -> Any:
-    return value[0] if isinstance(value, list) else value
 
 
 def _require_tenant_admin(claims: TokenClaims, tenant_id: UUID) -> None:

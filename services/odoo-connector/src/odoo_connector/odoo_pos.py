@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from odoo_connector.breaker import CircuitBreakers
 from odoo_connector.domain import (
@@ -15,6 +16,7 @@ from odoo_connector.domain import (
     OdooOrder,
     OdooUserError,
     OrderLeftInDraftError,
+    OriginalLine,
     SessionTarget,
     classify,
 )
@@ -208,15 +210,24 @@ class OdooPos:
         else:
             await self.call(odoo, "pos.order", "create_from_ui", [payloads], {"draft": False})
 
-    async def order_lines(self, odoo: TenantOdoo, odoo_order_id: int) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = await self.call(
+    async def original_lines(
+        self, odoo: TenantOdoo, odoo_order_id: int, our_line_ids: list[UUID]
+    ) -> dict[UUID, OriginalLine]:
+        """The Odoo lines of an order we pushed, by our line ids (Odoo keeps the lines in the
+        order they were sent, so the n-th line by id is our n-th line)."""
+        rows = await self.call(
             odoo,
             "pos.order.line",
             "search_read",
             [[["order_id", "=", odoo_order_id]]],
-            {"fields": ["id", "product_id", "price_unit", "qty"], "order": "id"},
+            {"fields": ["id", "product_id", "price_unit"], "order": "id"},
         )
-        return rows
+        return {
+            line_id: OriginalLine(
+                int(row["id"]), _many2one(row["product_id"]) or 0, float(row["price_unit"])
+            )
+            for line_id, row in zip(our_line_ids, rows, strict=False)
+        }
 
     async def products_by_code(self, odoo: TenantOdoo, codes: list[str]) -> dict[str, int]:
         rows = await self.call(
