@@ -358,18 +358,3 @@ async def save_dead_letter(
         envelope,
     )
     return bool(inserted)
-
-
-async def save_session_close_failure(
-    db: Db, cash_session_id: UUID, register_id: UUID, business_date: date, reason: str
-) -> None:
-    await db.execute(
-        """INSERT INTO session_close_failures (cash_session_id, register_id, business_date, reason)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (cash_session_id) DO UPDATE SET reason = EXCLUDED.reason,
-                                                       reported_at = now()""",
-        cash_session_id,
-        register_id,
-        business_date,
-        reason,
-    )

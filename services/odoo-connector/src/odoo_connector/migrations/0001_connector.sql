@@ -93,11 +93,3 @@ CREATE TABLE dead_letters (
 );
 CREATE INDEX dead_letters_by_cash_session ON dead_letters (cash_session_id);
 
--- Odoo sessions that could not be closed (draft orders): reported, not retried forever.
-CREATE TABLE session_close_failures (
-    cash_session_id uuid PRIMARY KEY,
-    register_id     uuid        NOT NULL,
-    business_date   date        NOT NULL,
-    reason          text        NOT NULL,
-    reported_at     timestamptz NOT NULL DEFAULT now()
-);
