@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import running_emulator
+from shared.events.contracts import RegisterCreated
 from shared.testing.event_tap import EventTap
+from shared.testing.polling import eventually
 
 
 @pytest.mark.parametrize("version", [16, 17, 18])
@@ -76,3 +80,35 @@ async def test_a_registers_orders_reach_odoo_in_the_order_placed_when_many_arriv
     by_id = sorted(in_odoo, key=lambda o: o["id"])
     assert [o["pos_reference"] for o in by_id] == [f"Order {o.receipt_number}" for o in orders]
     assert len(syncs) < len(orders), "orders that queued up behind a call went as a batch"
+
+
+async def test_an_order_of_a_register_not_yet_in_odoo_waits_and_lands_once_it_is(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        pending = RegisterCreated(
+            register_id=uuid.uuid4(),
+            shop_id=tenant.shop_id,
+            name="Till 2",
+            receipt_prefix="T2",
+            active=True,
+            currency="EUR",
+            timezone="Europe/Brussels",
+            business_day_cutoff="04:00",
+            tenant_tier="pro",
+            sync_state="pending_create",
+        )
+        await world.handled(await world.publish(pending, tenant.tenant_id, pending.register_id))
+        tenant.register_id = pending.register_id
+        order = world.order(tenant)
+        await world.place(tenant, order)
+
+        async def waiting() -> bool:
+            return await world.waiting_rounds("register_not_in_odoo") >= 2
+
+        await eventually(waiting, what="the order waiting for its register's pos.config")
+        assert await emu.control.records("demo", "pos.order") == []
+        # What issue #6 announces once it has created (here: adopted) the pos.config.
+        await world.adopt_register(tenant)
+        await world.synced_odoo_id(order.order_id)
