@@ -46,6 +46,17 @@ class PoisonMessageError(PermanentHandlingError):
     """The message cannot be read at all (undecodable, unknown contract version)."""
 
 
+class WaitForPrerequisite(Exception):  # noqa: N818 - an outcome, not a fault
+    """Not a failure: something the message needs is not there yet, so it waits, budget intact.
+
+    `reason` is a short, stable label for metrics (e.g. `register_not_in_odoo`).
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
 class FailurePolicy(Protocol):
     async def on_failure(
         self, consumer: EventConsumer, message: AbstractIncomingMessage, error: Exception
@@ -179,6 +190,10 @@ class EventConsumer:
                 await self._handle(envelope, data, handler)
             except asyncio.CancelledError:
                 raise
+            except WaitForPrerequisite as waiting:
+                log.debug("event_waiting", queue=self.queue.name, reason=waiting.reason)
+                await self._policy.on_failure(self, message, waiting)
+                return
             except Exception as error:
                 log.warning("event_handler_failed", queue=self.queue.name, error=repr(error))
                 await self._policy.on_failure(self, message, error)

@@ -24,7 +24,14 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from prometheus_client import Counter
 
 from shared.broker import Publisher, QueueSpec, Topology
-from shared.consumer import EventConsumer, PermanentHandlingError, failure_headers
+from shared.consumer import (
+    EventConsumer,
+    PermanentHandlingError,
+    WaitForPrerequisite,
+    failure_headers,
+)
+
+__all__ = ["RetrySchedule", "RetryThroughTiers", "WaitForPrerequisite"]
 
 log = structlog.get_logger(__name__)
 
@@ -39,17 +46,6 @@ EVENTS_WAITING = Counter(
 
 ATTEMPTS_HEADER = "x-attempts"
 WAITS_HEADER = "x-waits"
-
-
-class WaitForPrerequisite(Exception):  # noqa: N818 - an outcome, not a fault
-    """Not a failure: something the message needs is not there yet, so it waits, budget intact.
-
-    `reason` is a short, stable label for metrics (e.g. `register_not_in_odoo`).
-    """
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -225,7 +221,6 @@ class RetryThroughTiers:
         destination = wait_queue(consumer.queue, self.schedule.wait_ms)
         if await self._republish(message, destination, headers):
             EVENTS_WAITING.labels(consumer.queue.name, error.reason).inc()
-            log.debug("event_waiting", queue=consumer.queue.name, reason=error.reason)
 
     async def _republish(
         self, message: AbstractIncomingMessage, queue: str, headers: dict[str, Any]
