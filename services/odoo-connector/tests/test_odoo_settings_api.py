@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +17,8 @@ from odoo_connector.credentials import (
 )
 from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import running_emulator
-from shared.auth import Role
+from shared.auth import PLATFORM_TENANT_ID, Role
+from shared.events.contracts import TokenRevoked
 
 GOOD = {
     "url": "https://cafe.odoo.example",
@@ -155,3 +157,18 @@ def test_the_published_dev_key_is_refused_outside_dev_mode() -> None:
     with pytest.raises(CredentialsKeyError, match="dev key"):
         credentials_key_for(DEV_CREDENTIALS_KEY, dev_mode=False)
     assert credentials_key_for(None, dev_mode=True) == DEV_CREDENTIALS_KEY
+
+
+async def test_a_revoked_admin_token_is_refused(world: ConnectorWorld) -> None:
+    tenant, token_id = uuid.uuid4(), uuid.uuid4()
+    token = world.issuer.issue(
+        subject="admin@test",
+        tenant_id=tenant,
+        role=Role.ADMIN,
+        token_id=token_id,
+        ttl=timedelta(hours=1),
+    )
+    revoked = TokenRevoked(token_id=token_id, expires_at=datetime.now(UTC) + timedelta(hours=1))
+    await world.handled(await world.publish(revoked, PLATFORM_TENANT_ID, token_id))
+    response = await _put(world, tenant, GOOD, headers={"Authorization": f"Bearer {token}"})
+    assert "revoked" in _problem(response, 401)["detail"]
