@@ -206,6 +206,8 @@ class OrderPlaced(EventData):
     note: str | None = None
     source: OrderSource = "pos"
     odoo_order_id: int | None = None
+    # The register's gap-free sale number (the <n> of <prefix>-<n>): order n-1 came before it.
+    receipt_sequence: int | None = None
 
 
 class RefundLineState(_Part):
