@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from odoo_connector.settings import ConnectorSettings
+from odoo_connector.testing import ConnectorWorld, running_connector
+from odoo_emulator.testing import RunningEmulator, running_emulator
 from orders.settings import OrdersSettings
 from orders.testing import OrdersWorld, running_orders
 from registers.settings import RegistersSettings
@@ -27,8 +30,8 @@ class System:
 
 
 @pytest.fixture
-async def system(database_url: str, amqp_url: str, broker_namespace: str) -> AsyncIterator[System]:
-    def common(service: str) -> dict[str, Any]:
+def common(database_url: str, amqp_url: str, broker_namespace: str) -> Callable[[str], Any]:
+    def settings_of(service: str) -> dict[str, Any]:
         return settings_for_test(
             service,
             database_url=database_url,
@@ -36,6 +39,11 @@ async def system(database_url: str, amqp_url: str, broker_namespace: str) -> Asy
             broker_namespace=broker_namespace,
         )
 
+    return settings_of
+
+
+@pytest.fixture
+async def system(common: Callable[[str], Any], amqp_url: str) -> AsyncIterator[System]:
     reporting_settings = ReportingSettings(**common("reporting"))
     try:
         async with (
@@ -46,3 +54,19 @@ async def system(database_url: str, amqp_url: str, broker_namespace: str) -> Asy
             yield System(registers, orders, reporting)
     finally:
         await delete_topology(amqp_url, reporting_topology(reporting_settings))
+
+
+@pytest.fixture
+async def connector(common: Callable[[str], Any]) -> AsyncIterator[ConnectorWorld]:
+    """The Odoo connector beside the system, its retry schedule scaled to milliseconds."""
+    settings = ConnectorSettings(
+        **common("connector"), retry_delays_ms=(60, 120, 240, 480, 960), wait_ms=50
+    )
+    async with running_connector(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def odoo() -> AsyncIterator[RunningEmulator]:
+    async with running_emulator(version=17) as emulator:
+        yield emulator
