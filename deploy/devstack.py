@@ -45,10 +45,18 @@ DEMO_TENANTS = (
     DemoTenant("Demo Cafe (Starter)", "starter", "Demo Cafe", "Counter", "CAFE"),
     DemoTenant("Demo Bistro (Pro)", "pro", "Demo Bistro", "Bar", "BIS", odoo_pos_config_id=1),
 )
+# Codes are what a tablet sends as a payment's `method`; the ids are the emulator's demo methods.
 DEMO_PAYMENT_METHODS = (
-    {"code": "CASH", "name": "Cash", "kind": "cash", "odoo_payment_method_id": 1},
-    {"code": "CARD", "name": "Card", "kind": "card", "odoo_payment_method_id": 2},
+    {"code": "cash", "name": "Cash", "kind": "cash", "odoo_payment_method_id": 1},
+    {"code": "card", "name": "Card", "kind": "card", "odoo_payment_method_id": 2},
 )
+# The emulator's demo database and its integration user (its README lists the seed).
+DEMO_ODOO = {
+    "url": "http://127.0.0.1:8069",
+    "database": "demo",
+    "login": "pos-bot",
+    "secret": "demo-pos-bot-key",
+}
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ async def ensure_database(server_url: str, name: str) -> str:
 
 
 # The queues that must exist before the demo is seeded, so every service hears of it at once.
-CONSUMER_QUEUES = ("orders.registers", "reporting.events")
+CONSUMER_QUEUES = ("orders.registers", "reporting.events", "connector.odoo")
 
 
 async def wait_for_queues(amqp_url: str, names: tuple[str, ...], within_s: float = 30) -> None:
@@ -144,6 +152,18 @@ class RegistersApi:
         )
 
 
+def connect_odoo(tenant_id: str, admin_token: str) -> None:
+    """Gives the connector the Pro tenant's Odoo login, as the tenant's admin does."""
+    response = httpx.put(
+        f"http://127.0.0.1:8004/v1/tenants/{tenant_id}/odoo",
+        json=DEMO_ODOO,
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=30,
+    )
+    if response.status_code >= 400:
+        raise SystemExit(f"the connector refused the demo Odoo settings: {response.text}")
+
+
 def seed_demo(platform_token: str) -> list[SeededTenant]:
     seeded = []
     with httpx.Client(base_url="http://127.0.0.1:8002/v1", timeout=10) as client:
@@ -170,13 +190,15 @@ def seed_demo(platform_token: str) -> list[SeededTenant]:
             register = api.register(admin, shop["id"], demo)
             for method in DEMO_PAYMENT_METHODS:
                 api.find_or_create("/payment-methods", admin, {"code": method["code"]}, method)
-            if demo.odoo_pos_config_id is not None and register["odoo_pos_config_id"] is None:
-                api.call(
-                    "PATCH",
-                    f"/registers/{register['id']}",
-                    admin,
-                    json={"odoo_pos_config_id": demo.odoo_pos_config_id},
-                )
+            if demo.odoo_pos_config_id is not None:
+                if register["odoo_pos_config_id"] is None:
+                    api.call(
+                        "PATCH",
+                        f"/registers/{register['id']}",
+                        admin,
+                        json={"odoo_pos_config_id": demo.odoo_pos_config_id},
+                    )
+                connect_odoo(tenant["id"], admin)
             device = api.call(
                 "POST",
                 "/tokens",
@@ -260,6 +282,11 @@ def main(
             env_of("REPORTING"),
             "http://127.0.0.1:8003/readyz",
         ),
+        "odoo-connector": (
+            ["-m", "odoo_connector", "serve"],
+            env_of("CONNECTOR"),
+            "http://127.0.0.1:8004/readyz",
+        ),
     }
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
@@ -298,6 +325,7 @@ def print_welcome(odoo_version: int, seeded: list[SeededTenant]) -> None:
     urls.add_row("registers (admins: tenants, shops, tokens)", "http://127.0.0.1:8002/docs")
     urls.add_row("orders (POS tablets)", "http://127.0.0.1:8001/docs")
     urls.add_row("reporting (dashboards, X/Z)", "http://127.0.0.1:8003/docs")
+    urls.add_row("odoo-connector (ops: health, metrics)", "http://127.0.0.1:8004/metrics")
     urls.add_row(f"Odoo {odoo_version} emulator", "http://127.0.0.1:8069/jsonrpc")
     console.print(urls)
     for tenant in seeded:
