@@ -1,4 +1,4 @@
-"""Orders' pure rules: line arithmetic, business dates, refund apportioning."""
+"""Orders' pure rules: line arithmetic, recorded (Odoo) figures, business dates, refunds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orders.domain import LineInput, business_date, line_amounts, refund_share
+from orders.domain import (
+    LineInput,
+    business_date,
+    line_amounts,
+    recorded_line_amounts,
+    refund_share,
+)
 
 
 def line(
@@ -27,6 +33,27 @@ def test_exclusive_tax_is_added_on_top_and_rounded_half_up() -> None:
     amounts = line_amounts(line("1", 1005, tax="10", inclusive=False))
     # 100.5 tax rounds half up to 101.
     assert (amounts.net, amounts.tax, amounts.total) == (1005, 101, 1106)
+
+
+def test_recorded_figures_are_kept_and_gross_and_discount_derived_from_them() -> None:
+    # Odoo rounded its net one cent away from ours (852); its figures stand.
+    amounts = recorded_line_amounts(line("3", 333, discount="10", tax="5.5"), net=851, total=899)
+    assert (amounts.gross, amounts.discount, amounts.net, amounts.tax, amounts.total) == (
+        999,
+        100,
+        851,
+        48,
+        899,
+    )
+    exclusive = recorded_line_amounts(line("2", 500, tax="10", inclusive=False), 900, 990)
+    # Without tax in the price, the discount brings the gross down to the net.
+    assert (exclusive.gross, exclusive.discount, exclusive.tax) == (1000, 100, 90)
+
+
+def test_a_recorded_price_above_quantity_times_unit_price_never_gives_a_negative_discount() -> None:
+    # A unit price of 3.333 sent as 333: Odoo's 3 × 3.333 = 10.00 is above 3 × 3.33.
+    amounts = recorded_line_amounts(line("3", 333, tax="10"), net=909, total=1000)
+    assert (amounts.gross, amounts.discount, amounts.total) == (1000, 0, 1000)
 
 
 def test_discount_is_taken_before_tax_and_rounded_once() -> None:

@@ -13,6 +13,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, statu
 
 from orders.handlers import Actor, OrderHandlers
 from orders.http_models import (
+    ImportSummaryPublic,
+    OdooHistoryImport,
     OrderCreate,
     OrderPage,
     OrderPublic,
@@ -23,6 +25,7 @@ from orders.http_models import (
     SessionPage,
     SessionPublic,
 )
+from orders.imports import OdooHistoryImports
 from orders.settings import OrdersSettings
 from shared.auth import Claims
 from shared.errors import install_domain_error_handler
@@ -36,12 +39,26 @@ def _handlers(request: Request) -> OrderHandlers:
     return handlers
 
 
+def _imports(request: Request) -> OdooHistoryImports:
+    imports: OdooHistoryImports = request.app.state.imports
+    return imports
+
+
 def _actor(claims: Claims) -> Actor:
     return Actor.from_claims(claims)
 
 
+def _importer(claims: Claims) -> Actor:
+    # Checked before the body is validated, so a non-admin learns that first.
+    actor = Actor.from_claims(claims)
+    actor.require_admin("import Odoo history")
+    return actor
+
+
 HandlersDep = Annotated[OrderHandlers, Depends(_handlers)]
+ImportsDep = Annotated[OdooHistoryImports, Depends(_imports)]
 ActorDep = Annotated[Actor, Depends(_actor)]
+ImporterDep = Annotated[Actor, Depends(_importer)]
 Limit = Annotated[int, Query(ge=1, le=250)]
 
 
@@ -131,6 +148,14 @@ async def list_sessions(
     )
 
 
+@router.post("/imports/orders")
+async def import_odoo_history(
+    body: OdooHistoryImport, actor: ImporterDep, imports: ImportsDep
+) -> ImportSummaryPublic:
+    """A Pro tenant's Odoo history (admin): closed sessions with their orders and refunds."""
+    return await imports.import_history(actor, body)
+
+
 RuntimeFactory = Callable[[OrdersSettings], AbstractAsyncContextManager[Any]]
 
 
@@ -139,6 +164,7 @@ def build_app(settings: OrdersSettings, runtime_factory: RuntimeFactory) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime_factory(settings) as runtime:
             app.state.handlers = runtime.handlers
+            app.state.imports = runtime.imports
             app.state.token_verifier = runtime.verifier
             app.state.pool = runtime.pool
             app.state.consumers_attached = runtime.consumers_attached

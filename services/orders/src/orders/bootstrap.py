@@ -18,6 +18,7 @@ from orders.consumer import (
     register_replica_handlers,
 )
 from orders.handlers import PRODUCER, OrderHandlers
+from orders.imports import OdooHistoryImports
 from orders.settings import OrdersSettings
 from shared.auth import TokenVerifier
 from shared.broker import QueueSpec, Topology, topology_for
@@ -44,6 +45,7 @@ class OrdersRuntime:
     settings: OrdersSettings
     pool: asyncpg.Pool
     handlers: OrderHandlers
+    imports: OdooHistoryImports
     verifier: TokenVerifier
     consumers_attached: asyncio.Event
 
@@ -65,7 +67,12 @@ async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntim
         # Orders are taken while the broker is down; consumers keep trying to attach meanwhile.
         backbone.attach_consumers()
         yield OrdersRuntime(
-            settings, backbone.pool, handlers, backbone.verifier, backbone.consumers_attached
+            settings,
+            backbone.pool,
+            handlers,
+            OdooHistoryImports(backbone.pool),
+            backbone.verifier,
+            backbone.consumers_attached,
         )
 
 

@@ -49,6 +49,22 @@ def line_amounts(line: LineInput) -> LineAmounts:
     return LineAmounts(gross=gross, discount=discount, net=net, tax=tax, total=total)
 
 
+def recorded_line_amounts(line: LineInput, net: int, total: int) -> LineAmounts:
+    """A line priced elsewhere (Odoo's history): its net and total kept exactly as recorded.
+
+    Tax is total − net. Gross is quantity × unit price and the discount whatever brings it down
+    to the discounted price (the total when prices include tax, the net otherwise), so
+    gross − discount holds as for our own lines. Where the recorded price is above quantity ×
+    unit price (another system's rounding of a unit price finer than a minor unit), gross is
+    that price and the discount zero, never negative.
+    """
+    discounted = total if line.prices_include_tax else net
+    gross = max(round_minor(line.quantity * line.unit_price), discounted)
+    return LineAmounts(
+        gross=gross, discount=gross - discounted, net=net, tax=total - net, total=total
+    )
+
+
 def business_date(moment: datetime, timezone: str, cutoff: time) -> date:
     """The shop's trading day: before the cutoff (e.g. 04:00 local) it is still yesterday."""
     local = moment.astimezone(ZoneInfo(timezone))

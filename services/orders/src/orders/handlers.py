@@ -70,7 +70,7 @@ Fields = Mapping[str, Any] | repo.Row
 _ID_NAMESPACE = uuid.UUID("6f1c6a52-3f7e-4d59-9b0e-2f4a7c1d8e90")
 
 
-def _derived_id(*parts: object) -> UUID:
+def derived_id(*parts: object) -> UUID:
     return uuid.uuid5(_ID_NAMESPACE, ":".join(str(p) for p in parts))
 
 
@@ -90,6 +90,12 @@ class Actor:
     def from_claims(cls, claims: TokenClaims) -> Actor:
         return cls(claims.tenant_id, claims.sub, claims.role, claims.register_id)
 
+    def require_admin(self, action: str) -> None:
+        if self.role != Role.ADMIN:
+            raise ForbiddenError(
+                f"Only an admin token may {action}; this token's role is {self.role}."
+            )
+
     def check_register(self, register_id: UUID, action: str) -> None:
         if self.register_id is not None and self.register_id != register_id:
             raise ForbiddenError(
@@ -102,29 +108,60 @@ def _money(amount: int, currency: str) -> SignedMoney:
     return SignedMoney(amount=amount, currency=currency)
 
 
+async def emit(
+    db: Db, data: EventData, *, tenant_id: UUID, aggregate_id: UUID, aggregate_version: int
+) -> None:
+    await write_event(
+        db,
+        data,
+        producer=PRODUCER,
+        tenant_id=tenant_id,
+        aggregate_id=aggregate_id,
+        aggregate_version=aggregate_version,
+    )
+
+
+async def session_totals(db: Db, sessions: Sequence[repo.Row]) -> dict[UUID, SessionTotalsPublic]:
+    ids = [s["session_id"] for s in sessions]
+    orders = {r["session_id"]: r for r in await repo.session_order_totals(db, ids)}
+    refunds = {r["session_id"]: r for r in await repo.session_refund_totals(db, ids)}
+    tenders: dict[UUID, list[repo.Row]] = defaultdict(list)
+    for row in await repo.session_tender_totals(db, ids):
+        tenders[row["session_id"]].append(row)
+    result = {}
+    for session in sessions:
+        sid, currency = session["session_id"], session["currency"]
+        o, r = orders.get(sid), refunds.get(sid)
+        sales = o["sales_total"] if o else 0
+        refunded = r["refunds_total"] if r else 0
+        rows = tenders.get(sid, [])
+        result[sid] = SessionTotalsPublic(
+            order_count=o["order_count"] if o else 0,
+            refund_count=r["refund_count"] if r else 0,
+            sales_total=_money(sales, currency),
+            refunds_total=_money(refunded, currency),
+            net_total=_money(sales - refunded, currency),
+            cash_sales=_money(sum(t["sales"] for t in rows if t["kind"] == "cash"), currency),
+            cash_refunds=_money(sum(t["refunds"] for t in rows if t["kind"] == "cash"), currency),
+            tenders=[
+                TenderTotalPublic(
+                    method=t["method"],
+                    kind=t["kind"],
+                    sales=_money(t["sales"], currency),
+                    refunds=_money(t["refunds"], currency),
+                    net=_money(t["sales"] - t["refunds"], currency),
+                )
+                for t in rows
+            ],
+            first_receipt_number=o["first_receipt_number"] if o else None,
+            last_receipt_number=o["last_receipt_number"] if o else None,
+        )
+    return result
+
+
 class OrderHandlers:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-
-    # Events.
-
-    async def _emit(
-        self,
-        db: Db,
-        data: EventData,
-        *,
-        tenant_id: UUID,
-        aggregate_id: UUID,
-        aggregate_version: int,
-    ) -> None:
-        await write_event(
-            db,
-            data,
-            producer=PRODUCER,
-            tenant_id=tenant_id,
-            aggregate_id=aggregate_id,
-            aggregate_version=aggregate_version,
-        )
 
     # Registers.
 
@@ -174,19 +211,9 @@ class OrderHandlers:
                 )
         except asyncpg.UniqueViolationError:
             return None
-        await self._emit(
+        await emit(
             db,
-            SessionOpened(
-                session_id=session["session_id"],
-                register_id=session["register_id"],
-                shop_id=session["shop_id"],
-                business_date=session["business_date"],
-                opened_at=session["opened_at"],
-                currency=session["currency"],
-                opening_cash=session["opening_cash"],
-                opened_by=session["opened_by"],
-                opened_implicitly=implicit,
-            ),
+            session_opened_event(session),
             tenant_id=actor.tenant_id,
             aggregate_id=session["session_id"],
             aggregate_version=session["version"],
@@ -209,7 +236,7 @@ class OrderHandlers:
         actor.check_register(body.register_id, "open a session")
         async with self._pool.acquire() as db, db.transaction():
             register = await self._register_for_sale(db, actor, body.register_id)
-            _require_currency(body.opening_cash.currency, register["currency"], "opening_cash")
+            require_currency(body.opening_cash.currency, register["currency"], "opening_cash")
             session = await self._open_session_row(
                 db, actor, register, opening_cash=body.opening_cash.amount, implicit=False
             )
@@ -241,8 +268,8 @@ class OrderHandlers:
                     f"{session['currency']}.",
                     field="counted_cash",
                 )
-            totals = (await self._session_totals(db, [session]))[session_id]
-            expected = _expected_cash(session, totals)
+            totals = (await session_totals(db, [session]))[session_id]
+            expected = expected_cash(session, totals)
             closed = await repo.close_session(
                 db,
                 session_id,
@@ -251,42 +278,9 @@ class OrderHandlers:
                 expected_cash=expected,
                 note=body.note,
             )
-            currency = closed["currency"]
-            await self._emit(
+            await emit(
                 db,
-                SessionClosed(
-                    session_id=session_id,
-                    register_id=closed["register_id"],
-                    shop_id=closed["shop_id"],
-                    business_date=closed["business_date"],
-                    opened_at=closed["opened_at"],
-                    closed_at=closed["closed_at"],
-                    currency=currency,
-                    opening_cash=closed["opening_cash"],
-                    expected_cash=expected,
-                    counted_cash=body.counted_cash.amount,
-                    cash_difference=body.counted_cash.amount - expected,
-                    order_count=totals.order_count,
-                    refund_count=totals.refund_count,
-                    sales_total=totals.sales_total.amount,
-                    refunds_total=totals.refunds_total.amount,
-                    net_total=totals.net_total.amount,
-                    tenders=[
-                        TenderTotal(
-                            method=t.method,
-                            kind=t.kind,
-                            sales=t.sales.amount,
-                            refunds=t.refunds.amount,
-                            net=t.net.amount,
-                        )
-                        for t in totals.tenders
-                    ],
-                    first_receipt_number=totals.first_receipt_number,
-                    last_receipt_number=totals.last_receipt_number,
-                    opened_by=closed["opened_by"],
-                    closed_by=actor.subject,
-                    note=body.note,
-                ),
+                session_closed_event(closed, totals),
                 tenant_id=actor.tenant_id,
                 aggregate_id=session_id,
                 aggregate_version=closed["version"],
@@ -324,57 +318,16 @@ class OrderHandlers:
             next_cursor = encode_cursor(page[-1]["seq"]) if len(rows) > limit else None
             return SessionPage(items=await self._sessions_public(db, page), next_cursor=next_cursor)
 
-    async def _session_totals(
-        self, db: Db, sessions: Sequence[repo.Row]
-    ) -> dict[UUID, SessionTotalsPublic]:
-        ids = [s["session_id"] for s in sessions]
-        orders = {r["session_id"]: r for r in await repo.session_order_totals(db, ids)}
-        refunds = {r["session_id"]: r for r in await repo.session_refund_totals(db, ids)}
-        tenders: dict[UUID, list[repo.Row]] = defaultdict(list)
-        for row in await repo.session_tender_totals(db, ids):
-            tenders[row["session_id"]].append(row)
-        result = {}
-        for session in sessions:
-            sid, currency = session["session_id"], session["currency"]
-            o, r = orders.get(sid), refunds.get(sid)
-            sales = o["sales_total"] if o else 0
-            refunded = r["refunds_total"] if r else 0
-            rows = tenders.get(sid, [])
-            result[sid] = SessionTotalsPublic(
-                order_count=o["order_count"] if o else 0,
-                refund_count=r["refund_count"] if r else 0,
-                sales_total=_money(sales, currency),
-                refunds_total=_money(refunded, currency),
-                net_total=_money(sales - refunded, currency),
-                cash_sales=_money(sum(t["sales"] for t in rows if t["kind"] == "cash"), currency),
-                cash_refunds=_money(
-                    sum(t["refunds"] for t in rows if t["kind"] == "cash"), currency
-                ),
-                tenders=[
-                    TenderTotalPublic(
-                        method=t["method"],
-                        kind=t["kind"],
-                        sales=_money(t["sales"], currency),
-                        refunds=_money(t["refunds"], currency),
-                        net=_money(t["sales"] - t["refunds"], currency),
-                    )
-                    for t in rows
-                ],
-                first_receipt_number=o["first_receipt_number"] if o else None,
-                last_receipt_number=o["last_receipt_number"] if o else None,
-            )
-        return result
-
     async def _sessions_public(self, db: Db, sessions: Sequence[repo.Row]) -> list[SessionPublic]:
-        totals = await self._session_totals(db, sessions)
+        totals = await session_totals(db, sessions)
         result = []
         for s in sessions:
             currency = s["currency"]
-            session_totals = totals[s["session_id"]]
+            of_session = totals[s["session_id"]]
             expected = (
                 s["expected_cash"]
                 if s["expected_cash"] is not None
-                else _expected_cash(s, session_totals)
+                else expected_cash(s, of_session)
             )
             counted = s["counted_cash"]
             result.append(
@@ -396,7 +349,10 @@ class OrderHandlers:
                     cash_difference=(
                         _money(counted - expected, currency) if counted is not None else None
                     ),
-                    totals=session_totals,
+                    totals=of_session,
+                    source=s["source"],
+                    odoo_session_id=s["odoo_session_id"],
+                    odoo_session_name=s["odoo_session_name"],
                 )
             )
         return result
@@ -455,6 +411,7 @@ class OrderHandlers:
             "shop_id": register["shop_id"],
             "session_id": session["session_id"],
             "receipt_number": f"{register['receipt_prefix']}-{sequence}",
+            "receipt_sequence": sequence,
             "business_date": business_date(
                 body.created_at, register["timezone"], register["business_day_cutoff"]
             ),
@@ -471,25 +428,9 @@ class OrderHandlers:
             "request_fingerprint": request_fingerprint,
         }
         order["received_at"] = await repo.insert_order(db, order, lines, payments)
-        await self._emit(
+        await emit(
             db,
-            OrderPlaced(
-                order_id=body.id,
-                register_id=order["register_id"],
-                shop_id=order["shop_id"],
-                session_id=order["session_id"],
-                receipt_number=order["receipt_number"],
-                business_date=order["business_date"],
-                created_at=body.created_at,
-                currency=currency,
-                lines=[_line_state(line) for line in lines],
-                payments=[_payment_state(p) for p in payments],
-                net_total=net_total,
-                tax_total=tax_total,
-                total=total,
-                customer_ref=body.customer_ref,
-                note=body.note,
-            ),
+            order_placed_event(order, lines, payments),
             tenant_id=actor.tenant_id,
             aggregate_id=body.id,
             aggregate_version=1,
@@ -648,44 +589,12 @@ class OrderHandlers:
             "request_fingerprint": request_fingerprint,
         }
         await repo.insert_refund(db, refund, lines, payments)
-        refunded_after = dict(already)
-        for line in lines:
-            refunded_after[line["order_line_id"]] = (
-                refunded_after.get(line["order_line_id"], Decimal(0)) + line["quantity"]
-            )
-        fully = all(refunded_after.get(lid, 0) >= row["quantity"] for lid, row in sold.items())
         version = await repo.set_order_refund_state(
-            db, actor.tenant_id, order_id, "refunded" if fully else "partially_refunded"
+            db, actor.tenant_id, order_id, state_after_refund(sold, already, lines)
         )
-        await self._emit(
+        await emit(
             db,
-            OrderRefunded(
-                refund_id=body.id,
-                order_id=order_id,
-                register_id=refund["register_id"],
-                shop_id=register["shop_id"],
-                session_id=refund["session_id"],
-                business_date=refund["business_date"],
-                created_at=created_at,
-                currency=currency,
-                reason=body.reason,
-                lines=[
-                    RefundLineState(
-                        refund_line_id=line["refund_line_id"],
-                        order_line_id=line["order_line_id"],
-                        product_ref=sold[line["order_line_id"]]["product_ref"],
-                        quantity=format_quantity(line["quantity"]),
-                        net=line["net"],
-                        tax=line["tax"],
-                        total=line["total"],
-                    )
-                    for line in lines
-                ],
-                payments=[_payment_state(p) for p in payments],
-                net_total=refund["net_total"],
-                tax_total=refund["tax_total"],
-                total=total,
-            ),
+            order_refunded_event(refund, register["shop_id"], lines, payments, sold),
             tenant_id=actor.tenant_id,
             aggregate_id=order_id,
             aggregate_version=version,
@@ -730,6 +639,8 @@ class OrderHandlers:
                     net_total=_money(r["net_total"], currency),
                     tax_total=_money(r["tax_total"], currency),
                     total=_money(r["total"], currency),
+                    source=r["source"],
+                    odoo_order_id=r["odoo_order_id"],
                 )
             )
         return result
@@ -778,7 +689,7 @@ class OrderHandlers:
 # Pricing and checks, pure functions of the request and the register.
 
 
-def _require_currency(got: str, expected: str, field: str) -> None:
+def require_currency(got: str, expected: str, field: str) -> None:
     if got != expected:
         raise InvalidRequestError(
             f"{field} is in {got} but this register sells in {expected}.", field=field
@@ -792,7 +703,7 @@ def _price_order(
     lines: list[dict[str, Any]] = []
     for index, line in enumerate(body.lines):
         for field, money in (("unit_price", line.unit_price), ("total", line.total)):
-            _require_currency(money.currency, currency, f"lines[{index}].{field}")
+            require_currency(money.currency, currency, f"lines[{index}].{field}")
         quantity = Decimal(line.quantity)
         amounts = line_amounts(
             LineInput(
@@ -814,7 +725,7 @@ def _price_order(
             )
         lines.append(
             {
-                "line_id": _derived_id(tenant_id, body.id, "line", index),
+                "line_id": derived_id(tenant_id, body.id, "line", index),
                 "position": index,
                 "product_ref": line.product_ref,
                 "product_name": line.product_name,
@@ -832,7 +743,7 @@ def _price_order(
             }
         )
     total = sum(line["total"] for line in lines)
-    _require_currency(body.total.currency, currency, "total")
+    require_currency(body.total.currency, currency, "total")
     if body.total.amount != total:
         raise InvalidRequestError(
             f"total is {format_money(body.total.amount, currency)} but the lines add up to "
@@ -848,10 +759,10 @@ def _price_order(
         )
         for field, paid in checked:
             if paid is not None:
-                _require_currency(paid.currency, currency, f"payments[{index}].{field}")
+                require_currency(paid.currency, currency, f"payments[{index}].{field}")
         payments.append(
             {
-                "payment_id": _derived_id(tenant_id, body.id, "payment", index),
+                "payment_id": derived_id(tenant_id, body.id, "payment", index),
                 "position": index,
                 "method": payment.method,
                 "kind": payment.kind,
@@ -916,7 +827,7 @@ def _refund_lines(
             )
         lines.append(
             {
-                "refund_line_id": _derived_id(tenant_id, body.id, "refund-line", index),
+                "refund_line_id": derived_id(tenant_id, body.id, "refund-line", index),
                 "order_line_id": item.order_line_id,
                 "position": index,
                 "quantity": quantity,
@@ -926,6 +837,19 @@ def _refund_lines(
             }
         )
     return lines
+
+
+def state_after_refund(
+    sold: Mapping[UUID, Fields], already: Mapping[UUID, Decimal], lines: Sequence[Fields]
+) -> str:
+    """The order's state once `lines` are refunded on top of what was `already` refunded."""
+    refunded_after = dict(already)
+    for line in lines:
+        refunded_after[line["order_line_id"]] = (
+            refunded_after.get(line["order_line_id"], Decimal(0)) + line["quantity"]
+        )
+    fully = all(refunded_after.get(lid, 0) >= row["quantity"] for lid, row in sold.items())
+    return "refunded" if fully else "partially_refunded"
 
 
 def _refund_payments(
@@ -941,7 +865,7 @@ def _refund_payments(
             )
         payments.append(
             {
-                "payment_id": _derived_id(tenant_id, body.id, "refund-payment", index),
+                "payment_id": derived_id(tenant_id, body.id, "refund-payment", index),
                 "position": index,
                 "method": payment.method,
                 "kind": payment.kind,
@@ -953,7 +877,7 @@ def _refund_payments(
     return payments
 
 
-def _expected_cash(session: repo.Row, totals: SessionTotalsPublic) -> int:
+def expected_cash(session: repo.Row, totals: SessionTotalsPublic) -> int:
     opening: int = session["opening_cash"]
     return opening + totals.cash_sales.amount - totals.cash_refunds.amount
 
@@ -993,6 +917,123 @@ def _payment_state(payment: dict[str, Any]) -> PaymentState:
         amount=payment["amount"],
         tendered=payment.get("tendered"),
         change=payment.get("change"),
+    )
+
+
+# Events, built from rows as written (or the same fields), for every path that writes them.
+
+
+def session_opened_event(session: Fields) -> SessionOpened:
+    return SessionOpened(
+        session_id=session["session_id"],
+        register_id=session["register_id"],
+        shop_id=session["shop_id"],
+        business_date=session["business_date"],
+        opened_at=session["opened_at"],
+        currency=session["currency"],
+        opening_cash=session["opening_cash"],
+        opened_by=session["opened_by"],
+        opened_implicitly=session["opened_implicitly"],
+    )
+
+
+def session_closed_event(closed: Fields, totals: SessionTotalsPublic) -> SessionClosed:
+    """A closed session's event; its expected cash is the one stored at the close."""
+    expected: int = closed["expected_cash"]
+    return SessionClosed(
+        session_id=closed["session_id"],
+        register_id=closed["register_id"],
+        shop_id=closed["shop_id"],
+        business_date=closed["business_date"],
+        opened_at=closed["opened_at"],
+        closed_at=closed["closed_at"],
+        currency=closed["currency"],
+        opening_cash=closed["opening_cash"],
+        expected_cash=expected,
+        counted_cash=closed["counted_cash"],
+        cash_difference=closed["counted_cash"] - expected,
+        order_count=totals.order_count,
+        refund_count=totals.refund_count,
+        sales_total=totals.sales_total.amount,
+        refunds_total=totals.refunds_total.amount,
+        net_total=totals.net_total.amount,
+        tenders=[
+            TenderTotal(
+                method=t.method,
+                kind=t.kind,
+                sales=t.sales.amount,
+                refunds=t.refunds.amount,
+                net=t.net.amount,
+            )
+            for t in totals.tenders
+        ],
+        first_receipt_number=totals.first_receipt_number,
+        last_receipt_number=totals.last_receipt_number,
+        opened_by=closed["opened_by"],
+        closed_by=closed["closed_by"],
+        note=closed["closing_note"],
+    )
+
+
+def order_placed_event(
+    order: Fields, lines: Sequence[dict[str, Any]], payments: Sequence[dict[str, Any]]
+) -> OrderPlaced:
+    return OrderPlaced(
+        order_id=order["order_id"],
+        register_id=order["register_id"],
+        shop_id=order["shop_id"],
+        session_id=order["session_id"],
+        receipt_number=order["receipt_number"],
+        business_date=order["business_date"],
+        created_at=order["created_at"],
+        currency=order["currency"],
+        lines=[_line_state(line) for line in lines],
+        payments=[_payment_state(p) for p in payments],
+        net_total=order["net_total"],
+        tax_total=order["tax_total"],
+        total=order["total"],
+        customer_ref=order["customer_ref"],
+        note=order["note"],
+        source=order["source"],
+        odoo_order_id=order.get("odoo_order_id"),
+        receipt_sequence=order.get("receipt_sequence"),
+    )
+
+
+def order_refunded_event(
+    refund: Fields,
+    shop_id: UUID,
+    lines: Sequence[dict[str, Any]],
+    payments: Sequence[dict[str, Any]],
+    sold: Mapping[UUID, Fields],
+) -> OrderRefunded:
+    """`sold` maps the order's line ids to its lines, for the product of each refunded line."""
+    return OrderRefunded(
+        refund_id=refund["refund_id"],
+        order_id=refund["order_id"],
+        register_id=refund["register_id"],
+        shop_id=shop_id,
+        session_id=refund["session_id"],
+        business_date=refund["business_date"],
+        created_at=refund["created_at"],
+        currency=refund["currency"],
+        reason=refund["reason"],
+        lines=[
+            RefundLineState(
+                refund_line_id=line["refund_line_id"],
+                order_line_id=line["order_line_id"],
+                product_ref=sold[line["order_line_id"]]["product_ref"],
+                quantity=format_quantity(line["quantity"]),
+                net=line["net"],
+                tax=line["tax"],
+                total=line["total"],
+            )
+            for line in lines
+        ],
+        payments=[_payment_state(p) for p in payments],
+        net_total=refund["net_total"],
+        tax_total=refund["tax_total"],
+        total=refund["total"],
     )
 
 

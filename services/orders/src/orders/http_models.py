@@ -176,6 +176,8 @@ class RefundPublic(BaseModel):
     net_total: SignedMoney
     tax_total: SignedMoney
     total: SignedMoney
+    source: Literal["pos", "odoo_pulled"]
+    odoo_order_id: int | None  # the Odoo refund order's id, for an imported refund
 
 
 class OrderPublic(BaseModel):
@@ -245,8 +247,149 @@ class SessionPublic(BaseModel):
     counted_cash: SignedMoney | None
     cash_difference: SignedMoney | None
     totals: SessionTotalsPublic
+    source: Literal["pos", "odoo_pulled"]
+    odoo_session_id: int | None
+    odoo_session_name: str | None
 
 
 class SessionPage(BaseModel):
     items: list[SessionPublic]
     next_cursor: str | None
+
+
+# Imported Odoo history (POST /v1/imports/orders): what the connector's backfill sends. Odoo's
+# figures are history and are stored as given; `net` and `total` are Odoo's price_subtotal and
+# price_subtotal_incl.
+
+OdooId = Annotated[int, Field(gt=0)]
+MAX_IMPORT_SESSIONS = 100
+MAX_IMPORT_ORDERS = 5000
+MAX_IMPORT_REFUNDS = 1000
+
+
+class _OdooLineFigures(_Input):
+    net: Money
+    total: Money
+
+    @model_validator(mode="after")
+    def _total_includes_net(self) -> _OdooLineFigures:
+        if self.total.amount < self.net.amount:
+            raise ValueError(
+                f"total ({self.total.amount}, Odoo's price_subtotal_incl) is less than net "
+                f"({self.net.amount}, its price_subtotal); check that they are not swapped"
+            )
+        return self
+
+
+class SessionImport(_Input):
+    odoo_session_id: OdooId
+    register_id: UUID
+    name: str = Field(min_length=1, max_length=200)
+    opened_at: AwareDatetime
+    closed_at: AwareDatetime
+    opened_by: str = Field(min_length=1, max_length=200)
+    closed_by: str = Field(min_length=1, max_length=200)
+    opening_cash: Money
+    counted_cash: Money
+
+    @model_validator(mode="after")
+    def _closed_after_opening(self) -> SessionImport:
+        if self.closed_at < self.opened_at:
+            raise ValueError(
+                f"closed_at ({self.closed_at.isoformat()}) is before opened_at "
+                f"({self.opened_at.isoformat()})"
+            )
+        return self
+
+
+class OrderLineImport(_OdooLineFigures):
+    odoo_line_id: OdooId
+    product_ref: str = Field(min_length=1, max_length=100)
+    product_name: str = Field(min_length=1, max_length=200)
+    odoo_product_id: OdooId | None = None
+    quantity: QuantityString
+    unit_price: Money
+    discount_percent: PercentString = "0"
+    tax_rate_percent: PercentString
+    prices_include_tax: bool
+
+
+class PaymentImport(_Input):
+    method: str = Field(min_length=1, max_length=50)
+    kind: PaymentKind
+    odoo_payment_method_id: OdooId | None = None
+    amount: Money
+
+
+class OrderImport(_Input):
+    odoo_order_id: OdooId
+    odoo_session_id: OdooId
+    register_id: UUID
+    receipt_number: str = Field(min_length=1, max_length=100)
+    created_at: AwareDatetime
+    lines: list[OrderLineImport] = Field(min_length=1, max_length=500)
+    payments: list[PaymentImport] = Field(max_length=20)
+    total: Money
+    customer_ref: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class RefundLineImport(_OdooLineFigures):
+    odoo_line_id: OdooId
+    refunded_odoo_line_id: OdooId
+    quantity: QuantityString
+
+
+class RefundImport(_Input):
+    odoo_order_id: OdooId
+    original_odoo_order_id: OdooId
+    odoo_session_id: OdooId
+    register_id: UUID
+    created_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=500)
+    lines: list[RefundLineImport] = Field(min_length=1, max_length=500)
+    payments: list[PaymentImport] = Field(max_length=20)
+    total: Money
+
+
+class OdooHistoryImport(_Input):
+    """One batch: closed sessions, each with all of its orders and refunds."""
+
+    sessions: list[SessionImport] = Field(default_factory=list, max_length=MAX_IMPORT_SESSIONS)
+    orders: list[OrderImport] = Field(default_factory=list, max_length=MAX_IMPORT_ORDERS)
+    refunds: list[RefundImport] = Field(default_factory=list, max_length=MAX_IMPORT_REFUNDS)
+
+
+class ImportCountsPublic(BaseModel):
+    new: int
+    already_present: int
+
+
+SkippedOrderReason = Literal["pushed_from_here"]
+SkippedRefundReason = Literal[
+    "original_not_imported",
+    "original_pushed_from_here",
+    "line_not_in_original",
+    "exceeds_sold_quantity",
+]
+
+
+class SkippedOrderPublic(BaseModel):
+    odoo_order_id: int
+    reason: SkippedOrderReason
+    detail: str
+
+
+class SkippedRefundPublic(BaseModel):
+    odoo_order_id: int
+    original_odoo_order_id: int
+    reason: SkippedRefundReason
+    detail: str
+
+
+class ImportSummaryPublic(BaseModel):
+    sessions: ImportCountsPublic
+    orders: ImportCountsPublic
+    refunds: ImportCountsPublic
+    skipped_orders: list[SkippedOrderPublic]
+    skipped_refunds: list[SkippedRefundPublic]

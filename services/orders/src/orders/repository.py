@@ -254,9 +254,10 @@ async def insert_order(
         """INSERT INTO orders (tenant_id, order_id, register_id, shop_id, session_id,
                                receipt_number, business_date, created_at, currency, net_total,
                                tax_total, total, customer_ref, note, source, sync_state,
-                               created_by, request_fingerprint, odoo_order_id)
+                               created_by, request_fingerprint, odoo_order_id,
+                               odoo_session_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                   $18, $19)
+                   $18, $19, $20)
            RETURNING received_at""",
         order["tenant_id"],
         order["order_id"],
@@ -277,6 +278,7 @@ async def insert_order(
         order["created_by"],
         order["request_fingerprint"],
         order.get("odoo_order_id"),
+        order.get("odoo_session_id"),
     )
     await db.executemany(
         """INSERT INTO order_lines (line_id, tenant_id, order_id, position, product_ref,
@@ -435,8 +437,9 @@ async def insert_refund(
     await db.execute(
         """INSERT INTO refunds (tenant_id, refund_id, order_id, register_id, session_id,
                                 business_date, created_at, currency, reason, net_total,
-                                tax_total, total, created_by, request_fingerprint)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)""",
+                                tax_total, total, created_by, request_fingerprint, source,
+                                odoo_order_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
         refund["tenant_id"],
         refund["refund_id"],
         refund["order_id"],
@@ -451,6 +454,8 @@ async def insert_refund(
         refund["total"],
         refund["created_by"],
         refund["request_fingerprint"],
+        refund.get("source", "pos"),
+        refund.get("odoo_order_id"),
     )
     await db.executemany(
         """INSERT INTO refund_lines (refund_line_id, tenant_id, refund_id, order_line_id, position,
@@ -546,3 +551,105 @@ async def mark_sync_failed(db: Db, tenant_id: UUID, order_id: UUID, error: str) 
         error,
     )
     return str(result).endswith(" 1")
+
+
+# Imported Odoo history.
+
+
+async def lock_history_imports(db: Db, tenant_id: UUID) -> None:
+    """Serializes a tenant's imports until commit, so two runs of a batch never both find a
+    row new; the second sees what the first committed."""
+    await db.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"orders-import:{tenant_id}"
+    )
+
+
+async def get_registers(db: Db, tenant_id: UUID, register_ids: Sequence[UUID]) -> list[Row]:
+    return await db.fetch(
+        "SELECT * FROM registers WHERE tenant_id = $1 AND register_id = ANY($2::uuid[])",
+        tenant_id,
+        list(register_ids),
+    )
+
+
+async def get_sessions(db: Db, tenant_id: UUID, session_ids: Sequence[UUID]) -> list[Row]:
+    return await db.fetch(
+        "SELECT * FROM cash_sessions WHERE tenant_id = $1 AND session_id = ANY($2::uuid[])",
+        tenant_id,
+        list(session_ids),
+    )
+
+
+async def insert_imported_session(db: Db, session: dict[str, Any]) -> Row:
+    """A session that is already closed; version 2, as if opened (1) and then closed (2).
+
+    Its expected cash is set once its orders and refunds are in (`set_expected_cash`).
+    """
+    row = await db.fetchrow(
+        """INSERT INTO cash_sessions (session_id, tenant_id, register_id, shop_id, state,
+                                      business_date, currency, opened_at, opened_by,
+                                      opened_implicitly, opening_cash, closed_at, closed_by,
+                                      counted_cash, source, odoo_session_id, odoo_session_name,
+                                      version)
+           VALUES ($1, $2, $3, $4, 'closed', $5, $6, $7, $8, false, $9, $10, $11, $12,
+                   'odoo_pulled', $13, $14, 2)
+           RETURNING *""",
+        session["session_id"],
+        session["tenant_id"],
+        session["register_id"],
+        session["shop_id"],
+        session["business_date"],
+        session["currency"],
+        session["opened_at"],
+        session["opened_by"],
+        session["opening_cash"],
+        session["closed_at"],
+        session["closed_by"],
+        session["counted_cash"],
+        session["odoo_session_id"],
+        session["odoo_session_name"],
+    )
+    assert row is not None
+    return row
+
+
+async def set_expected_cash(db: Db, session_id: UUID, expected_cash: int) -> Row:
+    row = await db.fetchrow(
+        "UPDATE cash_sessions SET expected_cash = $2 WHERE session_id = $1 RETURNING *",
+        session_id,
+        expected_cash,
+    )
+    assert row is not None
+    return row
+
+
+async def orders_by_odoo_id(db: Db, tenant_id: UUID, odoo_order_ids: Sequence[int]) -> list[Row]:
+    return await db.fetch(
+        """SELECT order_id, odoo_order_id, source FROM orders
+           WHERE tenant_id = $1 AND odoo_order_id = ANY($2::bigint[])""",
+        tenant_id,
+        list(odoo_order_ids),
+    )
+
+
+async def receipt_numbers_in_use(
+    db: Db, register_ids: Sequence[UUID], receipt_numbers: Sequence[str]
+) -> list[Row]:
+    """Orders holding any of the (register, receipt number) pairs given position by position."""
+    return await db.fetch(
+        """SELECT o.register_id, o.receipt_number, o.order_id
+           FROM orders o
+           JOIN unnest($1::uuid[], $2::text[]) AS wanted (register_id, receipt_number)
+             ON wanted.register_id = o.register_id AND wanted.receipt_number = o.receipt_number""",
+        list(register_ids),
+        list(receipt_numbers),
+    )
+
+
+async def existing_refund_ids(db: Db, tenant_id: UUID, refund_ids: Sequence[UUID]) -> set[UUID]:
+    rows = await db.fetch(
+        "SELECT refund_id FROM refunds WHERE tenant_id = $1 AND refund_id = ANY($2::uuid[])",
+        tenant_id,
+        list(refund_ids),
+    )
+    return {row["refund_id"] for row in rows}

@@ -77,6 +77,9 @@ class OrdersWorld:
     def manager(self, tenant_id: uuid.UUID) -> dict[str, str]:
         return self.token(tenant_id, Role.MANAGER)
 
+    def admin(self, tenant_id: uuid.UUID) -> dict[str, str]:
+        return self.token(tenant_id, Role.ADMIN)
+
     async def publish(
         self,
         data: EventData,
