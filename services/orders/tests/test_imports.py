@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -250,6 +251,18 @@ async def test_importing_the_same_batch_twice_changes_nothing_and_reports_zero_n
         "skipped_refunds": [],
     }
     assert [await world.count(table, register.tenant_id) for table in tables] == before
+
+
+async def test_two_runs_of_one_batch_at_once_store_it_once(world: OrdersWorld) -> None:
+    register = await pro_register(world)
+    responses = await asyncio.gather(
+        *(send(world, register, day_batch(register)) for _ in range(3))
+    )
+    assert [r.status_code for r in responses] == [200] * 3, [r.text for r in responses]
+    assert sorted(r.json()["orders"]["new"] for r in responses) == [0, 0, 2]
+    assert sorted(r.json()["sessions"]["already_present"] for r in responses) == [0, 1, 1]
+    assert await world.count("orders", register.tenant_id) == 2
+    assert await world.count("outbox", register.tenant_id) == 5
 
 
 async def test_events_go_out_in_an_order_consumers_can_apply(
