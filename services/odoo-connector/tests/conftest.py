@@ -28,6 +28,8 @@ def settings(database_url: str, amqp_url: str, broker_namespace: str) -> Connect
         consumer_redeliveries=2,
         retry_delays_ms=TEST_RETRY_DELAYS_MS,
         wait_ms=50,
+        predecessor_wait_max_s=5,
+        predecessor_hold_ms=200,
         odoo_timeout_s=5,
         breaker_failure_threshold=3,
         breaker_probe_initial_s=0.05,

@@ -90,8 +90,16 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
             settings.breaker_probe_initial_s,
             settings.breaker_probe_max_s,
         )
-        lanes = RegisterLanes(backbone.pool, settings.odoo_batch_size)
-        handlers = ConnectorHandlers(backbone.pool, OdooPos(client, breakers), lanes, secrets)
+        lanes = RegisterLanes(
+            backbone.pool, settings.odoo_batch_size, settings.predecessor_hold_ms / 1000
+        )
+        handlers = ConnectorHandlers(
+            backbone.pool,
+            OdooPos(client, breakers),
+            lanes,
+            secrets,
+            settings.predecessor_wait_max_s,
+        )
         retry_policy = RetryThroughTiers(
             settings.retry_schedule,
             backbone.topology,

@@ -39,7 +39,7 @@ from odoo_connector.odoo_client import (
     UnsupportedOdooVersion,
 )
 from odoo_connector.odoo_pos import OdooPos, Pushed, TenantOdoo, draft_failure
-from odoo_connector.register_lanes import RegisterLanes, Ticket
+from odoo_connector.register_lanes import NotYet, RegisterLanes, Ticket
 from shared.auth import Role, TokenClaims
 from shared.consumer import PermanentHandlingError
 from shared.errors import ForbiddenError, NotFoundError
@@ -103,6 +103,8 @@ class PushJob:
     pos_config_id: int
     business_date: date
     order: OdooOrder
+    # The register's sale number of an order (None for a refund, or from an older producer).
+    receipt_sequence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,12 +116,18 @@ class CloseJob:
 
 class ConnectorHandlers:
     def __init__(
-        self, pool: asyncpg.Pool, odoo_pos: OdooPos, lanes: RegisterLanes, secrets: SecretBox
+        self,
+        pool: asyncpg.Pool,
+        odoo_pos: OdooPos,
+        lanes: RegisterLanes,
+        secrets: SecretBox,
+        predecessor_wait_max_s: float,
     ) -> None:
         self._pool = pool
         self._odoo = odoo_pos
         self._lanes = lanes
         self._secrets = secrets
+        self._predecessor_wait_max_s = predecessor_wait_max_s
         self._logins: dict[tuple[UUID, Any], TenantOdoo] = {}
         # product_ref -> product.product per tenant; Odoo product ids do not change under us.
         self._products: dict[UUID, dict[str, int]] = {}
@@ -152,12 +160,27 @@ class ConnectorHandlers:
     async def prepare_order(
         self, envelope: EventEnvelope, data: OrderPlaced, ticket: Ticket
     ) -> Apply:
+        try:
+            return await self._prepare_order(envelope, data, ticket)
+        except WaitForPrerequisite:
+            raise
+        except Exception:
+            # Retried from a tier or given up: either way it no longer holds the next order back.
+            await self._settle(data)
+            raise
+
+    async def _prepare_order(
+        self, envelope: EventEnvelope, data: OrderPlaced, ticket: Ticket
+    ) -> Apply:
         if data.source == "odoo_pulled":
             MESSAGES_PROCESSED.labels(envelope.type, "skipped_odoo_pulled").inc()
+            await self._settle(data)
             return _nothing
         with self._credentials_wait(envelope.tenant_id):
             target = await self._destination(envelope, data.register_id)
             if target is None:
+                # After an upgrade to Pro, the first Pro order must not wait for this one.
+                await self._settle(data)
                 return _nothing
             products = await self._product_ids(envelope.tenant_id, target.odoo, data)
             methods = _payment_method_ids(target.context, data.payments)
@@ -168,6 +191,7 @@ class ConnectorHandlers:
                 target.pos_config_id,
                 data.business_date,
                 odoo_order(data, products, methods),
+                data.receipt_sequence,
             )
             pushed: Pushed = await self._lanes.run(
                 ticket, ("push", data.business_date), self._push, job
@@ -284,23 +308,78 @@ class ConnectorHandlers:
         MESSAGES_PROCESSED.labels(envelope.type, "closed").inc()
         return _nothing
 
+    async def _settle(self, order: OrderPlaced) -> None:
+        if order.receipt_sequence is not None:
+            async with self._pool.acquire() as conn:
+                await repo.settle_receipts(conn, order.register_id, [order.receipt_sequence])
+
     async def _push(self, db: Db, jobs: list[PushJob]) -> list[Any]:
         """One batch of a register's orders and refunds for one business date."""
         first = jobs[0]
         results: list[Any] = [None] * len(jobs)
+        going = await self._in_register_order(db, jobs, results)
+        if not going:
+            return results
         # Every Odoo call of the batch is logged with the tenant and the orders it carries.
         with structlog.contextvars.bound_contextvars(
             tenant_id=str(first.tenant_id),
             register_id=str(first.register_id),
-            order_ids=[job.order.uuid for job in jobs],
+            order_ids=[jobs[i].order.uuid for i in going],
         ):
             session = await self._session_for(db, first)
             try:
-                await self._send(db, first.odoo, session, list(enumerate(jobs)), results)
+                await self._send(db, first.odoo, session, [(i, jobs[i]) for i in going], results)
             except OdooSessionGone:
                 await repo.forget_odoo_session(db, session.odoo_session_id)
                 raise
+        # Still under the register's lock: the other replica sees these as gone only once they
+        # have had their try at Odoo, so none of its orders overtakes them.
+        sent = [jobs[i].receipt_sequence for i in going]
+        await repo.settle_receipts(db, first.register_id, [n for n in sent if n is not None])
         return results
+
+    async def _in_register_order(
+        self, db: Db, jobs: list[PushJob], results: list[Any]
+    ) -> list[int]:
+        """The jobs of the batch that may go now, in batch order; the others are answered NotYet.
+
+        Order n of a register goes only after order n-1 is settled (sent at least once, given
+        up on, not for Odoo) or goes earlier in this batch, or after it has waited
+        predecessor_wait_max_s for one that may never come (placed while the tenant was
+        Starter, or before the connector was deployed). Whether a predecessor is settled is
+        read under the register's lock, so it holds across replicas.
+        """
+        register_id = jobs[0].register_id
+        in_batch = {job.receipt_sequence for job in jobs}
+        predecessors = [n - 1 for job in jobs if (n := job.receipt_sequence) is not None and n > 1]
+        settled = (
+            await repo.settled_receipts(db, register_id, predecessors) if predecessors else set()
+        )
+        # Only those whose predecessor is nowhere near: one held by a batch-mate waits unstamped.
+        stranded = [n + 1 for n in predecessors if n not in settled and n not in in_batch]
+        waited = await repo.waiting_for_predecessor(db, register_id, stranded) if stranded else {}
+        going: list[int] = []
+        gone: set[int | None] = set()
+        for index, job in enumerate(jobs):
+            n = job.receipt_sequence
+            if n is not None and n > 1 and n - 1 not in settled and n - 1 not in gone:
+                if waited.get(n, 0.0) < self._predecessor_wait_max_s:
+                    results[index] = NotYet(
+                        WaitForPrerequisite(
+                            "previous_order_not_sent",
+                            f"order {n - 1} of register {register_id} has not gone to Odoo yet",
+                        )
+                    )
+                    continue
+                log.warning(
+                    "order_sent_without_its_predecessor",
+                    register_id=str(register_id),
+                    receipt_sequence=n,
+                    waited_s=round(waited[n], 1),
+                )
+            going.append(index)
+            gone.add(n)
+        return going
 
     async def _send(
         self,

@@ -6,6 +6,11 @@ register gets a FIFO of tickets, taken at delivery and drained by a single task;
 queues up behind a call in flight goes together in the next call (a batch). Across replicas, a
 Postgres advisory lock per register makes the batches of one register mutually exclusive, so
 two processes never push or open a session for the same register at the same time.
+
+A runner may answer `NotYet` for an item that must wait for work in flight elsewhere (another
+replica sending the register's previous order): the item keeps the head of its lane and runs
+again shortly, for up to the lane's hold time, and is then answered with the `NotYet`'s
+`give_up` (a wait through the broker). A short hold here is much cheaper than a wait round.
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ class Ticket:
     group: Hashable = None
     runner: BatchRunner | None = None
     item: Any = None
+    held_since: float | None = None
+
+
+class NotYet(Exception):  # noqa: N818 - an answer, not a fault
+    """A runner's answer for an item that must run again shortly, keeping its place."""
+
+    def __init__(self, give_up: Exception) -> None:
+        super().__init__(str(give_up))
+        self.give_up = give_up
 
 
 @dataclass
@@ -47,9 +61,11 @@ class _Lane:
 
 
 class RegisterLanes:
-    def __init__(self, pool: asyncpg.Pool, batch_size: int) -> None:
+    def __init__(self, pool: asyncpg.Pool, batch_size: int, hold_s: float = 0.0) -> None:
         self._pool = pool
         self._batch_size = batch_size
+        self._hold_s = hold_s
+        self._hold_pause_s = min(0.05, hold_s / 10)
         self._lanes: dict[UUID, _Lane] = {}
 
     @contextlib.contextmanager
@@ -101,7 +117,7 @@ class RegisterLanes:
                     and lane.pending[0].runner == head.runner
                 ):
                     batch.append(lane.pending.popleft())
-                await self._run_batch(register_id, batch)
+                await self._run_batch(register_id, lane, batch)
         finally:
             lane.worker = None
             if not lane.pending:
@@ -109,7 +125,7 @@ class RegisterLanes:
             else:
                 self._kick(register_id)
 
-    async def _run_batch(self, register_id: UUID, batch: list[Ticket]) -> None:
+    async def _run_batch(self, register_id: UUID, lane: _Lane, batch: list[Ticket]) -> None:
         runner = batch[0].runner
         assert runner is not None
         try:
@@ -117,13 +133,25 @@ class RegisterLanes:
                 results = await runner(conn, [ticket.item for ticket in batch])
         except Exception as error:
             results = [error] * len(batch)
+        now = asyncio.get_running_loop().time()
+        held: list[Ticket] = []
         for ticket, result in zip(batch, results, strict=True):
             if ticket.done.done():
                 continue
+            if isinstance(result, NotYet):
+                ticket.held_since = ticket.held_since or now
+                if now - ticket.held_since < self._hold_s:
+                    held.append(ticket)
+                    continue
+                result = result.give_up
             if isinstance(result, BaseException):
                 ticket.done.set_exception(result)
             else:
                 ticket.done.set_result(result)
+        if held:
+            # Back at the head, in their order: what queued behind them must still come after.
+            lane.pending.extendleft(reversed(held))
+            await asyncio.sleep(self._hold_pause_s)
 
     @contextlib.asynccontextmanager
     async def _register_lock(self, register_id: UUID) -> AsyncIterator[Db]:

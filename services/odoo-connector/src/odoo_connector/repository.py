@@ -358,3 +358,45 @@ async def save_dead_letter(
         envelope,
     )
     return bool(inserted)
+
+
+async def settle_receipts(db: Db, register_id: UUID, sequences: list[int]) -> None:
+    """These orders of the register no longer hold their successors back."""
+    await db.execute(
+        """INSERT INTO register_receipts (register_id, receipt_sequence, settled_at)
+           SELECT $1, unnest($2::bigint[]), now()
+           ON CONFLICT (register_id, receipt_sequence) DO UPDATE SET settled_at = now()
+           WHERE register_receipts.settled_at IS NULL""",
+        register_id,
+        # One row may not be updated twice by one statement: a batch can hold an order twice.
+        sorted(set(sequences)),
+    )
+
+
+async def settled_receipts(db: Db, register_id: UUID, sequences: list[int]) -> set[int]:
+    rows = await db.fetch(
+        """SELECT receipt_sequence FROM register_receipts
+           WHERE register_id = $1 AND receipt_sequence = ANY($2::bigint[])
+             AND settled_at IS NOT NULL""",
+        register_id,
+        sequences,
+    )
+    return {r["receipt_sequence"] for r in rows}
+
+
+async def waiting_for_predecessor(
+    db: Db, register_id: UUID, sequences: list[int]
+) -> dict[int, float]:
+    """Seconds each of these orders has waited for its predecessor, counted from the first time
+    it was found waiting (now, for those found waiting for the first time)."""
+    rows = await db.fetch(
+        """INSERT INTO register_receipts (register_id, receipt_sequence, waiting_since)
+           SELECT $1, unnest($2::bigint[]), now()
+           ON CONFLICT (register_id, receipt_sequence) DO UPDATE
+           SET waiting_since = COALESCE(register_receipts.waiting_since, now())
+           RETURNING receipt_sequence,
+                     extract(epoch FROM now() - waiting_since)::float8 AS waited_s""",
+        register_id,
+        sorted(set(sequences)),
+    )
+    return {r["receipt_sequence"]: r["waited_s"] for r in rows}

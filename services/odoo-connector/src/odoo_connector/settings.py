@@ -22,6 +22,11 @@ class ConnectorSettings(ServiceSettings):
     wait_ms: int = Field(default=5_000, gt=0)
     odoo_timeout_s: float = Field(default=30.0, gt=0)
     odoo_batch_size: int = Field(default=20, ge=1, le=100)
+    # A register's order waits for the previous one (sent by another replica, say) at most this
+    # long: first held in its lane for predecessor_hold_ms, then in wait rounds. The previous one
+    # may never come (placed while the tenant was Starter, or before the connector ran).
+    predecessor_wait_max_s: float = Field(default=120.0, gt=0)
+    predecessor_hold_ms: int = Field(default=1_000, ge=0)
     breaker_failure_threshold: int = Field(default=3, ge=1)
     breaker_probe_initial_s: float = Field(default=1.0, gt=0)
     breaker_probe_max_s: float = Field(default=60.0, gt=0)

@@ -268,6 +268,7 @@ def new_order(tenant: ProTenant, **overrides: Any) -> OrderPlaced:
         "shop_id": tenant.shop_id,
         "session_id": tenant.session_id,
         "receipt_number": f"T1-{tenant.receipts:06d}",
+        "receipt_sequence": tenant.receipts,
         "business_date": date(2026, 11, 21),
         "created_at": datetime.now(UTC),
         "currency": "EUR",

@@ -1,0 +1,111 @@
+"""A register's orders reach Odoo in the order they were placed, whichever replica holds them;
+only a retry, or a predecessor that never comes, lets an order go ahead of an earlier one."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from odoo_connector.settings import ConnectorSettings
+from odoo_connector.testing import ConnectorWorld, connector_app, running_connector
+from odoo_emulator.testing import running_emulator
+from shared.testing.polling import eventually
+
+DATABASES = ("demo", "cafe-2", "cafe-3")
+WAITING = "previous_order_not_sent"
+
+
+async def test_two_replicas_push_each_registers_orders_to_odoo_in_the_order_placed(
+    world: ConnectorWorld, settings: ConnectorSettings
+) -> None:
+    async with running_emulator(version=18, databases=DATABASES) as emu, connector_app(settings):
+        tills = [await world.pro_tenant(emu.url, await emu.control.seed(db)) for db in DATABASES]
+        # Uneven calls let one replica's order overtake the other's, were nothing to stop it.
+        await emu.control.set_latency(15, jitter_ms=30)
+        placed: dict[str, list[str]] = {db: [] for db in DATABASES}
+        for _ in range(3):
+            burst = [
+                (db, till, world.order(till))
+                for _ in range(6)
+                for db, till in zip(DATABASES, tills, strict=True)
+            ]
+            for db, till, order in burst:
+                placed[db].append(f"Order {order.receipt_number}")
+                await world.place(till, order)
+            await world.synced_odoo_id(burst[-1][2].order_id, within_s=30)
+        in_odoo = {db: await emu.control.records(db, "pos.order") for db in DATABASES}
+    for db in DATABASES:
+        by_id = [o["pos_reference"] for o in sorted(in_odoo[db], key=lambda o: o["id"])]
+        assert set(Counter(by_id).values()) == {1}, f"an order was created twice in {db}"
+        assert by_id == placed[db], f"{db} received its register's orders out of order"
+
+
+async def test_an_order_whose_predecessor_is_not_sent_waits_then_lands_right_after_it(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        first, second = world.order(tenant), world.order(tenant)
+        await world.place(tenant, second)
+
+        async def waited_twice() -> bool:
+            return await world.waiting_rounds(WAITING) >= 2
+
+        await eventually(waited_twice, what="the second order waiting for the first")
+        assert await emu.control.records("demo", "pos.order") == []
+        await world.place(tenant, first)
+        await world.synced_odoo_id(second.order_id)
+        in_odoo = await emu.control.records("demo", "pos.order")
+    assert [o["pos_reference"] for o in sorted(in_odoo, key=lambda o: o["id"])] == [
+        f"Order {first.receipt_number}",
+        f"Order {second.receipt_number}",
+    ]
+
+
+async def test_an_order_whose_predecessor_never_comes_goes_after_a_bounded_wait(
+    settings: ConnectorSettings,
+) -> None:
+    bounded = settings.model_copy(update={"predecessor_wait_max_s": 0.5})
+    async with running_emulator(version=17) as emu, running_connector(bounded) as world:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        world.order(tenant)  # placed while the tenant was Starter, say: never published
+        orphan, after_it = world.order(tenant), world.order(tenant)
+        await world.place(tenant, orphan)
+        await world.place(tenant, after_it)
+        await world.synced_odoo_id(after_it.order_id, within_s=10)
+        waited = await world.waiting_rounds(WAITING)
+        in_odoo = await emu.control.records("demo", "pos.order")
+    assert waited >= 1, "the orphan waited for its predecessor before going without it"
+    assert [o["pos_reference"] for o in sorted(in_odoo, key=lambda o: o["id"])] == [
+        f"Order {orphan.receipt_number}",
+        f"Order {after_it.receipt_number}",
+    ]
+
+
+async def test_an_order_is_not_held_back_by_its_predecessor_in_a_retry_tier(
+    settings: ConnectorSettings,
+) -> None:
+    # A first retry tier far longer than a push: the next order must not wait it out.
+    slow_retry = settings.model_copy(update={"retry_delays_ms": (3000, 120, 240, 480, 960)})
+    async with running_emulator(version=17) as emu, running_connector(slow_retry) as world:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        await emu.control.fail(
+            "serialization_failure", count=1, model="pos.order", method="create_from_ui"
+        )
+        retried, after_it = world.order(tenant), world.order(tenant)
+        await world.place(tenant, retried)
+
+        async def tried_once() -> bool:
+            return bool(await emu.control.calls(model="pos.order", method="create_from_ui"))
+
+        await eventually(tried_once, what="the first order's failed try")
+        await world.place(tenant, after_it)
+        after_id = await world.synced_odoo_id(after_it.order_id)
+        assert (
+            await world.pool.fetchval(
+                f"SELECT true FROM {world.schema}.synced_orders WHERE order_id = $1",
+                retried.order_id,
+            )
+            is None
+        ), "the retried order is still in its tier when the next one lands"
+        retried_id = await world.synced_odoo_id(retried.order_id, within_s=15)
+    assert after_id < retried_id
