@@ -301,6 +301,9 @@ async def test_events_go_out_in_an_order_consumers_can_apply(
         assert placed["session_id"] == opened["session_id"]
     assert refunded["order_id"] == coffee["order_id"]
     assert refunded["lines"][0]["order_line_id"] == coffee["lines"][1]["line_id"]
+    # Every imported event says so, so nobody pushes or announces history again.
+    assert {opened["source"], refunded["source"], closed["source"]} == {"odoo_pulled"}
+    assert refunded["odoo_order_id"] is not None
     assert closed["order_count"] == 2
     assert closed["refund_count"] == 1
     assert (closed["sales_total"], closed["refunds_total"], closed["net_total"]) == (

@@ -187,3 +187,24 @@ async def test_a_tenant_without_chat_gets_no_message_but_the_day_is_still_announ
     )
     assert state == "skipped"
     assert chat_api.messages == []
+
+
+async def test_a_session_imported_from_odoo_sends_no_shift_close_message(
+    world: ReportingWorld, chat_api: FakeChatApi
+) -> None:
+    shop = Shop.new(registers=1, tier="pro")
+    await set_up_chat(world, shop.tenant_id, "-1001")
+    events = Events(shop)
+    at = datetime.now(UTC) - timedelta(days=40)
+    opened = events.session_opened(shop.register_ids[0], at, opening_cash=0)
+    closed = events.session_closed(opened, at + timedelta(hours=8), expected_cash=0, counted_cash=0)
+    imported = closed.model_copy(update={"data": {**closed.data, "source": "odoo_pulled"}})
+
+    await world.feed([*events.reference_data(at), opened, imported])
+    await rounds_after(world.app.state.runtime.notifier, 3)
+
+    assert chat_api.texts_to("-1001") == []
+    report = await world.client.get(
+        f"/v1/reports/sessions/{opened.aggregate_id}", headers=world.token(shop.tenant_id)
+    )
+    assert report.json()["report_type"] == "Z"

@@ -934,6 +934,7 @@ def session_opened_event(session: Fields) -> SessionOpened:
         opening_cash=session["opening_cash"],
         opened_by=session["opened_by"],
         opened_implicitly=session["opened_implicitly"],
+        source=session.get("source", "pos"),
     )
 
 
@@ -972,6 +973,7 @@ def session_closed_event(closed: Fields, totals: SessionTotalsPublic) -> Session
         opened_by=closed["opened_by"],
         closed_by=closed["closed_by"],
         note=closed["closing_note"],
+        source=closed.get("source", "pos"),
     )
 
 
@@ -1034,6 +1036,8 @@ def order_refunded_event(
         net_total=refund["net_total"],
         tax_total=refund["tax_total"],
         total=refund["total"],
+        source=refund.get("source", "pos"),
+        odoo_order_id=refund.get("odoo_order_id"),
     )
 
 

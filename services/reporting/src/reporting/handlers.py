@@ -252,7 +252,8 @@ class Projector:
                 closing_note=data.note,
             )
         await repo.upsert_session(db, session)
-        if isinstance(data, SessionClosed) and live:
+        # A session imported from Odoo closed long ago: its shift is history, not news.
+        if isinstance(data, SessionClosed) and live and data.source == "pos":
             await repo.claim_shift_close(
                 db, envelope.tenant_id, data.shop_id, data.session_id, data.business_date
             )

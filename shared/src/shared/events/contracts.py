@@ -237,6 +237,9 @@ class OrderRefunded(EventData):
     net_total: int
     tax_total: int
     total: int
+    # Imported from Odoo (`odoo_pulled`): already there, never pushed back.
+    source: OrderSource = "pos"
+    odoo_order_id: int | None = None
 
 
 class OrderOdooSynced(EventData):
@@ -270,6 +273,7 @@ class SessionOpened(EventData):
     opening_cash: int
     opened_by: str
     opened_implicitly: bool = False
+    source: OrderSource = "pos"
 
 
 class TenderTotal(_Part):
@@ -305,6 +309,8 @@ class SessionClosed(EventData):
     opened_by: str
     closed_by: str
     note: str | None = None
+    # Imported from Odoo: a past session, already closed there; nothing to push or announce.
+    source: OrderSource = "pos"
 
 
 # Reports (published by the reporting service).
