@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import Counter
 
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld, connector_app, running_connector
+from odoo_connector.testing import ConnectorWorld, ProTenant, connector_app, running_connector
 from odoo_emulator.testing import running_emulator
+from shared.events.contracts import TenantUpdated
 from shared.testing.polling import eventually
 
 DATABASES = ("demo", "cafe-2", "cafe-3")
@@ -109,3 +110,32 @@ async def test_an_order_is_not_held_back_by_its_predecessor_in_a_retry_tier(
         ), "the retried order is still in its tier when the next one lands"
         retried_id = await world.synced_odoo_id(retried.order_id, within_s=15)
     assert after_id < retried_id
+
+
+async def test_the_first_pro_order_after_an_upgrade_does_not_wait_for_the_last_starter_one(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        await _set_tier(world, tenant, "starter")
+        last_starter = world.order(tenant)
+        await world.handled(await world.place(tenant, last_starter))
+        await _set_tier(world, tenant, "pro")
+        first_pro = world.order(tenant)
+        await world.place(tenant, first_pro)
+        await world.synced_odoo_id(first_pro.order_id)
+        in_odoo = await emu.control.records("demo", "pos.order")
+        assert await world.waiting_rounds(WAITING) == 0
+    assert [o["pos_reference"] for o in in_odoo] == [f"Order {first_pro.receipt_number}"]
+
+
+async def _set_tier(world: ConnectorWorld, tenant: ProTenant, tier: str) -> None:
+    """The registers service's tenant.updated after a change of plan."""
+    updated = TenantUpdated(
+        tenant_id=tenant.tenant_id,
+        name="cafe",
+        tier=tier,
+        default_currency="EUR",
+        default_timezone="Europe/Brussels",
+    )
+    await world.handled(await world.publish(updated, tenant.tenant_id, tenant.tenant_id))
