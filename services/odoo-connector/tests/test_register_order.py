@@ -3,12 +3,15 @@ only a retry, or a predecessor that never comes, lets an order go ahead of an ea
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
 
 from odoo_connector.settings import ConnectorSettings
 from odoo_connector.testing import ConnectorWorld, ProTenant, connector_app, running_connector
-from odoo_emulator.testing import running_emulator
-from shared.events.contracts import TenantUpdated
+from odoo_emulator.testing import RunningEmulator, running_emulator
+from shared.events.contracts import OrderPlaced, TenantUpdated
 from shared.testing.polling import eventually
 
 DATABASES = ("demo", "cafe-2", "cafe-3")
@@ -22,7 +25,7 @@ async def test_two_replicas_push_each_registers_orders_to_odoo_in_the_order_plac
         tills = [await world.pro_tenant(emu.url, await emu.control.seed(db)) for db in DATABASES]
         # Uneven calls let one replica's order overtake the other's, were nothing to stop it.
         await emu.control.set_latency(15, jitter_ms=30)
-        placed: dict[str, list[str]] = {db: [] for db in DATABASES}
+        placed: dict[str, list[OrderPlaced]] = {db: [] for db in DATABASES}
         for _ in range(3):
             burst = [
                 (db, till, world.order(till))
@@ -30,14 +33,13 @@ async def test_two_replicas_push_each_registers_orders_to_odoo_in_the_order_plac
                 for db, till in zip(DATABASES, tills, strict=True)
             ]
             for db, till, order in burst:
-                placed[db].append(f"Order {order.receipt_number}")
+                placed[db].append(order)
                 await world.place(till, order)
             await world.synced_odoo_id(burst[-1][2].order_id, within_s=30)
-        in_odoo = {db: await emu.control.records(db, "pos.order") for db in DATABASES}
+        in_odoo = {db: await _references_in_odoo(emu, db) for db in DATABASES}
     for db in DATABASES:
-        by_id = [o["pos_reference"] for o in sorted(in_odoo[db], key=lambda o: o["id"])]
-        assert set(Counter(by_id).values()) == {1}, f"an order was created twice in {db}"
-        assert by_id == placed[db], f"{db} received its register's orders out of order"
+        assert set(Counter(in_odoo[db]).values()) == {1}, f"an order was created twice in {db}"
+        assert in_odoo[db] == _references(*placed[db]), f"{db} got its orders out of order"
 
 
 async def test_an_order_whose_predecessor_is_not_sent_waits_then_lands_right_after_it(
@@ -55,40 +57,50 @@ async def test_an_order_whose_predecessor_is_not_sent_waits_then_lands_right_aft
         assert await emu.control.records("demo", "pos.order") == []
         await world.place(tenant, first)
         await world.synced_odoo_id(second.order_id)
-        in_odoo = await emu.control.records("demo", "pos.order")
-    assert [o["pos_reference"] for o in sorted(in_odoo, key=lambda o: o["id"])] == [
-        f"Order {first.receipt_number}",
-        f"Order {second.receipt_number}",
-    ]
+        in_odoo = await _references_in_odoo(emu)
+    assert in_odoo == _references(first, second)
 
 
 async def test_an_order_whose_predecessor_never_comes_goes_after_a_bounded_wait(
     settings: ConnectorSettings,
 ) -> None:
-    bounded = settings.model_copy(update={"predecessor_wait_max_s": 0.5})
-    async with running_emulator(version=17) as emu, running_connector(bounded) as world:
-        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+    async with _pro_till(settings, predecessor_wait_max_s=0.5) as (world, emu, tenant):
         world.order(tenant)  # placed while the tenant was Starter, say: never published
         orphan, after_it = world.order(tenant), world.order(tenant)
         await world.place(tenant, orphan)
         await world.place(tenant, after_it)
         await world.synced_odoo_id(after_it.order_id, within_s=10)
         waited = await world.waiting_rounds(WAITING)
-        in_odoo = await emu.control.records("demo", "pos.order")
+        in_odoo = await _references_in_odoo(emu)
     assert waited >= 1, "the orphan waited for its predecessor before going without it"
-    assert [o["pos_reference"] for o in sorted(in_odoo, key=lambda o: o["id"])] == [
-        f"Order {orphan.receipt_number}",
-        f"Order {after_it.receipt_number}",
-    ]
+    assert in_odoo == _references(orphan, after_it)
+
+
+async def test_an_order_keeps_waiting_while_its_predecessor_is_still_waiting(
+    settings: ConnectorSettings,
+) -> None:
+    async with _pro_till(settings, predecessor_wait_max_s=2.0) as (world, emu, tenant):
+        world.order(tenant)  # never published
+        second, third = world.order(tenant), world.order(tenant)
+        await world.place(tenant, third)
+
+        async def third_waited() -> bool:
+            return await world.waiting_rounds(WAITING) >= 3
+
+        await eventually(third_waited, what="the third order waiting")
+        # The second waits its own bound for the first, which ends after the third's would.
+        await world.place(tenant, second)
+        await world.synced_odoo_id(third.order_id)
+        in_odoo = await _references_in_odoo(emu)
+    assert in_odoo == _references(second, third)
 
 
 async def test_an_order_is_not_held_back_by_its_predecessor_in_a_retry_tier(
     settings: ConnectorSettings,
 ) -> None:
     # A first retry tier far longer than a push: the next order must not wait it out.
-    slow_retry = settings.model_copy(update={"retry_delays_ms": (3000, 120, 240, 480, 960)})
-    async with running_emulator(version=17) as emu, running_connector(slow_retry) as world:
-        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+    slow_retry = (3000, 120, 240, 480, 960)
+    async with _pro_till(settings, retry_delays_ms=slow_retry) as (world, emu, tenant):
         await emu.control.fail(
             "serialization_failure", count=1, model="pos.order", method="create_from_ui"
         )
@@ -124,9 +136,9 @@ async def test_the_first_pro_order_after_an_upgrade_does_not_wait_for_the_last_s
         first_pro = world.order(tenant)
         await world.place(tenant, first_pro)
         await world.synced_odoo_id(first_pro.order_id)
-        in_odoo = await emu.control.records("demo", "pos.order")
+        in_odoo = await _references_in_odoo(emu)
         assert await world.waiting_rounds(WAITING) == 0
-    assert [o["pos_reference"] for o in in_odoo] == [f"Order {first_pro.receipt_number}"]
+    assert in_odoo == _references(first_pro)
 
 
 async def _set_tier(world: ConnectorWorld, tenant: ProTenant, tier: str) -> None:
@@ -139,3 +151,23 @@ async def _set_tier(world: ConnectorWorld, tenant: ProTenant, tier: str) -> None
         default_timezone="Europe/Brussels",
     )
     await world.handled(await world.publish(updated, tenant.tenant_id, tenant.tenant_id))
+
+
+@contextlib.asynccontextmanager
+async def _pro_till(
+    settings: ConnectorSettings, **changes: Any
+) -> AsyncIterator[tuple[ConnectorWorld, RunningEmulator, ProTenant]]:
+    """A connector with these settings changed, and a Pro tenant's till in an Odoo 17."""
+    changed = settings.model_copy(update=changes)
+    async with running_emulator(version=17) as emu, running_connector(changed) as world:
+        yield world, emu, await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+
+
+async def _references_in_odoo(emu: RunningEmulator, database: str = "demo") -> list[str]:
+    """The pos_reference of each Odoo order, in the order Odoo created them."""
+    records = await emu.control.records(database, "pos.order")
+    return [o["pos_reference"] for o in sorted(records, key=lambda o: o["id"])]
+
+
+def _references(*orders: OrderPlaced) -> list[str]:
+    return [f"Order {order.receipt_number}" for order in orders]

@@ -76,6 +76,7 @@ SYNC_LAG_SECONDS = Histogram(
 
 # What the consumer commits, with the inbox row, once the Odoo side is done.
 Apply = Callable[[Db], Awaitable[None]]
+MarkReceipts = Callable[[Db, UUID, list[int]], Awaitable[None]]
 
 
 async def _nothing(db: Db) -> None:
@@ -163,10 +164,12 @@ class ConnectorHandlers:
         try:
             return await self._prepare_order(envelope, data, ticket)
         except WaitForPrerequisite:
+            # Still coming: the next order keeps waiting for it, however long this takes.
+            await self._mark(data, repo.note_waiting)
             raise
         except Exception:
             # Retried from a tier or given up: either way it no longer holds the next order back.
-            await self._settle(data)
+            await self._mark(data, repo.settle_receipts)
             raise
 
     async def _prepare_order(
@@ -174,13 +177,13 @@ class ConnectorHandlers:
     ) -> Apply:
         if data.source == "odoo_pulled":
             MESSAGES_PROCESSED.labels(envelope.type, "skipped_odoo_pulled").inc()
-            await self._settle(data)
+            await self._mark(data, repo.settle_receipts)
             return _nothing
         with self._credentials_wait(envelope.tenant_id):
             target = await self._destination(envelope, data.register_id)
             if target is None:
                 # After an upgrade to Pro, the first Pro order must not wait for this one.
-                await self._settle(data)
+                await self._mark(data, repo.settle_receipts)
                 return _nothing
             products = await self._product_ids(envelope.tenant_id, target.odoo, data)
             methods = _payment_method_ids(target.context, data.payments)
@@ -308,10 +311,10 @@ class ConnectorHandlers:
         MESSAGES_PROCESSED.labels(envelope.type, "closed").inc()
         return _nothing
 
-    async def _settle(self, order: OrderPlaced) -> None:
+    async def _mark(self, order: OrderPlaced, mark: MarkReceipts) -> None:
         if order.receipt_sequence is not None:
             async with self._pool.acquire() as conn:
-                await repo.settle_receipts(conn, order.register_id, [order.receipt_sequence])
+                await mark(conn, order.register_id, [order.receipt_sequence])
 
     async def _push(self, db: Db, jobs: list[PushJob]) -> list[Any]:
         """One batch of a register's orders and refunds for one business date."""
@@ -345,9 +348,10 @@ class ConnectorHandlers:
 
         Order n of a register goes only after order n-1 is settled (sent at least once, given
         up on, not for Odoo) or goes earlier in this batch, or after it has waited
-        predecessor_wait_max_s for one that may never come (placed while the tenant was
-        Starter, or before the connector was deployed). Whether a predecessor is settled is
-        read under the register's lock, so it holds across replicas.
+        predecessor_wait_max_s for one that is not coming (placed while the tenant was
+        Starter, or before the connector was deployed): a predecessor seen waiting is coming.
+        Whether a predecessor is settled is read under the register's lock, so it holds across
+        replicas.
         """
         register_id = jobs[0].register_id
         in_batch = {job.receipt_sequence for job in jobs}

@@ -384,18 +384,35 @@ async def settled_receipts(db: Db, register_id: UUID, sequences: list[int]) -> s
     return {r["receipt_sequence"] for r in rows}
 
 
+async def note_waiting(db: Db, register_id: UUID, sequences: list[int]) -> None:
+    """These orders were just seen waiting: they are still coming."""
+    await db.execute(
+        """INSERT INTO register_receipts (register_id, receipt_sequence, last_waited_at)
+           SELECT $1, unnest($2::bigint[]), now()
+           ON CONFLICT (register_id, receipt_sequence) DO UPDATE SET last_waited_at = now()""",
+        register_id,
+        sorted(set(sequences)),
+    )
+
+
 async def waiting_for_predecessor(
     db: Db, register_id: UUID, sequences: list[int]
 ) -> dict[int, float]:
-    """Seconds each of these orders has waited for its predecessor, counted from the first time
-    it was found waiting (now, for those found waiting for the first time)."""
+    """Seconds each of these orders has waited for a predecessor that is not coming: since it
+    was first found waiting, or since its predecessor was last seen waiting, if later."""
     rows = await db.fetch(
-        """INSERT INTO register_receipts (register_id, receipt_sequence, waiting_since)
-           SELECT $1, unnest($2::bigint[]), now()
-           ON CONFLICT (register_id, receipt_sequence) DO UPDATE
-           SET waiting_since = COALESCE(register_receipts.waiting_since, now())
-           RETURNING receipt_sequence,
-                     extract(epoch FROM now() - waiting_since)::float8 AS waited_s""",
+        """WITH stamped AS (
+               INSERT INTO register_receipts (register_id, receipt_sequence, waiting_since)
+               SELECT $1, unnest($2::bigint[]), now()
+               ON CONFLICT (register_id, receipt_sequence) DO UPDATE
+               SET waiting_since = COALESCE(register_receipts.waiting_since, now())
+               RETURNING receipt_sequence, waiting_since)
+           SELECT s.receipt_sequence,
+                  extract(epoch FROM now() - GREATEST(s.waiting_since, p.last_waited_at))::float8
+                      AS waited_s
+           FROM stamped s
+           LEFT JOIN register_receipts p
+             ON p.register_id = $1 AND p.receipt_sequence = s.receipt_sequence - 1""",
         register_id,
         sorted(set(sequences)),
     )
