@@ -22,8 +22,9 @@ class ConnectorSettings(ServiceSettings):
     wait_ms: int = Field(default=5_000, gt=0)
     odoo_timeout_s: float = Field(default=30.0, gt=0)
     odoo_batch_size: int = Field(default=20, ge=1, le=100)
-    # A register's order waits for the previous one (sent by another replica, say) at most this
-    # long: first held in its lane for predecessor_hold_ms, then in wait rounds. The previous one
+    # A register's order waits for the previous one (in flight on another replica, say): held in
+    # its lane while the lane moves or for predecessor_hold_ms, then in wait rounds. It goes
+    # without it once the previous one has not been seen for predecessor_wait_max_s: that one
     # may never come (placed while the tenant was Starter, or before the connector ran).
     predecessor_wait_max_s: float = Field(default=120.0, gt=0)
     predecessor_hold_ms: int = Field(default=1_000, ge=0)
