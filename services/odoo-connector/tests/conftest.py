@@ -9,6 +9,7 @@ import pytest
 from odoo_connector.settings import ConnectorSettings
 from odoo_connector.testing import ConnectorWorld, running_connector
 from shared.testing.event_tap import EventTap
+from shared.testing.service_settings import settings_for_test
 
 # 1, 2, 4, 8, 16 minutes, scaled to milliseconds.
 TEST_RETRY_DELAYS_MS = (60, 120, 240, 480, 960)
@@ -17,15 +18,12 @@ TEST_RETRY_DELAYS_MS = (60, 120, 240, 480, 960)
 @pytest.fixture
 def settings(database_url: str, amqp_url: str, broker_namespace: str) -> ConnectorSettings:
     return ConnectorSettings(
-        database_url=database_url,
-        amqp_url=amqp_url,
-        broker_namespace=broker_namespace,
-        schema_name=f"connector_{broker_namespace}",
-        dev_mode=True,
-        log_json=False,
-        log_level="WARNING",
-        outbox_poll_interval_s=0.2,
-        consumer_redeliveries=2,
+        **settings_for_test(
+            "connector",
+            database_url=database_url,
+            amqp_url=amqp_url,
+            broker_namespace=broker_namespace,
+        ),
         retry_delays_ms=TEST_RETRY_DELAYS_MS,
         wait_ms=50,
         predecessor_wait_max_s=5,

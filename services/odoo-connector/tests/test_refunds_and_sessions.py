@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import running_emulator
 from shared.testing.polling import eventually
@@ -91,3 +93,57 @@ async def test_a_session_odoo_cannot_close_is_reported_not_retried(
         )
     assert "orders are still in draft" in reason
     assert len(closes) == 1
+
+
+async def test_imported_refunds_and_session_closes_are_skipped_at_once(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        pulled = world.order(tenant, source="odoo_pulled", odoo_order_id=41)
+        refund = world.refund(tenant, pulled).model_copy(
+            update={"source": "odoo_pulled", "odoo_order_id": 42}
+        )
+        closed = world.session_closed(tenant, order_count=1).model_copy(
+            update={"source": "odoo_pulled", "refund_count": 1}
+        )
+        for event, aggregate in (
+            (pulled, pulled.order_id),
+            (refund, pulled.order_id),
+            (closed, tenant.session_id),
+        ):
+            await world.handled(await world.publish(event, tenant.tenant_id, aggregate))
+        assert await emu.control.records("demo", "pos.order") == []
+        assert await emu.control.records("demo", "pos.session") == []
+    assert await world.waiting_rounds("original_not_in_odoo") == 0
+    assert await world.waiting_rounds("session_orders_not_in_odoo") == 0
+
+
+async def test_a_till_refund_of_an_imported_order_is_linked_to_its_odoo_lines(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        # An order that is in Odoo already; the backfill brought it home under our own id.
+        sold = world.order(tenant)
+        await world.place(tenant, sold)
+        odoo_id = await world.synced_odoo_id(sold.order_id)
+        history = sold.model_copy(
+            update={
+                "order_id": uuid.uuid4(),
+                "source": "odoo_pulled",
+                "odoo_order_id": odoo_id,
+                "receipt_sequence": None,
+            }
+        )
+        await world.handled(await world.place(tenant, history))
+
+        refund = world.refund(tenant, history)
+        await world.publish(refund, tenant.tenant_id, history.order_id, version=2)
+        refund_id = await world.synced_odoo_id(refund.refund_id)
+        lines = await emu.control.records("demo", "pos.order.line")
+    croissant = next(
+        line for line in lines if line["order_id"] == odoo_id and line["price_unit"] == 1.8
+    )
+    refund_lines = [line for line in lines if line["order_id"] == refund_id]
+    assert [line["refunded_orderline_id"] for line in refund_lines] == [croissant["id"]]

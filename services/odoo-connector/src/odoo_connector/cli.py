@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
 from odoo_connector.bootstrap import create_app
 from odoo_connector.settings import ConnectorSettings
+from shared.http_service import serve as serve_app
 
 cli = typer.Typer(help="The Odoo connector: pushes Pro tenants' orders, refunds and sessions.")
 
@@ -15,13 +15,7 @@ cli = typer.Typer(help="The Odoo connector: pushes Pro tenants' orders, refunds 
 def serve(port: int | None = None, host: str | None = None) -> None:
     """Run the connector (settings from CONNECTOR_* environment variables)."""
     settings = ConnectorSettings()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.http_host,
-        port=port or settings.http_port,
-        log_level="warning",
-        access_log=False,
-    )
+    serve_app(create_app(settings), settings, host, port)
 
 
 @cli.callback()

@@ -178,7 +178,7 @@ class ConnectorHandlers:
         if data.source == "odoo_pulled":
             MESSAGES_PROCESSED.labels(envelope.type, "skipped_odoo_pulled").inc()
             await self._mark(data, repo.settle_receipts)
-            return _nothing
+            return self._remember_imported(envelope, data)
         with self._credentials_wait(envelope.tenant_id):
             target = await self._destination(envelope, data.register_id)
             if target is None:
@@ -231,9 +231,33 @@ class ConnectorHandlers:
 
         return apply
 
+    def _remember_imported(self, envelope: EventEnvelope, data: OrderPlaced) -> Apply:
+        """An order imported from Odoo is there already; a till refund of it needs its Odoo id."""
+
+        async def apply(db: Db) -> None:
+            if data.odoo_order_id is None:
+                return
+            await repo.save_synced(
+                db,
+                order_id=data.order_id,
+                kind="order",
+                tenant_id=envelope.tenant_id,
+                register_id=data.register_id,
+                cash_session_id=data.session_id,
+                business_date=data.business_date,
+                odoo_order_id=data.odoo_order_id,
+                odoo_session_id=None,
+                line_ids=[str(line.line_id) for line in data.lines],
+            )
+
+        return apply
+
     async def prepare_refund(
         self, envelope: EventEnvelope, data: OrderRefunded, ticket: Ticket
     ) -> Apply:
+        if data.source == "odoo_pulled":
+            MESSAGES_PROCESSED.labels(envelope.type, "skipped_odoo_pulled").inc()
+            return _nothing
         with self._credentials_wait(envelope.tenant_id):
             target = await self._destination(envelope, data.register_id)
             if target is None:
@@ -293,6 +317,10 @@ class ConnectorHandlers:
     async def prepare_session_close(
         self, envelope: EventEnvelope, data: SessionClosed, ticket: Ticket
     ) -> Apply:
+        if data.source == "odoo_pulled":
+            # Closed in Odoo long ago; its orders were never ours to push.
+            MESSAGES_PROCESSED.labels(envelope.type, "skipped_odoo_pulled").inc()
+            return _nothing
         with self._credentials_wait(envelope.tenant_id):
             target = await self._destination(envelope, data.register_id)
             if target is None:
