@@ -31,6 +31,9 @@ class ConnectorSettings(ServiceSettings):
     breaker_failure_threshold: int = Field(default=3, ge=1)
     breaker_probe_initial_s: float = Field(default=1.0, gt=0)
     breaker_probe_max_s: float = Field(default=60.0, gt=0)
+    # Where `odoo-connector backfill` hands a tenant's Odoo history over.
+    orders_url: str = "http://127.0.0.1:8001"
+    registers_url: str = "http://127.0.0.1:8002"
 
     @property
     def retry_schedule(self) -> RetrySchedule:
