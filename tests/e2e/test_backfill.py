@@ -152,6 +152,7 @@ class History:
     refund: int
     terrace_sale: int
     open_sale: int  # in a session still open
+    over_refund: int | None
 
     @property
     def bar_register_id(self) -> str:
@@ -167,12 +168,19 @@ class History:
             self.refund,
             self.terrace_sale,
             self.open_sale,
+            *([self.over_refund] if self.over_refund else []),
         }
 
 
-async def _history(system: System, connector: ConnectorWorld, emulator: RunningEmulator) -> History:
+async def _history(
+    system: System,
+    connector: ConnectorWorld,
+    emulator: RunningEmulator,
+    over_refund: bool = False,
+) -> History:
     """Two closed sessions on two pos.configs (the second has no register here) and an open one;
-    the tenant set up as an admin does it (see test_pro_tenant_reaches_odoo)."""
+    the tenant set up as an admin does it (see test_pro_tenant_reaches_odoo). `over_refund`:
+    Monday also has a refund of two croissants where one was sold (Odoo has no cap)."""
     seed = await emulator.control.seed("demo")
     odoo = Odoo(emulator, seed)
     espresso, cappuccino, croissant, _ = seed["pos_product_ids"]
@@ -225,6 +233,17 @@ async def _history(system: System, connector: ConnectorWorld, emulator: RunningE
         [(cash, -2.3)],
         refunds=[espresso_line],
     )
+    too_many = None
+    if over_refund:
+        croissant_line = (await odoo.line_ids(sale))[1]
+        too_many = await odoo.order(
+            monday,
+            8,
+            "2026-03-02 12:00:00",
+            [(croissant, -2, 1.6, True)],
+            [(cash, -3.68)],
+            refunds=[croissant_line],
+        )
     await odoo.close(monday, "2026-03-02", counted=104.14)
 
     tuesday = await odoo.session(terrace)
@@ -275,6 +294,7 @@ async def _history(system: System, connector: ConnectorWorld, emulator: RunningE
         refund,
         terrace_sale,
         open_sale,
+        too_many,
     )
 
 
@@ -472,3 +492,22 @@ def test_the_cli_exits_non_zero_when_the_registers_service_is_unreachable(
     assert result.exit_code == 1, result.output
     assert "backfill failed" in result.output
     assert "is unreachable" in result.output
+
+
+async def test_a_refund_the_import_skipped_once_does_not_stop_a_later_run(
+    system: System, connector: ConnectorWorld, odoo: RunningEmulator
+) -> None:
+    history = await _history(system, connector, odoo, over_refund=True)
+
+    first = await _run(system, connector, history.tenant)
+    assert (first.sessions.new, first.orders.new, first.refunds.new) == (2, 3, 1)
+    assert ("refund", history.over_refund, "exceeds_sold_quantity") in [
+        (s.kind, s.odoo_id, s.reason) for s in first.skipped
+    ]
+
+    second = await _run(system, connector, history.tenant)
+    assert (second.sessions.new, second.orders.new, second.refunds.new) == (0, 0, 0)
+    assert (second.sessions.already_present, second.refunds.already_present) == (2, 1)
+    assert ("refund", history.over_refund, "session_imported_without_it") in [
+        (s.kind, s.odoo_id, s.reason) for s in second.skipped
+    ]
