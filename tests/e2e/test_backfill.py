@@ -18,15 +18,18 @@ from odoo_connector.backfill import (
     BackfillOptions,
     BackfillReport,
     ServicesApi,
+    Target,
     backfill,
+    plan_history,
 )
 from odoo_connector.breaker import CircuitBreakers
 from odoo_connector.cli import cli
 from odoo_connector.credentials import SecretBox, credentials_key_for
 from odoo_connector.odoo_client import OdooClient, OdooEndpoint
+from odoo_connector.odoo_history import HistoryReader
 from odoo_connector.odoo_pos import OdooPos
 from odoo_connector.testing import ConnectorWorld
-from odoo_emulator.testing import RunningEmulator
+from odoo_emulator.testing import RunningEmulator, running_emulator
 from orders.testing import Register
 from registers.testing import Tenant
 from shared.testing.polling import eventually
@@ -48,6 +51,7 @@ class Odoo:
         self.endpoint = OdooEndpoint(emulator.url, "demo", "admin", admin["api_key"])
         self.client = OdooClient()
         self.uid = 0
+        self.version = emulator.version
 
     async def call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
         if not self.uid:
@@ -60,7 +64,8 @@ class Odoo:
         session_id: int = await self.call("pos.session", "create", {"config_id": config_id})
         [state] = await self.call("pos.session", "read", [session_id], fields=["state"])
         if state["state"] == "opening_control":
-            await self.call("pos.session", "set_cashbox_pos", [session_id], float_cash, "")
+            opening = "set_opening_control" if self.version == 18 else "set_cashbox_pos"
+            await self.call("pos.session", opening, [session_id], float_cash, "")
         return session_id
 
     async def close(self, session_id: int, day: str, counted: float) -> None:
@@ -127,6 +132,22 @@ class Odoo:
                 for method, amount in payments
             ],
         }
+        if self.version == 18:
+            # 18 takes flat orders (sync_from_ui), told apart by uuid.
+            flat = {k: v for k, v in data.items() if k not in ("pos_session_id", "statement_ids")}
+            flat.update(
+                uuid=str(uuid.uuid4()),
+                session_id=session_id,
+                state="draft" if draft else "paid",
+                payment_ids=[
+                    [0, 0, {"payment_method_id": m, "amount": a, "payment_date": at}]
+                    for m, a in payments
+                ],
+            )
+            synced = await self.call("pos.order", "sync_from_ui", [flat])
+            return int(synced["pos.order"][0]["id"])
+        if self.version == 16:
+            data["creation_date"] = data.pop("date_order")
         [created] = await self.call(
             "pos.order", "create_from_ui", [{"id": str(number), "data": data}], draft=draft
         )
@@ -299,7 +320,7 @@ async def _history(
 
 
 @contextlib.asynccontextmanager
-async def _odoo_pos(connector: ConnectorWorld) -> AsyncIterator[OdooPos]:
+async def _odoo_pos() -> AsyncIterator[OdooPos]:
     client = OdooClient()
     breakers = CircuitBreakers(client.probe, 3, 1.0, 60.0)
     try:
@@ -324,7 +345,7 @@ async def _run(
         system.orders.client,
         token or tenant.admin["Authorization"].removeprefix("Bearer "),
     )
-    async with _odoo_pos(connector) as pos:
+    async with _odoo_pos() as pos:
         return await backfill(
             connector.pool,
             pos,
@@ -510,4 +531,44 @@ async def test_a_refund_the_import_skipped_once_does_not_stop_a_later_run(
     assert (second.sessions.already_present, second.refunds.already_present) == (2, 1)
     assert ("refund", history.over_refund, "session_imported_without_it") in [
         (s.kind, s.odoo_id, s.reason) for s in second.skipped
+    ]
+
+
+@pytest.mark.parametrize("version", [16, 18])
+async def test_odoo_16_and_18_history_reads_and_maps_as_17s_does(version: int) -> None:
+    async with running_emulator(version=version) as emulator:
+        seed = await emulator.control.seed("demo")
+        odoo = Odoo(emulator, seed)
+        espresso = seed["pos_product_ids"][0]
+        monday = await odoo.session(seed["pos_config_id"], float_cash=50.0)
+        await odoo.order(
+            monday,
+            1,
+            "2026-03-02 09:00:00",
+            [(espresso, 2, 2.0, True)],
+            [(seed["cash_payment_method_id"], 5.0)],
+            amount_return=0.4,
+        )
+        await odoo.close(monday, "2026-03-02", counted=54.6)
+        await odoo.client.aclose()
+        bot = next(u for u in seed["users"] if u["login"] == "pos-bot")
+        async with _odoo_pos() as pos:
+            endpoint = OdooEndpoint(emulator.url, "demo", "pos-bot", bot["api_key"])
+            history = await HistoryReader(pos, await pos.login(endpoint, None)).read(None)
+
+    register = uuid.uuid4()
+    plan = plan_history(history, {seed["pos_config_id"]: Target(register, "EUR")}, {}, set(), set())
+    assert (history.version, plan.skipped) == (version, [])
+    [session] = plan.sessions
+    assert (session.session["opened_at"], session.session["opening_cash"]["amount"]) == (
+        "2026-03-02T07:00:00+00:00",
+        5000,
+    )
+    [sale] = session.orders
+    assert sale["created_at"] == "2026-03-02T09:00:00+00:00"
+    assert [
+        (li["quantity"], li["net"]["amount"], li["total"]["amount"]) for li in sale["lines"]
+    ] == [("2", 400, 460)]
+    assert [(p["method"], p["kind"], p["amount"]["amount"]) for p in sale["payments"]] == [
+        ("Cash", "cash", 460)
     ]
