@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from odoo_connector.backfill import (
     BATCH_SESSIONS,
+    BackfillReport,
     OurMethod,
     SessionPlan,
+    Skipped,
     Target,
     Unrepresentable,
     batches,
@@ -25,6 +28,7 @@ from odoo_connector.backfill import (
     tax_figures,
     to_minor,
 )
+from odoo_connector.cli import summary_table
 from odoo_connector.odoo_history import (
     OdooConfig,
     OdooHistory,
@@ -308,3 +312,19 @@ def test_decimal_text_has_no_exponent_and_at_most_three_places() -> None:
         "0",
         "33.333",
     ]
+
+
+def test_the_summary_table_says_what_was_new_skipped_and_why() -> None:
+    report = BackfillReport(uuid.uuid4(), 17, dry_run=True)
+    report.sessions.new, report.orders.new, report.cancelled = 2, 3, 1
+    report.skipped.append(Skipped("order", 13, "negative_price_line", "line 132 is a reward"))
+    report.registers_created.append("Terrace (ODOO2) in shop Harbour")
+    report.batches.append({"sessions": ["POS/1", "POS/2"], "orders": 3, "refunds": 1})
+    console = Console(record=True, width=200)
+    console.print(summary_table(report))
+    shown = console.export_text()
+    assert "(dry run: nothing sent)" in shown
+    assert "register would create: Terrace (ODOO2) in shop Harbour" in shown
+    assert "skipped order: negative_price_line" in shown
+    assert "order 13: line 132 is a reward" in shown
+    assert "batch 1: POS/1, POS/2" in shown

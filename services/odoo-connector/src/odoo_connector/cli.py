@@ -7,6 +7,7 @@ import asyncio
 from datetime import datetime
 from uuid import UUID
 
+import asyncpg
 import httpx
 import typer
 from rich.console import Console
@@ -28,6 +29,8 @@ from odoo_connector.odoo_pos import OdooPos
 from odoo_connector.settings import ConnectorSettings
 from shared.http_service import serve as serve_app
 from shared.postgres import create_pool
+
+SKIPPED_SHOWN = 50
 
 cli = typer.Typer(help="The Odoo connector: pushes Pro tenants' orders, refunds and sessions.")
 
@@ -74,7 +77,7 @@ async def _backfill(
         pool = await create_pool(
             settings.database_url, settings.schema_name, "odoo-connector-backfill", 1, 2
         )
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, asyncpg.PostgresError) as error:
         raise BackfillError(f"the connector's database is unreachable: {error}") from None
     client = OdooClient(settings.odoo_timeout_s)
     breakers = CircuitBreakers(
@@ -134,6 +137,11 @@ def summary_table(report: BackfillReport) -> Table:
         reasons[key] = reasons.get(key, 0) + 1
     for (kind, reason), count in sorted(reasons.items()):
         table.add_row(f"skipped {kind}: {reason}", "", "", str(count))
+    # Each skipped item, so the owner can look it up in Odoo; a long list is cut.
+    for skipped in report.skipped[:SKIPPED_SHOWN]:
+        table.add_row(f"  {skipped.kind} {skipped.odoo_id}: {skipped.detail}", "", "", "")
+    if len(report.skipped) > SKIPPED_SHOWN:
+        table.add_row(f"  ... and {len(report.skipped) - SKIPPED_SHOWN} more", "", "", "")
     if report.dry_run:
         for number, batch in enumerate(report.batches, 1):
             table.add_row(
