@@ -393,6 +393,26 @@ async def test_a_refund_beyond_the_sold_quantity_is_skipped_and_reported(
     assert session["expected_cash"]["amount"] == 10000 + 920
 
 
+async def test_a_batch_with_a_skipped_refund_sent_again_changes_nothing(
+    world: OrdersWorld,
+) -> None:
+    register = await pro_register(world)
+    batch = day_batch(register)
+    batch["refunds"] = [odoo_refund(register, 9003, 9001, 90012, "2", 400, 440)]
+    await imported(world, register, batch)
+    written = await world.count("outbox", register.tenant_id)
+
+    again = await imported(world, register, batch)
+
+    assert again["sessions"] == {"new": 0, "already_present": 1}
+    assert again["orders"] == {"new": 0, "already_present": 2}
+    assert [(s["odoo_order_id"], s["reason"]) for s in again["skipped_refunds"]] == [
+        (9003, "session_already_imported")
+    ]
+    assert "its totals are final" in again["skipped_refunds"][0]["detail"]
+    assert await world.count("outbox", register.tenant_id) == written
+
+
 async def test_a_refund_whose_original_was_never_imported_is_skipped_and_reported(
     world: OrdersWorld,
 ) -> None:

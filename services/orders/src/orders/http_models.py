@@ -371,6 +371,7 @@ SkippedRefundReason = Literal[
     "original_pushed_from_here",
     "line_not_in_original",
     "exceeds_sold_quantity",
+    "session_already_imported",
 ]
 
 

@@ -408,6 +408,22 @@ class _ImportRun:
                 self.counts["refunds"].already_present += 1
                 continue
             where = f"refunds[{index}]"
+            earlier = self.sessions.get(item.odoo_session_id)
+            if earlier is not None and earlier["session_id"] not in self.new_sessions:
+                # Left out when its session came (a skipped refund): the session's totals are
+                # final now, and sending the same batch again must not fail on it.
+                self.skipped_refunds.append(
+                    SkippedRefundPublic(
+                        odoo_order_id=item.odoo_order_id,
+                        original_odoo_order_id=item.original_odoo_order_id,
+                        reason="session_already_imported",
+                        detail=(
+                            f"Odoo session {item.odoo_session_id} was imported and closed "
+                            "without this refund; its totals are final, so it stays out."
+                        ),
+                    )
+                )
+                continue
             session = self._new_session_for(
                 item.odoo_session_id, item.register_id, where, f"Odoo refund {item.odoo_order_id}"
             )
