@@ -529,7 +529,7 @@ async def test_a_refund_the_import_skipped_once_does_not_stop_a_later_run(
     second = await _run(system, connector, history.tenant)
     assert (second.sessions.new, second.orders.new, second.refunds.new) == (0, 0, 0)
     assert (second.sessions.already_present, second.refunds.already_present) == (2, 1)
-    assert ("refund", history.over_refund, "session_imported_without_it") in [
+    assert ("refund", history.over_refund, "session_already_imported") in [
         (s.kind, s.odoo_id, s.reason) for s in second.skipped
     ]
 

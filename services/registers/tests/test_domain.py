@@ -64,7 +64,7 @@ def test_queued_work_always_starts_a_fresh_budget_at_the_new_version(
 
 
 @given(statuses, st.integers(1, 99), st.text(min_size=1, max_size=5), st.booleans())
-def test_a_create_result_always_stamps_the_odoo_id(
+def test_a_current_result_always_stamps_the_odoo_id(
     status: SyncStatus, odoo_id: int, name: str, active: bool
 ) -> None:
     after = after_synced(
@@ -72,12 +72,30 @@ def test_a_create_result_always_stamps_the_odoo_id(
         odoo_pos_config_id=odoo_id,
         pushed_name=name,
         pushed_active=active,
+        register_version=status.budget_version,
         name=name + "!",
         active=active,
         version=30,
     )
     assert after.odoo_pos_config_id == odoo_id
     assert after.state in ("local", "pending_update")
+
+
+@given(statuses, st.integers(1, 99), st.booleans())
+def test_a_result_of_a_push_older_than_the_budget_changes_nothing(
+    status: SyncStatus, odoo_id: int, active: bool
+) -> None:
+    after = after_synced(
+        status,
+        odoo_pos_config_id=odoo_id,
+        pushed_name="Till",
+        pushed_active=active,
+        register_version=status.budget_version - 1,
+        name="Till",
+        active=active,
+        version=30,
+    )
+    assert after == status
 
 
 @given(statuses, st.integers(0, 40))

@@ -96,9 +96,16 @@ async def test_deactivate_and_reactivate_of_synced_register_queue_updates(
 
     deactivated = await world.patch_register(tenant, register, active=False)
     assert deactivated["sync_state"] == "pending_update"
-    await world.odoo_synced(
-        tenant, register, odoo_id=7, name="Till 1", active=False, operation="update"
+    archived = await world.odoo_synced(
+        tenant,
+        register,
+        odoo_id=7,
+        name="Till 1",
+        active=False,
+        operation="update",
+        version=deactivated["version"],
     )
+    assert archived["sync_state"] == "synced"
     reactivated = await world.patch_register(tenant, register, active=True)
     assert reactivated["sync_state"] == "pending_update"
 
@@ -227,8 +234,39 @@ async def test_linking_an_existing_pos_config_sets_synced_without_odoo_work(
     assert event["data"]["odoo_pos_config_id"] == 3
 
 
+async def test_a_register_linked_at_creation_is_synced_and_queues_no_create(
+    world: RegistersWorld,
+) -> None:
+    tenant = await world.tenant("pro")
+    register = await world.register(tenant, odoo_pos_config_id=4)
+    assert (register["sync_state"], register["odoo_pos_config_id"]) == ("synced", 4)
+    [created] = await world.events_of(register["id"])
+    assert (created["data"]["sync_state"], created["data"]["odoo_pos_config_id"]) == ("synced", 4)
+
+
+async def test_a_create_landing_after_the_admin_linked_the_register_is_ignored(
+    world: RegistersWorld,
+) -> None:
+    tenant = await world.tenant("pro")
+    register = await world.register(tenant)
+    linked = await world.patch_register(tenant, register, odoo_pos_config_id=3)
+
+    # The connector's create from before the link lands late with another pos.config.
+    after = await world.odoo_synced(tenant, register, odoo_id=9, name="Till 1", version=1)
+
+    assert (after["sync_state"], after["odoo_pos_config_id"]) == ("synced", 3)
+    assert after["version"] == linked["version"]
+
+
 async def test_linking_a_starter_register_is_refused(world: RegistersWorld) -> None:
     tenant = await world.tenant("starter")
+    refused = await world.client.post(
+        f"/v1/shops/{(await world.shop(tenant))['id']}/registers",
+        json={"name": "Till", "receipt_prefix": "LINK", "odoo_pos_config_id": 3},
+        headers=tenant.admin,
+    )
+    assert refused.status_code == 409
+    assert "upgrade the tenant to Pro" in refused.json()["detail"]
     register = await world.register(tenant)
     response = await world.client.patch(
         f"/v1/registers/{register['id']}", json={"odoo_pos_config_id": 3}, headers=tenant.admin

@@ -11,7 +11,6 @@ service and linked (`synced`, nothing created in Odoo). Odoo is only read.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -62,15 +61,6 @@ _MONEY_FIELD_LIMIT = 50
 
 class BackfillError(Exception):
     """The run cannot go on; the message says what to fix."""
-
-
-class BatchRefusedError(BackfillError):
-    """The orders service refused a batch (4xx); `field` names the item when it says which."""
-
-    def __init__(self, message: str, status: int, field: str | None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
 
 
 class Unrepresentable(Exception):  # noqa: N818 - an outcome counted in the summary
@@ -751,13 +741,16 @@ class ServicesApi:
     async def payment_methods(self) -> list[dict[str, Any]]:
         return await self._all("/v1/payment-methods")
 
-    async def create_register(self, shop_id: str, name: str, prefixes: list[str]) -> dict[str, Any]:
+    async def create_register(
+        self, shop_id: str, name: str, prefixes: list[str], pos_config_id: int
+    ) -> dict[str, Any]:
+        """A register linked to its pos.config from birth, so no create is ever queued for it."""
         for prefix in prefixes:
             response = await self._call(
                 self._registers,
                 "POST",
                 f"/v1/shops/{shop_id}/registers",
-                json={"name": name, "receipt_prefix": prefix},
+                json={"name": name, "receipt_prefix": prefix, "odoo_pos_config_id": pos_config_id},
             )
             if response.status_code == 409 and "receipt_prefix" in response.text:
                 continue
@@ -788,58 +781,10 @@ class ServicesApi:
             if response.status_code == 422 and "retry shortly" in response.text and delay:
                 await sleep(delay)
                 continue
-            raise BatchRefusedError(
-                f"the orders service refused a batch ({response.status_code}): {_detail(response)}",
-                response.status_code,
-                _problem_field(response),
+            raise BackfillError(
+                f"the orders service refused a batch ({response.status_code}): {_detail(response)}"
             )
         raise AssertionError("unreachable")
-
-
-def _problem_field(response: httpx.Response) -> str | None:
-    try:
-        errors = response.json().get("errors") or []
-    except (ValueError, AttributeError):
-        return None
-    field = errors[0].get("field") if errors and isinstance(errors[0], dict) else None
-    return field if isinstance(field, str) else None
-
-
-_ITEM_SESSION = re.compile(r"^(orders|refunds)\[(\d+)\]\.odoo_session_id$")
-
-
-async def import_dropping_late_items(
-    api: ServicesApi, body: dict[str, Any], report: BackfillReport
-) -> dict[str, Any]:
-    """Sends a batch; an order or refund refused because its session was imported by an earlier
-    run without it is left out, counted, and the batch sent again.
-
-    That happens to a refund the import skipped once (e.g. more than was sold): the import does
-    not remember skipped refunds, so a later run sends it again with its session, which is
-    closed here by then, and the import refuses the whole batch for it.
-    """
-    while True:
-        try:
-            return await api.import_batch(body)
-        except BatchRefusedError as refused:
-            match = _ITEM_SESSION.match(refused.field or "") if refused.status == 422 else None
-            sessions = {s["odoo_session_id"] for s in body["sessions"]}
-            if match is None:
-                raise
-            kind, index = match.group(1), int(match.group(2))
-            item = body[kind][index]
-            if item["odoo_session_id"] not in sessions:
-                raise
-            body = {**body, kind: [x for i, x in enumerate(body[kind]) if i != index]}
-            report.skipped.append(
-                Skipped(
-                    kind.rstrip("s"),
-                    item["odoo_order_id"],
-                    "session_imported_without_it",
-                    f"Odoo session {item['odoo_session_id']} was imported by an earlier run "
-                    f"without Odoo order {item['odoo_order_id']}; its totals are final",
-                )
-            )
 
 
 def _detail(response: httpx.Response) -> str:
@@ -889,7 +834,8 @@ async def ensure_registers(
             # Mapped as if it existed, so the dry run shows what its history would be.
             targets[config_id] = Target(UUID(int=config_id), shop["currency"])
             continue
-        # A run that stopped between creating and linking left an unlinked `ODOO<id>`: reuse it.
+        # An unlinked `ODOO<id>` (made by hand, or by an older run that linked in a second step)
+        # is the one to link.
         leftover = next(
             (
                 r
@@ -898,8 +844,11 @@ async def ensure_registers(
             ),
             None,
         )
-        created = leftover or await api.create_register(shop["id"], name, prefixes)
-        linked = await api.link_register(created["id"], config_id)
+        linked = (
+            await api.link_register(leftover["id"], config_id)
+            if leftover
+            else await api.create_register(shop["id"], name, prefixes, config_id)
+        )
         log.info("backfill_register_linked", register_id=linked["id"], pos_config_id=config_id)
         if linked["sync_state"] != "synced" or linked["odoo_pos_config_id"] != config_id:
             raise BackfillError(
@@ -970,7 +919,7 @@ async def run_backfill(
             report.orders.new += len(body["orders"])
             report.refunds.new += len(body["refunds"])
         else:
-            summary = await import_dropping_late_items(api, body, report)
+            summary = await api.import_batch(body)
             _add(report, summary)
         done += len(batch)
         if progress is not None:

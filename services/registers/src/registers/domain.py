@@ -123,11 +123,18 @@ def after_synced(
     odoo_pos_config_id: int,
     pushed_name: str,
     pushed_active: bool,
+    register_version: int,
     name: str,
     active: bool,
     version: int,
 ) -> SyncStatus:
-    """The connector's success: stamp the id; queue an update if the register moved meanwhile."""
+    """The connector's success: stamp the id; queue an update if the register moved meanwhile.
+
+    A result about a push older than the current budget is stale: an admin linked another
+    pos.config, or the register has been queued again since, and that decides.
+    """
+    if register_version < current.budget_version:
+        return current
     stamped = replace(current, odoo_pos_config_id=odoo_pos_config_id)
     if current.state == "local":
         return stamped
@@ -164,12 +171,20 @@ def after_retry(current: SyncStatus, tier: Tier, version: int) -> SyncStatus:
     return current.fresh_budget(state, version)
 
 
-def after_adopt(current: SyncStatus, tier: Tier, odoo_pos_config_id: int) -> SyncStatus:
-    """Links an existing pos.config: synced, with nothing created in Odoo."""
+def after_adopt(
+    current: SyncStatus, tier: Tier, odoo_pos_config_id: int, version: int
+) -> SyncStatus:
+    """Links an existing pos.config: synced, with nothing created in Odoo; any push still in
+    flight from before (`version` is the register's new version) is stale from now on."""
     if tier != "pro":
         raise ConflictError(
             "Only a Pro tenant's registers are linked to Odoo; upgrade the tenant to Pro first."
         )
     return replace(
-        current, state="synced", odoo_pos_config_id=odoo_pos_config_id, attempts=0, last_error=None
+        current,
+        state="synced",
+        odoo_pos_config_id=odoo_pos_config_id,
+        budget_version=version,
+        attempts=0,
+        last_error=None,
     )

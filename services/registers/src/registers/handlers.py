@@ -518,6 +518,9 @@ class RegisterHandlers:
             tenant = await self._own_tenant(db, actor, "FOR SHARE")
             shop = await self._shop(db, actor, shop_id, "FOR SHARE")
             status = initial_status(tenant["tier"])
+            if body.odoo_pos_config_id is not None:
+                # Linked at birth: no create is ever queued, so none can race the link.
+                status = after_adopt(status, tenant["tier"], body.odoo_pos_config_id, 1)
             try:
                 async with db.transaction():
                     row = await repo.insert_register(
@@ -528,6 +531,7 @@ class RegisterHandlers:
                         name=body.name,
                         receipt_prefix=prefix,
                         sync_state=status.state,
+                        odoo_pos_config_id=status.odoo_pos_config_id,
                     )
             except asyncpg.UniqueViolationError:
                 raise _prefix_taken(prefix) from None
@@ -590,7 +594,7 @@ class RegisterHandlers:
             before = _sync_status(register)
             after = before
             if adopt is not None:
-                after = after_adopt(after, tenant["tier"], adopt)
+                after = after_adopt(after, tenant["tier"], adopt, register["version"] + 1)
             if {"name", "active"} & set(changes):
                 active = changes.get("active", register["active"])
                 after = after_edit(after, tenant["tier"], active, register["version"] + 1)
@@ -689,6 +693,7 @@ class RegisterHandlers:
                 odoo_pos_config_id=data.odoo_pos_config_id,
                 pushed_name=data.pushed_name,
                 pushed_active=data.pushed_active,
+                register_version=data.register_version,
                 name=register["name"],
                 active=register["active"],
                 version=register["version"] + 1,

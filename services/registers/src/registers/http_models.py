@@ -105,6 +105,11 @@ class ShopPage(BaseModel):
 class RegisterCreate(_Input):
     name: str = Name
     receipt_prefix: str = Field(min_length=1, max_length=32)
+    odoo_pos_config_id: int | None = Field(
+        default=None,
+        gt=0,
+        description="Pro only: the Odoo pos.config this register is; nothing is created in Odoo",
+    )
 
 
 class RegisterPatch(_Patch):

@@ -176,17 +176,21 @@ async def insert_register(
     name: str,
     receipt_prefix: str,
     sync_state: str,
+    odoo_pos_config_id: int | None,
 ) -> Row:
     row = await db.fetchrow(
         """INSERT INTO registers (register_id, tenant_id, shop_id, name, receipt_prefix,
-                                  sync_state)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
+                                  sync_state, odoo_pos_config_id,
+                                  last_synced_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7,
+                   CASE WHEN $6 = 'synced' THEN now() END) RETURNING *""",
         register_id,
         tenant_id,
         shop_id,
         name,
         receipt_prefix,
         sync_state,
+        odoo_pos_config_id,
     )
     assert row is not None
     return row
