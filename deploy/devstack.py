@@ -144,12 +144,11 @@ class RegistersApi:
         for item in listed:
             if item["receipt_prefix"] == demo.prefix:
                 return item
-        return self.call(
-            "POST",
-            f"/shops/{shop_id}/registers",
-            admin,
-            json={"name": demo.register, "receipt_prefix": demo.prefix},
-        )
+        body: dict[str, Any] = {"name": demo.register, "receipt_prefix": demo.prefix}
+        if demo.odoo_pos_config_id is not None:
+            # Linked from birth: the emulator's pos.config is this register; none is cloned.
+            body["odoo_pos_config_id"] = demo.odoo_pos_config_id
+        return self.call("POST", f"/shops/{shop_id}/registers", admin, json=body)
 
 
 def connect_odoo(tenant_id: str, admin_token: str) -> None:
@@ -191,13 +190,6 @@ def seed_demo(platform_token: str) -> list[SeededTenant]:
             for method in DEMO_PAYMENT_METHODS:
                 api.find_or_create("/payment-methods", admin, {"code": method["code"]}, method)
             if demo.odoo_pos_config_id is not None:
-                if register["odoo_pos_config_id"] is None:
-                    api.call(
-                        "PATCH",
-                        f"/registers/{register['id']}",
-                        admin,
-                        json={"odoo_pos_config_id": demo.odoo_pos_config_id},
-                    )
                 connect_odoo(tenant["id"], admin)
             device = api.call(
                 "POST",
