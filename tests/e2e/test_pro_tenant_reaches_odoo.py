@@ -18,17 +18,16 @@ from .conftest import System
 async def _pro_register(
     system: System, connector: ConnectorWorld, odoo: RunningEmulator
 ) -> tuple[Tenant, Register, dict[str, Any]]:
-    """What an admin does: a Pro tenant, a shop, a register linked to the Odoo pos.config the
-    tenant already has, its card method mapped, and the Odoo login given to the connector."""
+    """What an admin does: a Pro tenant, a shop, a register created linked to the Odoo
+    pos.config the tenant already has, its card method mapped, the Odoo login for the connector."""
     seed = await odoo.control.seed("demo")
     registers = system.registers
     tenant = await registers.tenant("pro")
     shop = await registers.shop(tenant, name="Harbour")
-    created = await registers.register(tenant, shop, name="Bar")
-    linked = await registers.patch_register(
-        tenant, created, odoo_pos_config_id=seed["pos_config_id"]
+    created = await registers.register(
+        tenant, shop, name="Bar", odoo_pos_config_id=seed["pos_config_id"]
     )
-    assert linked["sync_state"] == "synced"
+    assert created["sync_state"] == "synced"
     await registers.ok(
         "POST",
         "/v1/payment-methods",
