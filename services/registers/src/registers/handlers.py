@@ -656,39 +656,37 @@ class RegisterHandlers:
     async def _record_sync(
         self,
         db: Db,
-        tenant: repo.Row,
-        register: repo.Row,
-        shop: repo.Row,
-        transition: Callable[[SyncStatus], SyncStatus],
+        envelope: EventEnvelope,
+        register_id: UUID,
+        transition: Callable[[SyncStatus, repo.Row], SyncStatus],
     ) -> None:
-        before = _sync_status(register)
-        after = transition(before)
-        if after == before:
-            log.info("sync_result_changes_nothing", register_id=str(register["register_id"]))
+        found = await self._locked_for_sync(db, envelope.tenant_id, register_id)
+        if found is None:
             return
-        row = await repo.update_register(db, register["register_id"], _sync_fields(before, after))
+        tenant, register, shop = found
+        before = _sync_status(register)
+        after = transition(before, register)
+        if after == before:
+            log.info("sync_result_changes_nothing", register_id=str(register_id))
+            return
+        row = await repo.update_register(db, register_id, _sync_fields(before, after))
         await self._emit_register(
             db, row, shop=shop, tier=tenant["tier"], changed=_sync_changed(before, after)
         )
         log.info(
             "register_sync_recorded",
-            register_id=str(register["register_id"]),
+            register_id=str(register_id),
             sync=f"{before.state}->{after.state}",
         )
 
     async def record_synced(
         self, db: Db, envelope: EventEnvelope, data: RegisterOdooSynced
     ) -> None:
-        found = await self._locked_for_sync(db, envelope.tenant_id, data.register_id)
-        if found is None:
-            return
-        tenant, register, shop = found
         await self._record_sync(
             db,
-            tenant,
-            register,
-            shop,
-            lambda status: after_synced(
+            envelope,
+            data.register_id,
+            lambda status, register: after_synced(
                 status,
                 odoo_pos_config_id=data.odoo_pos_config_id,
                 pushed_name=data.pushed_name,
@@ -703,16 +701,11 @@ class RegisterHandlers:
     async def record_sync_failed(
         self, db: Db, envelope: EventEnvelope, data: RegisterOdooSyncFailed
     ) -> None:
-        found = await self._locked_for_sync(db, envelope.tenant_id, data.register_id)
-        if found is None:
-            return
-        tenant, register, shop = found
         await self._record_sync(
             db,
-            tenant,
-            register,
-            shop,
-            lambda status: after_sync_failed(
+            envelope,
+            data.register_id,
+            lambda status, _: after_sync_failed(
                 status,
                 register_version=data.register_version,
                 error=f"{data.error_class}: {data.message}"[:1000],
