@@ -13,6 +13,8 @@ from shared.testing.service_settings import settings_for_test
 
 # 1, 2, 4, 8, 16 minutes, scaled to milliseconds.
 TEST_RETRY_DELAYS_MS = (60, 120, 240, 480, 960)
+# Registers: 1, 5, 15, 60, 240 minutes, scaled to 10 ms a minute.
+TEST_REGISTER_RETRY_DELAYS_MS = (10, 50, 150, 600, 2400)
 
 
 @pytest.fixture
@@ -25,6 +27,8 @@ def settings(database_url: str, amqp_url: str, broker_namespace: str) -> Connect
             broker_namespace=broker_namespace,
         ),
         retry_delays_ms=TEST_RETRY_DELAYS_MS,
+        register_retry_delays_ms=TEST_REGISTER_RETRY_DELAYS_MS,
+        register_create_settle_ms=100,
         wait_ms=50,
         predecessor_wait_max_s=5,
         predecessor_hold_ms=200,

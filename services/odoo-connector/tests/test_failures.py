@@ -21,25 +21,11 @@ SERIALIZATION_FAILURE = "OdooConcurrencyFailure"
 
 
 async def _dead_letters(world: ConnectorWorld) -> list[AbstractIncomingMessage]:
-    connection = await aio_pika.connect(world.settings.amqp_url)
-    found = []
-    try:
-        channel = await connection.channel()
-        dlq = await channel.get_queue(odoo_queue(world.settings).dead_letter_queue)
-        while (message := await dlq.get(no_ack=True, fail=False)) is not None:
-            found.append(message)
-    finally:
-        await connection.close()
-    return found
+    return await world.dead_letters(odoo_queue(world.settings))
 
 
 async def _one_dead_letter(world: ConnectorWorld) -> AbstractIncomingMessage:
-    async def dead_lettered() -> list[AbstractIncomingMessage] | None:
-        return await _dead_letters(world) or None
-
-    messages = await eventually(dead_lettered, what="a dead letter")
-    assert len(messages) == 1
-    return messages[0]
+    return await world.one_dead_letter(odoo_queue(world.settings))
 
 
 async def test_an_answer_lost_after_odoo_committed_does_not_create_the_order_twice(

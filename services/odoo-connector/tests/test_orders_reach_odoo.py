@@ -97,7 +97,8 @@ async def test_an_order_of_a_register_not_yet_in_odoo_waits_and_lands_once_it_is
             timezone="Europe/Brussels",
             business_day_cutoff="04:00",
             tenant_tier="pro",
-            sync_state="pending_create",
+            # Its create was given up on: nothing makes its pos.config until an admin acts.
+            sync_state="sync_error",
         )
         await world.handled(await world.publish(pending, tenant.tenant_id, pending.register_id))
         tenant.register_id = pending.register_id
@@ -109,6 +110,6 @@ async def test_an_order_of_a_register_not_yet_in_odoo_waits_and_lands_once_it_is
 
         await eventually(waiting, what="the order waiting for its register's pos.config")
         assert await emu.control.records("demo", "pos.order") == []
-        # What issue #6 announces once it has created (here: adopted) the pos.config.
+        # The admin links the register to an existing pos.config.
         await world.adopt_register(tenant)
         await world.synced_odoo_id(order.order_id)

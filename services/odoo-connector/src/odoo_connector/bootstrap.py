@@ -16,9 +16,11 @@ from odoo_connector.breaker import CircuitBreakers
 from odoo_connector.consumer import (
     ODOO_EVENTS,
     REFERENCE_EVENTS,
+    REGISTER_EVENTS,
     OdooEventConsumer,
     odoo_preparers,
     reference_handlers,
+    register_preparers,
 )
 from odoo_connector.credentials import SecretBox, credentials_key_for
 from odoo_connector.handlers import PRODUCER, ConnectorHandlers
@@ -49,6 +51,14 @@ def odoo_queue(settings: ConnectorSettings) -> QueueSpec:
     )
 
 
+def registers_queue(settings: ConnectorSettings) -> QueueSpec:
+    return QueueSpec(
+        settings.broker_name("connector.registers"),
+        REGISTER_EVENTS,
+        settings.consumer_delivery_limit,
+    )
+
+
 def tokens_queue(settings: ConnectorSettings) -> QueueSpec:
     return QueueSpec(
         settings.broker_name("connector.tokens"), TOKEN_EVENTS, settings.consumer_delivery_limit
@@ -56,7 +66,12 @@ def tokens_queue(settings: ConnectorSettings) -> QueueSpec:
 
 
 def queues(settings: ConnectorSettings) -> tuple[QueueSpec, ...]:
-    return (reference_queue(settings), odoo_queue(settings), tokens_queue(settings))
+    return (
+        reference_queue(settings),
+        odoo_queue(settings),
+        registers_queue(settings),
+        tokens_queue(settings),
+    )
 
 
 def topology(settings: ConnectorSettings) -> Topology:
@@ -99,6 +114,7 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
             lanes,
             secrets,
             settings.predecessor_wait_max_s,
+            settings.register_create_settle_ms / 1000,
         )
         retry_policy = RetryThroughTiers(
             settings.retry_schedule,
@@ -106,21 +122,36 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
             settings.amqp_url,
             on_dead_letter=handlers.record_dead_letter,
         )
+        register_retry_policy = RetryThroughTiers(
+            settings.register_retry_schedule,
+            backbone.topology,
+            settings.amqp_url,
+            on_dead_letter=handlers.record_dead_letter,
+        )
         backbone.consume("connector.reference", reference_handlers(handlers))
         backbone.consume("connector.tokens", revocation_handlers(backbone.verifier))
-        backbone.consumers.append(
-            OdooEventConsumer(
-                name="connector.odoo",
-                queue=odoo_queue(settings),
-                topology=backbone.topology,
-                preparers=odoo_preparers(handlers),
-                lanes=lanes,
-                pool=backbone.pool,
-                amqp_url=settings.amqp_url,
-                prefetch=settings.consumer_prefetch,
-                failure_policy=retry_policy,
+        for name, spec, preparers, policy in (
+            ("connector.odoo", odoo_queue(settings), odoo_preparers(handlers), retry_policy),
+            (
+                "connector.registers",
+                registers_queue(settings),
+                register_preparers(handlers),
+                register_retry_policy,
+            ),
+        ):
+            backbone.consumers.append(
+                OdooEventConsumer(
+                    name=name,
+                    queue=spec,
+                    topology=backbone.topology,
+                    preparers=preparers,
+                    lanes=lanes,
+                    pool=backbone.pool,
+                    amqp_url=settings.amqp_url,
+                    prefetch=settings.consumer_prefetch,
+                    failure_policy=policy,
+                )
             )
-        )
         await backbone.follow_revocations()
         backbone.attach_consumers()
         try:
@@ -137,6 +168,7 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
             for consumer in backbone.consumers:
                 await consumer.stop()
             await retry_policy.close()
+            await register_retry_policy.close()
             await breakers.close()
             await client.aclose()
 

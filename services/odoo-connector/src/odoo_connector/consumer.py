@@ -19,6 +19,9 @@ REFERENCE_EVENTS = (
     "payment_method.updated",
 )
 ODOO_EVENTS = ("order.placed", "order.refunded", "session.closed")
+# Also reference data (connector.reference keeps the mapping); here they are Odoo work, on their
+# own queue because their retry schedule is not the orders' one.
+REGISTER_EVENTS = ("register.created", "register.updated")
 
 Prepare = Callable[[EventEnvelope, Any, Ticket], Awaitable[Apply]]
 
@@ -40,6 +43,10 @@ def odoo_preparers(handlers: ConnectorHandlers) -> Mapping[str, Prepare]:
         "order.refunded": handlers.prepare_refund,
         "session.closed": handlers.prepare_session_close,
     }
+
+
+def register_preparers(handlers: ConnectorHandlers) -> Mapping[str, Prepare]:
+    return dict.fromkeys(REGISTER_EVENTS, handlers.prepare_register)
 
 
 class OdooEventConsumer(EventConsumer):

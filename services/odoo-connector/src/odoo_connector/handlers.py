@@ -4,6 +4,7 @@ closes to each Pro tenant's Odoo, record dead letters, and manage the tenants' O
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,11 +25,16 @@ from odoo_connector.domain import (
     OdooCredentialsRejected,
     OdooOrder,
     OdooSessionGone,
+    PosConfigMissingError,
     RefundNotMappableError,
     SessionCannotCloseError,
     SessionTarget,
+    clonable_fields,
     odoo_order,
     odoo_refund,
+    payment_method_ids_of,
+    pos_config_changes,
+    pos_config_clone,
 )
 from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, OdooSettingsPut
 from odoo_connector.odoo_client import (
@@ -49,6 +55,8 @@ from shared.events.contracts import (
     OrderPlaced,
     OrderRefunded,
     PaymentMethodState,
+    RegisterOdooSynced,
+    RegisterOdooSyncFailed,
     RegisterState,
     SessionClosed,
     TenantState,
@@ -109,6 +117,28 @@ class PushJob:
 
 
 @dataclass(frozen=True)
+class RegisterJob:
+    """A register's pos.config to create or bring in line with the register."""
+
+    odoo: TenantOdoo
+    tenant_id: UUID
+    register: RegisterState
+    # The register's version (the event's aggregate_version).
+    version: int
+    template_pos_config_id: int | None
+
+
+@dataclass(frozen=True)
+class RegisterPushed:
+    operation: str
+    odoo_pos_config_id: int
+
+
+# The sync states in which the registers service waits for the connector.
+_PUSHED_STATES = ("pending_create", "pending_update")
+
+
+@dataclass(frozen=True)
 class CloseJob:
     odoo: TenantOdoo
     register_id: UUID
@@ -123,8 +153,10 @@ class ConnectorHandlers:
         lanes: RegisterLanes,
         secrets: SecretBox,
         predecessor_wait_max_s: float,
+        register_create_settle_s: float = 0.0,
     ) -> None:
         self._pool = pool
+        self._register_create_settle_s = register_create_settle_s
         self._odoo = odoo_pos
         self._lanes = lanes
         self._secrets = secrets
@@ -338,6 +370,185 @@ class ConnectorHandlers:
             await self._lanes.run(ticket, ("close",), self._close, job)
         MESSAGES_PROCESSED.labels(envelope.type, "closed").inc()
         return _nothing
+
+    async def prepare_register(
+        self, envelope: EventEnvelope, data: RegisterState, ticket: Ticket
+    ) -> Apply:
+        """A pending register: its pos.config created by clone, or written to match it."""
+        if data.sync_state not in _PUSHED_STATES or data.tenant_tier != "pro":
+            MESSAGES_PROCESSED.labels(envelope.type, "no_odoo_work").inc()
+            return _nothing
+        age_s = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
+        if data.sync_state == "pending_create" and age_s < self._register_create_settle_s:
+            raise WaitForPrerequisite(
+                "register_settling",
+                f"register {data.register_id} was created {age_s:.1f}s ago; it may be linked "
+                "to an existing pos.config yet",
+            )
+        with self._credentials_wait(envelope.tenant_id):
+            async with self._pool.acquire() as conn:
+                context = await repo.event_context(conn, envelope.tenant_id, data.register_id)
+            # The event's tier is the register's truth; tenant.updated may still be on its way.
+            context = dataclasses.replace(context, tier=data.tenant_tier)
+            odoo = await self._tenant_odoo(envelope.tenant_id, context)
+            assert odoo is not None
+            assert context.settings is not None
+            job = RegisterJob(
+                odoo,
+                envelope.tenant_id,
+                data,
+                envelope.aggregate_version,
+                context.settings.template_pos_config_id,
+            )
+            with structlog.contextvars.bound_contextvars(
+                tenant_id=str(envelope.tenant_id), register_id=str(data.register_id)
+            ):
+                pushed: RegisterPushed | None = await self._lanes.run(
+                    ticket, ("register",), self._push_registers, job
+                )
+        if pushed is None:
+            MESSAGES_PROCESSED.labels(envelope.type, "superseded").inc()
+            return _nothing
+
+        async def apply(db: Db) -> None:
+            await repo.record_pos_config(
+                db,
+                data.register_id,
+                envelope.tenant_id,
+                data.tenant_tier,
+                data.sync_state,
+                pushed.odoo_pos_config_id,
+            )
+            synced = RegisterOdooSynced(
+                register_id=data.register_id,
+                operation="create" if pushed.operation == "create" else "update",
+                odoo_pos_config_id=pushed.odoo_pos_config_id,
+                pushed_name=data.name,
+                pushed_active=data.active,
+                register_version=envelope.aggregate_version,
+            )
+            await add_event(db, self._event(synced, envelope, data.register_id))
+            MESSAGES_PROCESSED.labels(envelope.type, "synced").inc()
+            log.info(
+                "register_synced",
+                tenant_id=str(envelope.tenant_id),
+                register_id=str(data.register_id),
+                operation=pushed.operation,
+                odoo_pos_config_id=pushed.odoo_pos_config_id,
+            )
+
+        return apply
+
+    async def _push_registers(self, db: Db, jobs: list[RegisterJob]) -> list[Any]:
+        """Under the register's lock, so two replicas never create its pos.config twice."""
+        results: list[Any] = []
+        for job in jobs:
+            try:
+                results.append(await self._push_register(db, job))
+            except Exception as error:
+                results.append(error)
+        return results
+
+    async def _push_register(self, db: Db, job: RegisterJob) -> RegisterPushed | None:
+        """None for an event a newer one of the register supersedes (that one does the work)."""
+        register = job.register
+        if await self._superseded(db, job):
+            return None
+        creating = register.sync_state == "pending_create"
+        config_id = register.odoo_pos_config_id or await repo.pos_config_of(
+            db, register.register_id
+        )
+        if config_id is None and creating:
+            config_id = await self._created_before(db, job)
+            if config_id is None:
+                config_id = await self._create_pos_config(db, job)
+                if config_id is None:
+                    return None
+                return RegisterPushed("create", config_id)
+        if config_id is None:
+            raise PosConfigMissingError(
+                f"register {register.register_id} is {register.sync_state} but has no pos.config"
+            )
+        current = await self._odoo.pos_config_state(job.odoo, config_id)
+        if current is None:
+            raise PosConfigMissingError(
+                f"pos.config {config_id} of register {register.register_id} is not in Odoo "
+                "(deleted there?)"
+            )
+        if (
+            creating
+            and await self._odoo.pos_config_by_external_id(job.odoo, register.register_id) is None
+        ):
+            # Made, recorded, but its external id was lost with a failed call.
+            await self._odoo.claim_pos_config(job.odoo, register.register_id, config_id)
+        changes = pos_config_changes(current, register)
+        if changes:
+            await self._odoo.write_pos_config(job.odoo, config_id, changes)
+        return RegisterPushed("create" if creating else "update", config_id)
+
+    async def _created_before(self, db: Db, job: RegisterJob) -> int | None:
+        """The pos.config an earlier try made, if its answer (or our record of it) was lost:
+        by our external id, else an unclaimed pos.config under a name we created it with."""
+        register = job.register
+        names = await repo.pos_config_create_names(db, register.register_id)
+        if not names:
+            return None
+        found = await self._odoo.pos_config_by_external_id(job.odoo, register.register_id)
+        if found is None:
+            unclaimed = await self._odoo.unclaimed_pos_configs(job.odoo, names)
+            taken = await repo.pos_configs_of_others(db, register.register_id, unclaimed)
+            candidates = [i for i in unclaimed if i not in taken]
+            if not candidates:
+                return None
+            found = candidates[0]
+            await self._odoo.claim_pos_config(job.odoo, register.register_id, found)
+            log.warning("pos_config_found_after_lost_answer", odoo_pos_config_id=found)
+        await self._record_pos_config(db, job, found)
+        return found
+
+    async def _superseded(self, db: Db, job: RegisterJob) -> bool:
+        """Whether a newer version of the register is known: it may have been linked to an
+        existing pos.config meanwhile, which a create of this older one would duplicate."""
+        latest = await repo.register_version(db, job.register.register_id)
+        if latest is None or latest <= job.version:
+            return False
+        log.info("register_event_superseded", version=job.version, latest_version=latest)
+        return True
+
+    async def _create_pos_config(self, db: Db, job: RegisterJob) -> int | None:
+        register = job.register
+        fields = await self._odoo.pos_config_fields(job.odoo)
+        template = await self._odoo.template_pos_config(
+            job.odoo, job.template_pos_config_id, clonable_fields(fields)
+        )
+        cash = await self._odoo.cash_methods(job.odoo, payment_method_ids_of(template, fields))
+        values = pos_config_clone(template, fields, cash, register)
+        # Looked at again after the reads, right before the one call that cannot be undone.
+        if await self._superseded(db, job):
+            return None
+        await repo.note_pos_config_create(db, register.register_id, register.name)
+        config_id = await self._odoo.create_pos_config(job.odoo, values)
+        # At once: the register's waiting orders go as soon as the id is here.
+        await self._record_pos_config(db, job, config_id)
+        await self._odoo.claim_pos_config(job.odoo, register.register_id, config_id)
+        log.info(
+            "pos_config_created",
+            odoo_pos_config_id=config_id,
+            template_pos_config_id=template["id"],
+            cash_methods_left_out=sorted(cash),
+        )
+        return config_id
+
+    async def _record_pos_config(self, db: Db, job: RegisterJob, config_id: int) -> None:
+        register = job.register
+        await repo.record_pos_config(
+            db,
+            register.register_id,
+            job.tenant_id,
+            register.tenant_tier,
+            register.sync_state,
+            config_id,
+        )
 
     async def _mark(self, order: OrderPlaced, mark: MarkReceipts) -> None:
         if order.receipt_sequence is not None:
@@ -598,6 +809,16 @@ class ConnectorHandlers:
                 routing_key=str(headers.get("x-original-routing-key") or message.routing_key),
                 envelope=envelope.model_dump(mode="json") if envelope else None,
             )
+            if first and envelope is not None and isinstance(data, RegisterState):
+                register_failed = RegisterOdooSyncFailed(
+                    register_id=data.register_id,
+                    operation="create" if data.sync_state == "pending_create" else "update",
+                    error_class=type(error).__name__,
+                    message=str(error)[:500],
+                    attempts=attempts,
+                    register_version=envelope.aggregate_version,
+                )
+                await add_event(conn, self._event(register_failed, envelope, data.register_id))
             if first and envelope is not None and isinstance(data, OrderPlaced):
                 failed = OrderOdooSyncFailed(
                     order_id=data.order_id,
@@ -621,6 +842,7 @@ class ConnectorHandlers:
                 body.login,
                 self._secrets.seal(body.secret.get_secret_value()),
                 body.odoo_version,
+                body.template_pos_config_id,
             )
         log.info("odoo_settings_saved", tenant_id=str(tenant_id), odoo_url=body.url)
         return _public(row)
@@ -715,6 +937,7 @@ def _public(row: repo.SettingsRow) -> OdooSettingsPublic:
         database=row.database,
         login=row.login,
         odoo_version=row.odoo_version,
+        template_pos_config_id=row.template_pos_config_id,
         secret_stored=True,
         updated_at=row.updated_at,
     )

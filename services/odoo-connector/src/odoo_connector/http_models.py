@@ -22,6 +22,8 @@ class OdooSettingsPut(BaseModel):
     secret: SecretStr
     # Only when the server cannot be asked (`common.version` blocked by a proxy).
     odoo_version: Literal[16, 17, 18] | None = None
+    # The pos.config new registers are cloned from; without it, the first active one.
+    template_pos_config_id: int | None = Field(default=None, gt=0)
 
     @field_validator("url")
     @classmethod
@@ -49,6 +51,7 @@ class OdooSettingsPublic(BaseModel):
     database: str
     login: str
     odoo_version: int | None
+    template_pos_config_id: int | None = None
     secret_stored: bool
     updated_at: datetime
 

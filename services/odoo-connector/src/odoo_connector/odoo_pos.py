@@ -18,10 +18,17 @@ from odoo_connector.domain import (
     OrderLeftInDraftError,
     OriginalLine,
     SessionTarget,
+    TemplatePosConfigMissingError,
     classify,
+    many2one_id,
 )
 from odoo_connector.odoo_client import OdooClient, OdooEndpoint, OdooUnavailable
 from shared.retry_topology import WaitForPrerequisite
+
+# Our external ids in the tenant's Odoo: `pos_platform.pos_config_<register id>`.
+XMLID_MODULE = "pos_platform"
+ANY_ACTIVE = ["active", "in", [True, False]]
+FIELD_ATTRIBUTES = ["type", "readonly", "store", "related", "relation"]
 
 
 @dataclass(frozen=True)
@@ -46,18 +53,12 @@ class Pushed:
     odoo_session_id: int | None
 
 
-def _many2one(value: Any) -> int | None:
-    if isinstance(value, list) and value:
-        return int(value[0])
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
-
-
 class OdooPos:
     def __init__(self, client: OdooClient, breakers: CircuitBreakers) -> None:
         self.client = client
         self.breakers = breakers
+        # pos.config's fields per Odoo database; they change only with an Odoo upgrade.
+        self._pos_config_fields: dict[tuple[str, str, int], dict[str, dict[str, Any]]] = {}
 
     def check_breaker(self, endpoint: OdooEndpoint) -> None:
         if self.breakers.is_open(endpoint.url):
@@ -126,7 +127,7 @@ class OdooPos:
             raise WaitForPrerequisite(
                 "register_not_in_odoo", f"pos.config {pos_config_id} is not (yet) in Odoo"
             )
-        pricelist_id = _many2one(configs[0].get("pricelist_id"))
+        pricelist_id = many2one_id(configs[0].get("pricelist_id"))
         live = await self.call(
             odoo,
             "pos.session",
@@ -188,7 +189,9 @@ class OdooPos:
         )
         by_key: dict[str, OdooOrderState] = {}
         for row in rows:
-            found = OdooOrderState(int(row["id"]), str(row["state"]), _many2one(row["session_id"]))
+            found = OdooOrderState(
+                int(row["id"]), str(row["state"]), many2one_id(row["session_id"])
+            )
             previous = by_key.get(row[key])
             # A 16/17 reference may have been re-created with other content: the first kept one
             # that is not a draft is ours.
@@ -224,7 +227,7 @@ class OdooPos:
         )
         return {
             line_id: OriginalLine(
-                int(row["id"]), _many2one(row["product_id"]) or 0, float(row["price_unit"])
+                int(row["id"]), many2one_id(row["product_id"]) or 0, float(row["price_unit"])
             )
             for line_id, row in zip(our_line_ids, rows, strict=False)
         }
@@ -238,6 +241,127 @@ class OdooPos:
             {"fields": ["id", "default_code"]},
         )
         return {str(r["default_code"]): int(r["id"]) for r in rows}
+
+    # ---------------------------------------------------------------- registers
+
+    async def pos_config_fields(self, odoo: TenantOdoo) -> dict[str, dict[str, Any]]:
+        key = (odoo.endpoint.url, odoo.endpoint.database, odoo.version)
+        fields = self._pos_config_fields.get(key)
+        if fields is None:
+            fields = await self.call(
+                odoo, "pos.config", "fields_get", [], {"attributes": FIELD_ATTRIBUTES}
+            )
+            self._pos_config_fields[key] = fields
+        return fields
+
+    async def template_pos_config(
+        self, odoo: TenantOdoo, template_id: int | None, fields: list[str]
+    ) -> dict[str, Any]:
+        """The pos.config named in the tenant's settings, or else its first active one."""
+        domain = [["id", "=", template_id], ANY_ACTIVE] if template_id else [["active", "=", True]]
+        rows = await self.call(
+            odoo,
+            "pos.config",
+            "search_read",
+            [domain],
+            {"fields": fields, "order": "id", "limit": 1},
+        )
+        if not rows:
+            raise TemplatePosConfigMissingError(
+                f"the tenant's Odoo has no pos.config {template_id} to clone registers from"
+                if template_id
+                else "the tenant's Odoo has no active pos.config to clone registers from"
+            )
+        template: dict[str, Any] = rows[0]
+        return template
+
+    async def cash_methods(self, odoo: TenantOdoo, method_ids: set[int]) -> set[int]:
+        if not method_ids:
+            return set()
+        rows = await self.call(
+            odoo,
+            "pos.payment.method",
+            "search_read",
+            [[["id", "in", sorted(method_ids)], ["is_cash_count", "=", True]]],
+            {"fields": ["id"]},
+        )
+        return {int(row["id"]) for row in rows}
+
+    async def create_pos_config(self, odoo: TenantOdoo, values: dict[str, Any]) -> int:
+        created = await self.call(odoo, "pos.config", "create", [values])
+        return created if isinstance(created, int) else int(created[0])
+
+    async def pos_config_state(self, odoo: TenantOdoo, config_id: int) -> dict[str, Any] | None:
+        """The pos.config's name and active flag, archived or not; None if it is gone."""
+        rows = await self.call(
+            odoo,
+            "pos.config",
+            "search_read",
+            [[["id", "=", config_id], ANY_ACTIVE]],
+            {"fields": ["name", "active"]},
+        )
+        return dict(rows[0]) if rows else None
+
+    async def write_pos_config(
+        self, odoo: TenantOdoo, config_id: int, changes: dict[str, Any]
+    ) -> None:
+        await self.call(odoo, "pos.config", "write", [[config_id], changes])
+
+    async def pos_config_by_external_id(self, odoo: TenantOdoo, register_id: UUID) -> int | None:
+        rows = await self.call(
+            odoo,
+            "ir.model.data",
+            "search_read",
+            [
+                [
+                    ["module", "=", XMLID_MODULE],
+                    ["name", "=", _xmlid_name(register_id)],
+                    ["model", "=", "pos.config"],
+                ]
+            ],
+            {"fields": ["res_id"], "limit": 1},
+        )
+        return int(rows[0]["res_id"]) if rows else None
+
+    async def claim_pos_config(self, odoo: TenantOdoo, register_id: UUID, config_id: int) -> None:
+        """Names the pos.config after our register, so a lost answer never makes a second."""
+        await self.call(
+            odoo,
+            "ir.model.data",
+            "create",
+            [
+                {
+                    "module": XMLID_MODULE,
+                    "name": _xmlid_name(register_id),
+                    "model": "pos.config",
+                    "res_id": config_id,
+                    "noupdate": True,
+                }
+            ],
+        )
+
+    async def unclaimed_pos_configs(self, odoo: TenantOdoo, names: list[str]) -> list[int]:
+        """pos.configs of these names, newest first, that no external id names (neither one of
+        ours for another register, nor a module's)."""
+        rows = await self.call(
+            odoo,
+            "pos.config",
+            "search_read",
+            [[["name", "in", names], ANY_ACTIVE]],
+            {"fields": ["id"], "order": "id desc"},
+        )
+        ids = [int(row["id"]) for row in rows]
+        if not ids:
+            return []
+        claimed = await self.call(
+            odoo,
+            "ir.model.data",
+            "search_read",
+            [[["model", "=", "pos.config"], ["res_id", "in", ids]]],
+            {"fields": ["res_id"]},
+        )
+        taken = {int(row["res_id"]) for row in claimed}
+        return [i for i in ids if i not in taken]
 
     async def summary(self, odoo: TenantOdoo) -> dict[str, Any]:
         """What /check reports: the template pos.config and the payment methods."""
@@ -262,3 +386,7 @@ def draft_failure(order: OdooOrder) -> OrderLeftInDraftError:
         f"Odoo kept {order.reference} as draft: the payments "
         f"({order.amount_paid:.2f}) do not settle the total ({order.amount_total:.2f})"
     )
+
+
+def _xmlid_name(register_id: UUID) -> str:
+    return f"pos_config_{register_id.hex}"

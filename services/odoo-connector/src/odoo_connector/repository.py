@@ -28,6 +28,7 @@ class SettingsRow:
     secret_encrypted: bytes
     odoo_version: int | None
     updated_at: Any
+    template_pos_config_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ async def event_context(db: Db, tenant_id: UUID, register_id: UUID) -> EventCont
                                      ORDER BY updated_at DESC LIMIT 1)) AS tier,
                   r.register_id, r.tenant_tier, r.sync_state, r.odoo_pos_config_id,
                   s.url, s.database, s.login, s.secret_encrypted, s.odoo_version, s.updated_at,
+                  s.template_pos_config_id,
                   (SELECT COALESCE(jsonb_object_agg(code, odoo_payment_method_id), '{}')
                    FROM payment_methods
                    WHERE tenant_id = $1 AND odoo_payment_method_id IS NOT NULL) AS methods
@@ -80,6 +82,7 @@ async def event_context(db: Db, tenant_id: UUID, register_id: UUID) -> EventCont
             row["secret_encrypted"],
             row["odoo_version"],
             row["updated_at"],
+            row["template_pos_config_id"],
         )
         if row["url"] is not None
         else None
@@ -132,6 +135,76 @@ async def save_register(
     )
 
 
+async def record_pos_config(
+    db: Db,
+    register_id: UUID,
+    tenant_id: UUID,
+    tenant_tier: str,
+    sync_state: str,
+    odoo_pos_config_id: int,
+) -> None:
+    """The pos.config the connector made for a register, usable by its orders at once.
+
+    A row made here has version 0, so the register's next event still updates the rest of it
+    (and save_register keeps the id)."""
+    await db.execute(
+        """INSERT INTO registers (register_id, tenant_id, tenant_tier, sync_state,
+                                  odoo_pos_config_id, version)
+           VALUES ($1, $2, $3, $4, $5, 0)
+           ON CONFLICT (register_id) DO UPDATE
+           SET odoo_pos_config_id = EXCLUDED.odoo_pos_config_id, updated_at = now()
+           WHERE registers.odoo_pos_config_id IS DISTINCT FROM EXCLUDED.odoo_pos_config_id""",
+        register_id,
+        tenant_id,
+        tenant_tier,
+        sync_state,
+        odoo_pos_config_id,
+    )
+
+
+async def register_version(db: Db, register_id: UUID) -> int | None:
+    """The newest version of the register the connector has seen (0: only its pos.config)."""
+    value: int | None = await db.fetchval(
+        "SELECT version FROM registers WHERE register_id = $1", register_id
+    )
+    return value
+
+
+async def pos_config_of(db: Db, register_id: UUID) -> int | None:
+    value: int | None = await db.fetchval(
+        "SELECT odoo_pos_config_id FROM registers WHERE register_id = $1", register_id
+    )
+    return value
+
+
+async def pos_configs_of_others(db: Db, register_id: UUID, config_ids: list[int]) -> set[int]:
+    rows = await db.fetch(
+        """SELECT odoo_pos_config_id FROM registers
+           WHERE odoo_pos_config_id = ANY($1::integer[]) AND register_id <> $2""",
+        config_ids,
+        register_id,
+    )
+    return {r["odoo_pos_config_id"] for r in rows}
+
+
+async def note_pos_config_create(db: Db, register_id: UUID, name: str) -> None:
+    await db.execute(
+        """INSERT INTO pos_config_creates (register_id, names) VALUES ($1, ARRAY[$2])
+           ON CONFLICT (register_id) DO UPDATE
+           SET names = array_append(pos_config_creates.names, $2)
+           WHERE NOT $2 = ANY(pos_config_creates.names)""",
+        register_id,
+        name,
+    )
+
+
+async def pos_config_create_names(db: Db, register_id: UUID) -> list[str]:
+    names: list[str] | None = await db.fetchval(
+        "SELECT names FROM pos_config_creates WHERE register_id = $1", register_id
+    )
+    return list(names or [])
+
+
 async def save_payment_method(
     db: Db, tenant_id: UUID, code: str, odoo_payment_method_id: int | None, active: bool
 ) -> None:
@@ -156,15 +229,17 @@ async def save_settings(
     login: str,
     secret_encrypted: bytes,
     odoo_version: int | None,
+    template_pos_config_id: int | None,
 ) -> SettingsRow:
     row = await db.fetchrow(
         """INSERT INTO odoo_settings (tenant_id, url, database, login, secret_encrypted,
-                                      odoo_version)
-           VALUES ($1, $2, $3, $4, $5, $6)
+                                      odoo_version, template_pos_config_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (tenant_id) DO UPDATE
            SET url = EXCLUDED.url, database = EXCLUDED.database, login = EXCLUDED.login,
                secret_encrypted = EXCLUDED.secret_encrypted,
-               odoo_version = EXCLUDED.odoo_version, updated_at = now()
+               odoo_version = EXCLUDED.odoo_version,
+               template_pos_config_id = EXCLUDED.template_pos_config_id, updated_at = now()
            RETURNING *""",
         tenant_id,
         url,
@@ -172,6 +247,7 @@ async def save_settings(
         login,
         secret_encrypted,
         odoo_version,
+        template_pos_config_id,
     )
     assert row is not None
     return SettingsRow(**dict(row))

@@ -18,6 +18,17 @@ class ConnectorSettings(ServiceSettings):
     credentials_key: str | None = None
     # Orders, refunds and sessions: 1, 2, 4, 8, 16 minutes, then the dead-letter queue.
     retry_delays_ms: tuple[int, ...] = (60_000, 120_000, 240_000, 480_000, 960_000)
+    # Register creates and updates (pos.config): 1, 5, 15, 60, 240 minutes, then the DLQ.
+    register_retry_delays_ms: tuple[int, ...] = (
+        60_000,
+        300_000,
+        900_000,
+        3_600_000,
+        14_400_000,
+    )
+    # A new register's pos.config is made once its pending_create is this old: an admin who
+    # links the register to an existing pos.config right after creating it gets no clone.
+    register_create_settle_ms: int = Field(default=1_000, ge=0)
     # How long a message that waits (prerequisite missing, Odoo down) sits out per round.
     wait_ms: int = Field(default=5_000, gt=0)
     odoo_timeout_s: float = Field(default=30.0, gt=0)
@@ -38,3 +49,7 @@ class ConnectorSettings(ServiceSettings):
     @property
     def retry_schedule(self) -> RetrySchedule:
         return RetrySchedule.of(self.retry_delays_ms, self.wait_ms)
+
+    @property
+    def register_retry_schedule(self) -> RetrySchedule:
+        return RetrySchedule.of(self.register_retry_delays_ms, self.wait_ms)

@@ -13,12 +13,13 @@ from typing import Any
 import aio_pika
 import asyncpg
 import httpx
+from aio_pika.abc import AbstractIncomingMessage
 from asgi_lifespan import LifespanManager
 
-from odoo_connector.bootstrap import create_app, odoo_queue, topology
+from odoo_connector.bootstrap import create_app, odoo_queue, registers_queue, topology
 from odoo_connector.settings import ConnectorSettings
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
-from shared.broker import delete_topology
+from shared.broker import QueueSpec, delete_topology
 from shared.events.contracts import (
     OrderLineState,
     OrderPlaced,
@@ -26,6 +27,7 @@ from shared.events.contracts import (
     PaymentMethodCreated,
     PaymentState,
     RefundLineState,
+    RegisterCreated,
     RegisterUpdated,
     SessionClosed,
     TenantCreated,
@@ -107,6 +109,27 @@ class ConnectorWorld:
 
         await eventually(in_inbox, within_s=within_s, what=f"{envelope.type} handled")
 
+    async def dead_letters(self, queue: QueueSpec) -> list[AbstractIncomingMessage]:
+        """Takes every message from the queue's dead-letter queue."""
+        connection = await aio_pika.connect(self.settings.amqp_url)
+        found = []
+        try:
+            channel = await connection.channel()
+            dlq = await channel.get_queue(queue.dead_letter_queue)
+            while (message := await dlq.get(no_ack=True, fail=False)) is not None:
+                found.append(message)
+        finally:
+            await connection.close()
+        return found
+
+    async def one_dead_letter(self, queue: QueueSpec) -> AbstractIncomingMessage:
+        async def dead_lettered() -> list[AbstractIncomingMessage] | None:
+            return await self.dead_letters(queue) or None
+
+        messages = await eventually(dead_lettered, what=f"a dead letter of {queue.name}")
+        assert len(messages) == 1, f"{len(messages)} dead letters"
+        return messages[0]
+
     async def waiting_rounds(self, reason: str) -> float:
         """How often this connector's messages went round the wait queue for `reason`."""
         response = await self.client.get("/metrics")
@@ -168,21 +191,42 @@ class ConnectorWorld:
 
     async def adopt_register(self, tenant: ProTenant, version: int = 2) -> None:
         """The registers service's register.updated after adopting an existing pos.config."""
-        register = RegisterUpdated(
-            register_id=tenant.register_id,
-            shop_id=tenant.shop_id,
+        envelope = await self.publish_register(
+            tenant,
+            tenant.register_id,
+            version,
             name="Till 1",
-            receipt_prefix="T1",
-            active=True,
-            currency="EUR",
-            timezone="Europe/Brussels",
-            business_day_cutoff="04:00",
-            tenant_tier="pro",
             sync_state="synced",
             odoo_pos_config_id=tenant.pos_config_id,
         )
-        envelope = await self.publish(register, tenant.tenant_id, tenant.register_id, version)
         await self.handled(envelope)
+
+    async def publish_register(
+        self,
+        tenant: ProTenant,
+        register_id: uuid.UUID,
+        version: int,
+        *,
+        created: bool = False,
+        **state: Any,
+    ) -> EventEnvelope:
+        """A register event of the tenant's shop as the registers service publishes it (by
+        default a new Pro register waiting for its pos.config)."""
+        values: dict[str, Any] = {
+            "register_id": register_id,
+            "shop_id": tenant.shop_id,
+            "name": "Till 2",
+            "receipt_prefix": "T2",
+            "active": True,
+            "currency": "EUR",
+            "timezone": "Europe/Brussels",
+            "business_day_cutoff": "04:00",
+            "tenant_tier": "pro",
+            "sync_state": "pending_create",
+            **state,
+        }
+        data = RegisterCreated(**values) if created else RegisterUpdated(**values)
+        return await self.publish(data, tenant.tenant_id, register_id, version)
 
     def order(self, tenant: ProTenant, **overrides: Any) -> OrderPlaced:
         return new_order(tenant, **overrides)
@@ -314,6 +358,12 @@ def _line(ref: str, name: str, quantity: str, unit: int, net: int, total: int) -
 
 
 async def delete_connector_topology(settings: ConnectorSettings) -> None:
+    await delete_retry_tiers(
+        settings.amqp_url,
+        topology(settings),
+        registers_queue(settings),
+        settings.register_retry_schedule,
+    )
     await delete_retry_tiers(
         settings.amqp_url, topology(settings), odoo_queue(settings), settings.retry_schedule
     )
