@@ -1,0 +1,171 @@
+"""A register an admin creates on a Pro tenant gets its own pos.config in the tenant's Odoo and
+takes Pro orders there; renames and deactivations follow it; a push Odoo keeps refusing ends in
+`sync_error` with the reason, until the admin's next edit sends it again."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from odoo_connector.settings import ConnectorSettings
+from odoo_connector.testing import ConnectorWorld, running_connector
+from odoo_emulator.testing import RunningEmulator
+from orders.testing import Register
+from registers.testing import Tenant
+from shared.testing.polling import eventually
+
+from .conftest import System
+from .test_pro_tenant_reaches_odoo import _place, _synced
+
+
+@pytest.fixture
+async def connector(common: Callable[[str], Any]) -> AsyncIterator[ConnectorWorld]:
+    """The connector with both retry schedules scaled to milliseconds (registers: 1, 5, 15,
+    60, 240 minutes at 10 ms a minute) and a short settle before a create."""
+    settings = ConnectorSettings(
+        **common("connector"),
+        retry_delays_ms=(60, 120, 240, 480, 960),
+        register_retry_delays_ms=(10, 50, 150, 600, 2400),
+        register_create_settle_ms=100,
+        wait_ms=50,
+    )
+    async with running_connector(settings) as running:
+        yield running
+
+
+async def _pro_tenant(
+    system: System, connector: ConnectorWorld, odoo: RunningEmulator
+) -> tuple[Tenant, dict[str, Any], dict[str, Any]]:
+    """A Pro tenant with a shop, its card method mapped and its Odoo login given."""
+    seed = await odoo.control.seed("demo")
+    tenant = await system.registers.tenant("pro")
+    shop = await system.registers.shop(tenant, name="Harbour")
+    await system.registers.ok(
+        "POST",
+        "/v1/payment-methods",
+        tenant.admin,
+        201,
+        json={
+            "code": "card",
+            "name": "Card",
+            "kind": "card",
+            "odoo_payment_method_id": seed["card_payment_method_id"],
+        },
+    )
+    bot = next(user for user in seed["users"] if user["login"] == "pos-bot")
+    stored = await connector.client.put(
+        f"/v1/tenants/{tenant.id}/odoo",
+        json={"url": odoo.url, "database": "demo", "login": "pos-bot", "secret": bot["api_key"]},
+        headers=tenant.admin,
+    )
+    assert stored.status_code == 200, stored.text
+    return tenant, shop, seed
+
+
+async def _in_state(
+    system: System, tenant: Tenant, register: dict[str, Any], state: str, **expected: Any
+) -> dict[str, Any]:
+    """The register once its sync state (and these fields) are as expected."""
+
+    async def reached() -> dict[str, Any] | None:
+        current = await system.registers.get_register(tenant, register)
+        matches = all(current[key] == value for key, value in expected.items())
+        return current if current["sync_state"] == state and matches else None
+
+    found: dict[str, Any] = await eventually(
+        reached, within_s=20, what=f"register {register['id']} {state} with {expected}"
+    )
+    return found
+
+
+async def _new_configs(odoo: RunningEmulator, seed: dict[str, Any]) -> list[dict[str, Any]]:
+    configs = await odoo.control.records("demo", "pos.config")
+    return [c for c in configs if c["id"] != seed["pos_config_id"]]
+
+
+async def test_a_new_pro_register_gets_its_own_pos_config_and_its_orders_land_there(
+    system: System, connector: ConnectorWorld, odoo: RunningEmulator
+) -> None:
+    tenant, shop, seed = await _pro_tenant(system, connector, odoo)
+    created = await system.registers.register(tenant, shop, name="Terrace")
+    assert created["sync_state"] == "pending_create"
+    synced = await _in_state(system, tenant, created, "synced")
+    [config] = await _new_configs(odoo, seed)
+    assert synced["odoo_pos_config_id"] == config["id"]
+    assert (config["name"], config["active"]) == ("Terrace", True)
+    assert config["journal_id"] == seed["pos_journal_id"]
+
+    register = Register(
+        register_id=uuid.UUID(created["id"]),
+        tenant_id=tenant.id,
+        shop_id=uuid.UUID(shop["id"]),
+        name="Terrace",
+        receipt_prefix=created["receipt_prefix"],
+    )
+    device = await system.registers.token_for(
+        tenant.admin, role="cashier", subject="tablet", register_id=created["id"]
+    )
+    placed = await _place(system, register, device, seed["pos_product_ids"])
+    odoo_order_id = (await _synced(system, placed["id"], device))["odoo_order_id"]
+    [in_odoo] = await odoo.control.records("demo", "pos.order", [["id", "=", odoo_order_id]])
+    [session] = await odoo.control.records(
+        "demo", "pos.session", [["id", "=", in_odoo["session_id"]]]
+    )
+    assert session["config_id"] == config["id"]
+
+
+async def test_a_rename_while_the_create_is_in_flight_ends_with_the_new_name_in_odoo(
+    system: System, connector: ConnectorWorld, odoo: RunningEmulator
+) -> None:
+    tenant, shop, seed = await _pro_tenant(system, connector, odoo)
+    # Every Odoo call takes a while: the rename comes while the create is on its way.
+    await odoo.control.set_latency(300)
+    created = await system.registers.register(tenant, shop, name="Terrace")
+
+    async def template_read() -> bool:
+        return bool(await odoo.control.calls(model="pos.payment.method", method="search_read"))
+
+    await eventually(template_read, within_s=20, what="the connector reading the template")
+    await system.registers.patch_register(tenant, created, name="Garden")
+    synced = await _in_state(system, tenant, created, "synced", name="Garden")
+    await odoo.control.clear_latency()
+    creates = await odoo.control.calls(model="pos.config", method="create")
+    configs = await _new_configs(odoo, seed)
+    # Made under the name it had when it left, then renamed: one pos.config, the new name.
+    assert [c["args"][0]["name"] for c in creates] == ["Terrace"]
+    assert [(c["id"], c["name"]) for c in configs] == [(synced["odoo_pos_config_id"], "Garden")]
+
+
+async def test_deactivating_a_register_archives_its_pos_config(
+    system: System, connector: ConnectorWorld, odoo: RunningEmulator
+) -> None:
+    tenant, shop, seed = await _pro_tenant(system, connector, odoo)
+    created = await system.registers.register(tenant, shop, name="Terrace")
+    await _in_state(system, tenant, created, "synced")
+    await system.registers.patch_register(tenant, created, active=False)
+    await _in_state(system, tenant, created, "synced", active=False)
+    [config] = await _new_configs(odoo, seed)
+    assert (config["name"], config["active"]) == ("Terrace", False)
+
+
+async def test_an_update_odoo_keeps_refusing_is_a_sync_error_until_the_next_edit_sends_it_again(
+    system: System, connector: ConnectorWorld, odoo: RunningEmulator
+) -> None:
+    tenant, shop, seed = await _pro_tenant(system, connector, odoo)
+    created = await system.registers.register(tenant, shop, name="Terrace")
+    await _in_state(system, tenant, created, "synced")
+    await odoo.control.fail("serialization_failure", count=1000, model="pos.config", method="write")
+    await system.registers.patch_register(tenant, created, name="Garden")
+    failed = await _in_state(system, tenant, created, "sync_error")
+    assert failed["sync"]["attempts"] == 6
+    assert "could not serialize access" in failed["sync"]["last_error"]
+    assert len(await odoo.control.calls(model="pos.config", method="write")) == 6
+
+    await odoo.control.clear_faults()
+    await system.registers.patch_register(tenant, created, name="Patio")
+    await _in_state(system, tenant, created, "synced", name="Patio")
+    [config] = await _new_configs(odoo, seed)
+    assert config["name"] == "Patio"
