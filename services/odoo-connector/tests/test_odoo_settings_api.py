@@ -80,6 +80,7 @@ async def test_another_tenants_settings_do_not_exist_for_the_caller(world: Conne
         ({"url": "https://cafe/?db=x"}, "url", "without a query"),
         ({"odoo_version": 15}, "odoo_version", "16"),
         ({"secret": " "}, "secret", "API key (or password), not empty"),
+        ({"template_pos_config_id": 0}, "template_pos_config_id", "greater than 0"),
         ({"colour": "blue"}, "colour", "is not a field of this request"),
     ],
 )

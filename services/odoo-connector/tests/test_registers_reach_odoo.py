@@ -301,6 +301,56 @@ async def test_a_validation_error_dead_letters_the_register_at_once(
     assert "default pricelist" in failed["message"]
 
 
+async def test_an_odoo_outage_holds_a_register_create_without_spending_its_retries(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        emu.go_down()
+        register_id = uuid.uuid4()
+        await world.publish_register(tenant, register_id, 1, created=True)
+        queue = registers_queue(world.settings)
+
+        async def held() -> bool:
+            return await world.waiting_rounds("odoo_unavailable", queue) >= 6
+
+        # More wait rounds than the schedule has retries: none of them spent one.
+        await eventually(held, what="the create waiting for Odoo")
+        assert await _dead_letters(world) == []
+        emu.come_up()
+        await _synced(tap, register_id)
+        assert len(await _configs(emu, tenant)) == 1
+    assert tap.of_type("register.odoo_sync_failed") == []
+
+
+async def test_the_template_the_settings_name_is_the_one_cloned_and_a_missing_one_is_reported(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=17) as emu:
+        seed = await emu.control.seed("demo")
+        tenant = await world.pro_tenant(emu.url, seed)
+        bot = next(u for u in seed["users"] if u["login"] == "pos-bot")
+        stored = await world.client.put(
+            f"/v1/tenants/{tenant.tenant_id}/odoo",
+            json={
+                "url": emu.url,
+                "database": "demo",
+                "login": "pos-bot",
+                "secret": bot["api_key"],
+                "template_pos_config_id": 999,
+            },
+            headers=world.token(tenant.tenant_id),
+        )
+        assert stored.json()["template_pos_config_id"] == 999
+        await world.publish_register(tenant, uuid.uuid4(), 1, created=True)
+        message = await _one_dead_letter(world)
+        failed = await _sync_failed(tap)
+        assert await emu.control.calls(model="pos.config", method="create") == []
+    assert message.headers["x-attempts"] == 1
+    assert failed["error_class"] == "TemplatePosConfigMissingError"
+    assert "no pos.config 999" in failed["message"]
+
+
 async def test_an_order_of_a_register_being_created_waits_then_lands_in_its_new_pos_config(
     world: ConnectorWorld, tap: EventTap
 ) -> None:
@@ -308,7 +358,7 @@ async def test_an_order_of_a_register_being_created_waits_then_lands_in_its_new_
         tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
         register_id = uuid.uuid4()
         # Slow Odoo: the order arrives while its register's pos.config is being made.
-        await emu.control.set_latency(300)
+        await emu.control.set_latency(100)
         await world.publish_register(tenant, register_id, 1, created=True, name="Terrace")
         order = world.order(
             tenant, register_id=register_id, receipt_number="T2-000001", receipt_sequence=1

@@ -882,7 +882,9 @@ class ConnectorHandlers:
                     problem=f"Odoo refused the login {row.login!r} on database {row.database!r}; "
                     "check the login, the API key and the database name",
                 )
-            summary = await self._odoo.summary(TenantOdoo(endpoint, version, uid))
+            summary = await self._odoo.summary(
+                TenantOdoo(endpoint, version, uid), row.template_pos_config_id
+            )
         except (OdooUnavailable, OdooProtocolError, OdooError) as error:
             return OdooCheckPublic(
                 reachable=True, authenticated=False, version=version, problem=str(error)

@@ -258,12 +258,11 @@ class OdooPos:
         self, odoo: TenantOdoo, template_id: int | None, fields: list[str]
     ) -> dict[str, Any]:
         """The pos.config named in the tenant's settings, or else its first active one."""
-        domain = [["id", "=", template_id], ANY_ACTIVE] if template_id else [["active", "=", True]]
         rows = await self.call(
             odoo,
             "pos.config",
             "search_read",
-            [domain],
+            [_template_domain(template_id)],
             {"fields": fields, "order": "id", "limit": 1},
         )
         if not rows:
@@ -363,13 +362,13 @@ class OdooPos:
         taken = {int(row["res_id"]) for row in claimed}
         return [i for i in ids if i not in taken]
 
-    async def summary(self, odoo: TenantOdoo) -> dict[str, Any]:
+    async def summary(self, odoo: TenantOdoo, template_id: int | None) -> dict[str, Any]:
         """What /check reports: the template pos.config and the payment methods."""
         configs = await self.call(
             odoo,
             "pos.config",
             "search_read",
-            [[["active", "=", True]]],
+            [_template_domain(template_id)],
             {"fields": ["id", "name"], "order": "id", "limit": 1},
         )
         methods = await self.call(
@@ -386,6 +385,11 @@ def draft_failure(order: OdooOrder) -> OrderLeftInDraftError:
         f"Odoo kept {order.reference} as draft: the payments "
         f"({order.amount_paid:.2f}) do not settle the total ({order.amount_total:.2f})"
     )
+
+
+def _template_domain(template_id: int | None) -> list[Any]:
+    """The pos.config the tenant's settings name (archived or not), else the first active one."""
+    return [["id", "=", template_id], ANY_ACTIVE] if template_id else [["active", "=", True]]
 
 
 def _xmlid_name(register_id: UUID) -> str:

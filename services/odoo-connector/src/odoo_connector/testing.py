@@ -130,10 +130,11 @@ class ConnectorWorld:
         assert len(messages) == 1, f"{len(messages)} dead letters"
         return messages[0]
 
-    async def waiting_rounds(self, reason: str) -> float:
-        """How often this connector's messages went round the wait queue for `reason`."""
+    async def waiting_rounds(self, reason: str, spec: QueueSpec | None = None) -> float:
+        """How often this connector's messages (of the orders' queue, by default) went round
+        the wait queue for `reason`."""
         response = await self.client.get("/metrics")
-        queue = odoo_queue(self.settings).name
+        queue = (spec or odoo_queue(self.settings)).name
         total = 0.0
         for line in response.text.splitlines():
             if (
