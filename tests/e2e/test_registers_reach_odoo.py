@@ -24,11 +24,11 @@ from .test_pro_tenant_reaches_odoo import _place, _synced
 @pytest.fixture
 async def connector(common: Callable[[str], Any]) -> AsyncIterator[ConnectorWorld]:
     """The connector with both retry schedules scaled to milliseconds (registers: 1, 5, 15,
-    60, 240 minutes at 10 ms a minute) and a short settle before a create."""
+    60, 240 minutes at 5 ms a minute) and a short settle before a create."""
     settings = ConnectorSettings(
         **common("connector"),
         retry_delays_ms=(60, 120, 240, 480, 960),
-        register_retry_delays_ms=(10, 50, 150, 600, 2400),
+        register_retry_delays_ms=(5, 25, 75, 300, 1200),
         register_create_settle_ms=100,
         wait_ms=50,
     )

@@ -13,8 +13,8 @@ from shared.testing.service_settings import settings_for_test
 
 # 1, 2, 4, 8, 16 minutes, scaled to milliseconds.
 TEST_RETRY_DELAYS_MS = (60, 120, 240, 480, 960)
-# Registers: 1, 5, 15, 60, 240 minutes, scaled to 10 ms a minute.
-TEST_REGISTER_RETRY_DELAYS_MS = (10, 50, 150, 600, 2400)
+# Registers: 1, 5, 15, 60, 240 minutes, scaled to 5 ms a minute.
+TEST_REGISTER_RETRY_DELAYS_MS = (5, 25, 75, 300, 1200)
 
 
 @pytest.fixture
