@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from odoo_connector.domain import many2one_id
 from odoo_connector.odoo_pos import OdooPos, TenantOdoo
 
 # How many ids one `in` domain carries: keeps each read well under Odoo's request limits.
@@ -63,15 +64,6 @@ _WANTED = {
     "account.tax": ["id", "amount", "amount_type", "price_include"],
     "product.product": ["id", "default_code", "display_name"],
 }
-
-
-def many2one(value: Any) -> int | None:
-    """Odoo's many2one as read: `[id, name]`, a bare id (load=False), or false."""
-    if isinstance(value, list) and value:
-        return int(value[0])
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
 
 
 def many2one_name(value: Any) -> str | None:
@@ -277,7 +269,7 @@ class HistoryReader:
         ]
         refunded_ids = {line.refunded_line_id for line in lines if line.refunded_line_id}
         refunded_line_orders = {
-            int(row["id"]): many2one(row["order_id"]) or 0
+            int(row["id"]): many2one_id(row["order_id"]) or 0
             for row in await self._by_ids("pos.order.line", "id", refunded_ids)
         }
         lines_of: dict[int, list[OdooLine]] = {}
@@ -330,7 +322,7 @@ def _session(row: dict[str, Any]) -> OdooSession:
     return OdooSession(
         id=int(row["id"]),
         name=str(row.get("name") or row["id"]),
-        config_id=many2one(row.get("config_id")) or 0,
+        config_id=many2one_id(row.get("config_id")) or 0,
         user_name=many2one_name(row.get("user_id")),
         start_at=start,
         stop_at=odoo_moment(row.get("stop_at")),
@@ -344,7 +336,7 @@ def _order(row: dict[str, Any]) -> OdooOrder:
         id=int(row["id"]),
         name=str(row.get("name") or row["id"]),
         pos_reference=text(row.get("pos_reference")),
-        session_id=many2one(row.get("session_id")) or 0,
+        session_id=many2one_id(row.get("session_id")) or 0,
         date_order=odoo_moment(row.get("date_order")) or datetime.fromtimestamp(0, UTC),
         state=str(row.get("state")),
         amount_total=float(row.get("amount_total") or 0.0),
@@ -362,8 +354,8 @@ def _with(
 def _line(row: dict[str, Any]) -> OdooLine:
     return OdooLine(
         id=int(row["id"]),
-        order_id=many2one(row.get("order_id")) or 0,
-        product_id=many2one(row.get("product_id")) or 0,
+        order_id=many2one_id(row.get("order_id")) or 0,
+        product_id=many2one_id(row.get("product_id")) or 0,
         product_name=text(row.get("full_product_name")),
         qty=float(row.get("qty") or 0.0),
         price_unit=float(row.get("price_unit") or 0.0),
@@ -371,15 +363,15 @@ def _line(row: dict[str, Any]) -> OdooLine:
         price_subtotal=float(row.get("price_subtotal") or 0.0),
         price_subtotal_incl=float(row.get("price_subtotal_incl") or 0.0),
         tax_ids=tuple(int(t) for t in row.get("tax_ids") or ()),
-        refunded_line_id=many2one(row.get("refunded_orderline_id")),
+        refunded_line_id=many2one_id(row.get("refunded_orderline_id")),
     )
 
 
 def _payment(row: dict[str, Any]) -> OdooPayment:
     return OdooPayment(
         id=int(row["id"]),
-        order_id=many2one(row.get("pos_order_id")) or 0,
-        method_id=many2one(row.get("payment_method_id")) or 0,
+        order_id=many2one_id(row.get("pos_order_id")) or 0,
+        method_id=many2one_id(row.get("payment_method_id")) or 0,
         amount=float(row.get("amount") or 0.0),
     )
 
