@@ -86,7 +86,7 @@ async def _new_configs(odoo: RunningEmulator, seed: dict[str, Any]) -> list[dict
     return [c for c in configs if c["id"] != seed["pos_config_id"]]
 
 
-async def test_a_new_pro_register_gets_its_own_pos_config_and_its_orders_land_there(
+async def test_a_new_pro_register_gets_its_own_pos_config_and_its_card_and_cash_sales_land_there(
     system: System, connector: ConnectorWorld, odoo: RunningEmulator
 ) -> None:
     tenant, shop, seed = await _pro_tenant(system, connector, odoo)
@@ -108,13 +108,43 @@ async def test_a_new_pro_register_gets_its_own_pos_config_and_its_orders_land_th
     device = await system.registers.token_for(
         tenant.admin, role="cashier", subject="tablet", register_id=created["id"]
     )
-    placed = await _place(system, register, device, seed["pos_product_ids"])
-    odoo_order_id = (await _synced(system, placed["id"], device))["odoo_order_id"]
-    [in_odoo] = await odoo.control.records("demo", "pos.order", [["id", "=", odoo_order_id]])
-    [session] = await odoo.control.records(
-        "demo", "pos.session", [["id", "=", in_odoo["session_id"]]]
+    by_card = await _place(system, register, device, seed["pos_product_ids"])
+    card_order_id = (await _synced(system, by_card["id"], device))["odoo_order_id"]
+    # The tablet's cash payment names no Odoo method: the register's own cash method takes it.
+    by_cash = await _place_cash(system, register, device, seed["pos_product_ids"])
+    cash_order_id = (await _synced(system, by_cash["id"], device))["odoo_order_id"]
+    in_odoo = await odoo.control.records(
+        "demo", "pos.order", [["id", "in", [card_order_id, cash_order_id]]]
     )
-    assert session["config_id"] == config["id"]
+    sessions = await odoo.control.records(
+        "demo", "pos.session", [["id", "in", sorted({o["session_id"] for o in in_odoo})]]
+    )
+    [cash_payment] = await odoo.control.records(
+        "demo", "pos.payment", [["pos_order_id", "=", cash_order_id]]
+    )
+    [own_cash] = await odoo.control.records(
+        "demo", "pos.payment.method", [["id", "=", cash_payment["payment_method_id"]]]
+    )
+    assert {s["config_id"] for s in sessions} == {config["id"]}
+    assert [o["state"] for o in in_odoo] == ["paid", "paid"]
+    assert own_cash["is_cash_count"] is True
+    assert own_cash["id"] in config["payment_method_ids"]
+    assert own_cash["id"] != seed["cash_payment_method_id"]
+
+
+async def _place_cash(
+    system: System, register: Register, device: dict[str, str], products: list[int]
+) -> dict[str, Any]:
+    body = system.orders.order_body(
+        register,
+        payments=[{"method": "cash", "kind": "cash", "amount": {"amount": 920, "currency": "EUR"}}],
+    )
+    for line, product in zip(body["lines"], products, strict=False):
+        line["odoo_product_id"] = product
+    response = await system.orders.client.post("/v1/orders", json=body, headers=device)
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    return order
 
 
 async def test_a_rename_while_the_create_is_in_flight_ends_with_the_new_name_in_odoo(

@@ -19,6 +19,9 @@ from shared.events.envelope import EventEnvelope
 from shared.testing.event_tap import EventTap
 from shared.testing.polling import eventually
 
+# The demo database's journals, by seed key.
+JOURNALS = ("pos_journal_id", "cash_journal_id", "bank_journal_id", "invoice_journal_id")
+
 # What the template's clone must carry over (the demo "Shop"), by field and seed key.
 CLONED = {
     "company_id": "company_id",
@@ -79,7 +82,7 @@ async def _sync_failed(tap: EventTap) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("version", [16, 17, 18])
-async def test_a_new_register_is_a_clone_of_the_template_under_its_own_name(
+async def test_a_new_register_is_a_clone_of_the_template_under_its_own_name_with_its_own_cash(
     world: ConnectorWorld, tap: EventTap, version: int
 ) -> None:
     async with running_emulator(version=version) as emu:
@@ -89,9 +92,20 @@ async def test_a_new_register_is_a_clone_of_the_template_under_its_own_name(
         await world.publish_register(tenant, register_id, 1, created=True, name="Terrace")
         synced = await _synced(tap, register_id)
         [config] = await _configs(emu, tenant)
+        [template] = await emu.control.records(
+            "demo", "pos.config", [["id", "=", seed["pos_config_id"]]]
+        )
         [create] = await emu.control.calls(model="pos.config", method="create")
-        [xmlid] = await emu.control.records(
+        xmlids = await emu.control.records(
             "demo", "ir.model.data", [["module", "=", "pos_platform"]]
+        )
+        methods = await emu.control.records(
+            "demo",
+            "pos.payment.method",
+            [["id", "not in", [seed["cash_payment_method_id"], seed["card_payment_method_id"]]]],
+        )
+        journals = await emu.control.records(
+            "demo", "account.journal", [["id", "not in", [seed[k] for k in JOURNALS]]]
         )
         fields = await emu.control.calls(model="pos.config", method="fields_get")
     assert synced == {
@@ -108,9 +122,32 @@ async def test_a_new_register_is_a_clone_of_the_template_under_its_own_name(
         field: seed[key] for field, key in CLONED.items()
     }
     assert config["available_pricelist_ids"] == [seed["pricelist_id"]]
-    # The template's cash method stays its own (one register per cash method); card is shared.
-    assert config["payment_method_ids"] == [seed["card_payment_method_id"]]
-    assert (xmlid["model"], xmlid["res_id"]) == ("pos.config", config["id"])
+    # The template's cash method stays its own (one register per cash method); card is shared,
+    # and the register has a cash method of its own, on a cash journal of its own.
+    [cash] = methods
+    [journal] = journals
+    assert config["payment_method_ids"] == [seed["card_payment_method_id"], cash["id"]]
+    assert template["payment_method_ids"] == [
+        seed["cash_payment_method_id"],
+        seed["card_payment_method_id"],
+    ]
+    assert (cash["name"], cash["journal_id"], cash["company_id"], cash["is_cash_count"]) == (
+        "Cash (Terrace)",
+        journal["id"],
+        seed["company_id"],
+        True,
+    )
+    assert (journal["name"], journal["code"], journal["type"], journal["company_id"]) == (
+        "Cash Terrace",
+        "CSH2",
+        "cash",
+        seed["company_id"],
+    )
+    assert {(x["model"], x["name"], x["res_id"]) for x in xmlids} == {
+        ("pos.config", f"pos_config_{register_id.hex}", config["id"]),
+        ("account.journal", f"cash_journal_{register_id.hex}", journal["id"]),
+        ("pos.payment.method", f"cash_method_{register_id.hex}", cash["id"]),
+    }
     # Only fields this Odoo has and lets a create set: no stock_location_id in any version.
     described = fields[0]["result"]
     sent = create["args"][0]

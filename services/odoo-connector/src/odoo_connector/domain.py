@@ -96,6 +96,10 @@ class TemplatePosConfigMissingError(PermanentHandlingError):
     """The tenant's Odoo has no pos.config to clone a new register from."""
 
 
+class CashJournalCodesExhaustedError(PermanentHandlingError):
+    """No free short code is left for a new register's cash journal."""
+
+
 class PosConfigMissingError(PermanentHandlingError):
     """The register's pos.config is not in Odoo (deleted there), or it never had one."""
 
@@ -275,12 +279,51 @@ def order_lines(order: OrderPlaced, product_ids: dict[str, int]) -> tuple[OdooLi
     return tuple(line(state) for state in order.lines)
 
 
+@dataclass(frozen=True)
+class PaymentMethodMap:
+    """Which Odoo payment method a payment of a register goes to.
+
+    At a register whose pos.config the connector created with its own cash method, a cash
+    payment goes to that method: Odoo refuses the tenant's cash method (the template's) on any
+    other pos.config. A payment's explicit `odoo_payment_method_id` wins only if the register's
+    pos.config was created with it; a non-cash payment maps as anywhere else. Elsewhere
+    (registers adopted or linked to an existing pos.config), the explicit id, else the
+    tenant's mapping of the payment's code."""
+
+    by_code: dict[str, int]
+    own_cash: int | None = None
+    register_methods: frozenset[int] = frozenset()
+
+    def _to_own_cash(self, payment: PaymentState) -> bool:
+        if self.own_cash is None or payment.kind != "cash":
+            return False
+        explicit = payment.odoo_payment_method_id
+        return explicit is None or explicit not in self.register_methods
+
+    def method_of(self, payment: PaymentState) -> int:
+        if self._to_own_cash(payment):
+            assert self.own_cash is not None
+            return self.own_cash
+        return payment.odoo_payment_method_id or self.by_code[payment.method]
+
+    def unmapped(self, payments: list[PaymentState]) -> list[str]:
+        """The codes of payments that name no method and whose code the tenant has not mapped."""
+        return sorted(
+            {
+                p.method
+                for p in payments
+                if p.odoo_payment_method_id is None and not self._to_own_cash(p)
+            }
+            - set(self.by_code)
+        )
+
+
 def odoo_payments(
-    payments: list[PaymentState], method_ids: dict[str, int], currency: str, sign: int = 1
+    payments: list[PaymentState], methods: PaymentMethodMap, currency: str, sign: int = 1
 ) -> tuple[OdooPayment, ...]:
     return tuple(
         OdooPayment(
-            payment_method_id=p.odoo_payment_method_id or method_ids[p.method],
+            payment_method_id=methods.method_of(p),
             amount=sign * amount(p.amount, currency),
         )
         for p in payments
@@ -288,7 +331,7 @@ def odoo_payments(
 
 
 def odoo_order(
-    order: OrderPlaced, product_ids: dict[str, int], method_ids: dict[str, int]
+    order: OrderPlaced, product_ids: dict[str, int], methods: PaymentMethodMap
 ) -> OdooOrder:
     return OdooOrder(
         uuid=str(order.order_id),
@@ -296,7 +339,7 @@ def odoo_order(
         sequence_number=sequence_number(order.receipt_number),
         placed_at=order.created_at,
         lines=order_lines(order, product_ids),
-        payments=odoo_payments(order.payments, method_ids, order.currency),
+        payments=odoo_payments(order.payments, methods, order.currency),
         amount_total=amount(order.total, order.currency),
         amount_tax=amount(order.tax_total, order.currency),
     )
@@ -314,7 +357,7 @@ class OriginalLine:
 def odoo_refund(
     refund: OrderRefunded,
     original_lines: dict[UUID, OriginalLine],
-    method_ids: dict[str, int],
+    methods: PaymentMethodMap,
 ) -> OdooOrder:
     """Negative quantities and amounts, each line pointing at the line it gives back."""
     lines = []
@@ -344,7 +387,7 @@ def odoo_refund(
         sequence_number=0,
         placed_at=refund.created_at,
         lines=tuple(lines),
-        payments=odoo_payments(refund.payments, method_ids, refund.currency, sign=-1),
+        payments=odoo_payments(refund.payments, methods, refund.currency, sign=-1),
         amount_total=-amount(refund.total, refund.currency),
         amount_tax=-amount(refund.tax_total, refund.currency),
     )
@@ -396,11 +439,13 @@ def pos_config_clone(
     fields: dict[str, dict[str, Any]],
     cash_method_ids: set[int],
     register: RegisterState,
+    own_cash_method_id: int | None = None,
 ) -> dict[str, Any]:
     """The create values of a register's pos.config: the template's relations, our name.
 
     A cash payment method belongs to one pos.config only (odoo-api.md 5), so the template's
-    cash methods stay with the template and the clone shares its other methods."""
+    cash methods stay with the template: the clone shares its other methods and takes the
+    register's own cash method instead."""
     values: dict[str, Any] = {}
     for name in clonable_fields(fields):
         if name not in template:
@@ -414,6 +459,8 @@ def pos_config_clone(
         ids = [int(i) for i in template[name] or []]
         if info.get("relation") == PAYMENT_METHOD_MODEL:
             ids = [i for i in ids if i not in cash_method_ids]
+            if own_cash_method_id is not None:
+                ids.append(own_cash_method_id)
         values[name] = [[6, 0, ids]]
     values["name"] = register.name
     if "active" in fields:
@@ -425,3 +472,21 @@ def pos_config_changes(current: dict[str, Any], register: RegisterState) -> dict
     """What a write must change for the pos.config to carry the register's name and state."""
     wanted = {"name": register.name, "active": register.active}
     return {key: value for key, value in wanted.items() if current.get(key) != value}
+
+
+# Odoo's own codes for new cash journals (account.journal.get_next_bank_cash_default_code), then
+# room for many more registers; journal codes are at most 5 characters and unique per company.
+_CASH_JOURNAL_CODES = tuple(f"CSH{n}" for n in range(1, 100)) + tuple(
+    f"C{n:04d}" for n in range(100, 10000)
+)
+
+
+def cash_journal_code(taken: set[str]) -> str:
+    """The first cash journal code neither the company's journals nor another register use."""
+    upper = {code.upper() for code in taken}
+    for code in _CASH_JOURNAL_CODES:
+        if code not in upper:
+            return code
+    raise CashJournalCodesExhaustedError(
+        f"every cash journal code from CSH1 to C9999 is taken ({len(taken)} codes in use)"
+    )

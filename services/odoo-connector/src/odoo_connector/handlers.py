@@ -25,11 +25,13 @@ from odoo_connector.domain import (
     OdooCredentialsRejected,
     OdooOrder,
     OdooSessionGone,
+    PaymentMethodMap,
     PosConfigMissingError,
     RefundNotMappableError,
     SessionCannotCloseError,
     SessionTarget,
     clonable_fields,
+    many2one_id,
     odoo_order,
     odoo_refund,
     payment_method_ids_of,
@@ -45,6 +47,7 @@ from odoo_connector.odoo_client import (
     UnsupportedOdooVersion,
 )
 from odoo_connector.odoo_pos import OdooPos, Pushed, TenantOdoo, draft_failure
+from odoo_connector.register_cash import RegisterCash, TemplateCash
 from odoo_connector.register_lanes import NotYet, RegisterLanes, Ticket
 from shared.auth import Role, TokenClaims
 from shared.consumer import PermanentHandlingError
@@ -218,7 +221,7 @@ class ConnectorHandlers:
                 await self._mark(data, repo.settle_receipts)
                 return _nothing
             products = await self._product_ids(envelope.tenant_id, target.odoo, data)
-            methods = _payment_method_ids(target.context, data.payments)
+            methods = _payment_methods(target.context, data.payments)
             job = PushJob(
                 target.odoo,
                 envelope.tenant_id,
@@ -309,7 +312,7 @@ class ConnectorHandlers:
             originals = await self._odoo.original_lines(
                 target.odoo, original.odoo_order_id, [UUID(i) for i in original.line_ids]
             )
-            methods = _payment_method_ids(target.context, data.payments)
+            methods = _payment_methods(target.context, data.payments)
             job = PushJob(
                 target.odoo,
                 envelope.tenant_id,
@@ -521,11 +524,15 @@ class ConnectorHandlers:
         template = await self._odoo.template_pos_config(
             job.odoo, job.template_pos_config_id, clonable_fields(fields)
         )
-        cash = await self._odoo.cash_methods(job.odoo, payment_method_ids_of(template, fields))
-        values = pos_config_clone(template, fields, cash, register)
-        # Looked at again after the reads, right before the one call that cannot be undone.
+        method_ids = payment_method_ids_of(template, fields)
+        cash = await self._odoo.cash_methods(job.odoo, method_ids)
+        # Looked at again after the reads, right before the first call that cannot be undone.
         if await self._superseded(db, job):
             return None
+        own_cash = None
+        if cash:
+            own_cash = await self._own_cash_method(db, job, template, cash, method_ids)
+        values = pos_config_clone(template, fields, set(cash), register, own_cash)
         await repo.note_pos_config_create(db, register.register_id, register.name)
         config_id = await self._odoo.create_pos_config(job.odoo, values)
         # At once: the register's waiting orders go as soon as the id is here.
@@ -536,11 +543,36 @@ class ConnectorHandlers:
             odoo_pos_config_id=config_id,
             template_pos_config_id=template["id"],
             cash_methods_left_out=sorted(cash),
+            own_cash_method_id=own_cash,
         )
         return config_id
 
+    async def _own_cash_method(
+        self,
+        db: Db,
+        job: RegisterJob,
+        template: dict[str, Any],
+        cash: dict[int, int | None],
+        method_ids: set[int],
+    ) -> int:
+        journal = next((j for j in cash.values() if j is not None), None)
+        currency = await self._odoo.journal_currency(job.odoo, journal) if journal else None
+        return await RegisterCash(
+            self._odoo,
+            db,
+            job.odoo,
+            job.tenant_id,
+            job.register,
+            TemplateCash(
+                company_id=many2one_id(template.get("company_id")),
+                currency_id=currency,
+                shared_method_ids=sorted(method_ids - set(cash)),
+            ),
+        ).method()
+
     async def _record_pos_config(self, db: Db, job: RegisterJob, config_id: int) -> None:
         register = job.register
+        await repo.attach_cash_method(db, register.register_id, config_id)
         await repo.record_pos_config(
             db,
             register.register_id,
@@ -904,15 +936,20 @@ def _pos_config_of(register_id: UUID, context: repo.EventContext) -> int:
     return register.odoo_pos_config_id
 
 
-def _payment_method_ids(context: repo.EventContext, payments: list[Any]) -> dict[str, int]:
-    mapped = context.payment_method_ids
-    absent = sorted({p.method for p in payments if p.odoo_payment_method_id is None} - set(mapped))
+def _payment_methods(context: repo.EventContext, payments: list[Any]) -> PaymentMethodMap:
+    own = context.own_cash_method
+    methods = PaymentMethodMap(
+        context.payment_method_ids,
+        own.odoo_payment_method_id if own else None,
+        own.pos_config_method_ids if own else frozenset(),
+    )
+    absent = methods.unmapped(payments)
     if absent:
         raise MissingPaymentMappingError(
             f"payment method {', '.join(map(repr, absent))} has no Odoo payment method: set "
             "its odoo_payment_method_id"
         )
-    return mapped
+    return methods
 
 
 def _require_tenant_admin(claims: TokenClaims, tenant_id: UUID) -> None:

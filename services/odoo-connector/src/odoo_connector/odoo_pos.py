@@ -25,7 +25,7 @@ from odoo_connector.domain import (
 from odoo_connector.odoo_client import OdooClient, OdooEndpoint, OdooUnavailable
 from shared.retry_topology import WaitForPrerequisite
 
-# Our external ids in the tenant's Odoo: `pos_platform.pos_config_<register id>`.
+# Our external ids in the tenant's Odoo: `pos_platform.<kind>_<register id>` (xmlid_name).
 XMLID_MODULE = "pos_platform"
 ANY_ACTIVE = ["active", "in", [True, False]]
 FIELD_ATTRIBUTES = ["type", "readonly", "store", "related", "relation"]
@@ -274,21 +274,52 @@ class OdooPos:
         template: dict[str, Any] = rows[0]
         return template
 
-    async def cash_methods(self, odoo: TenantOdoo, method_ids: set[int]) -> set[int]:
+    async def cash_methods(self, odoo: TenantOdoo, method_ids: set[int]) -> dict[int, int | None]:
+        """The cash ones among these payment methods, with their journals."""
         if not method_ids:
-            return set()
+            return {}
         rows = await self.call(
             odoo,
             "pos.payment.method",
             "search_read",
             [[["id", "in", sorted(method_ids)], ["is_cash_count", "=", True]]],
-            {"fields": ["id"]},
+            {"fields": ["id", "journal_id"], "order": "id"},
         )
-        return {int(row["id"]) for row in rows}
+        return {int(row["id"]): many2one_id(row.get("journal_id")) for row in rows}
+
+    async def journal_currency(self, odoo: TenantOdoo, journal_id: int) -> int | None:
+        rows = await self.call(
+            odoo, "account.journal", "read", [[journal_id]], {"fields": ["currency_id"]}
+        )
+        return many2one_id(rows[0].get("currency_id")) if rows else None
+
+    async def journal_codes(self, odoo: TenantOdoo, company_id: int | None) -> set[str]:
+        """The codes of the company's journals, archived ones too."""
+        domain: list[Any] = [ANY_ACTIVE]
+        if company_id is not None:
+            domain.append(["company_id", "=", company_id])
+        rows = await self.call(
+            odoo, "account.journal", "search_read", [domain], {"fields": ["code"]}
+        )
+        return {str(row["code"]) for row in rows}
+
+    async def first_id(self, odoo: TenantOdoo, model: str, domain: list[Any]) -> int | None:
+        """The oldest record of the model matching the domain, archived or not."""
+        rows = await self.call(
+            odoo,
+            model,
+            "search_read",
+            [[*domain, ANY_ACTIVE]],
+            {"fields": ["id"], "order": "id", "limit": 1},
+        )
+        return int(rows[0]["id"]) if rows else None
+
+    async def create(self, odoo: TenantOdoo, model: str, values: dict[str, Any]) -> int:
+        created = await self.call(odoo, model, "create", [values])
+        return created if isinstance(created, int) else int(created[0])
 
     async def create_pos_config(self, odoo: TenantOdoo, values: dict[str, Any]) -> int:
-        created = await self.call(odoo, "pos.config", "create", [values])
-        return created if isinstance(created, int) else int(created[0])
+        return await self.create(odoo, "pos.config", values)
 
     async def pos_config_state(self, odoo: TenantOdoo, config_id: int) -> dict[str, Any] | None:
         """The pos.config's name and active flag, archived or not; None if it is gone."""
@@ -306,24 +337,19 @@ class OdooPos:
     ) -> None:
         await self.call(odoo, "pos.config", "write", [[config_id], changes])
 
-    async def pos_config_by_external_id(self, odoo: TenantOdoo, register_id: UUID) -> int | None:
+    async def by_external_id(self, odoo: TenantOdoo, model: str, name: str) -> int | None:
+        """The record our external id `pos_platform.<name>` names."""
         rows = await self.call(
             odoo,
             "ir.model.data",
             "search_read",
-            [
-                [
-                    ["module", "=", XMLID_MODULE],
-                    ["name", "=", _xmlid_name(register_id)],
-                    ["model", "=", "pos.config"],
-                ]
-            ],
+            [[["module", "=", XMLID_MODULE], ["name", "=", name], ["model", "=", model]]],
             {"fields": ["res_id"], "limit": 1},
         )
         return int(rows[0]["res_id"]) if rows else None
 
-    async def claim_pos_config(self, odoo: TenantOdoo, register_id: UUID, config_id: int) -> None:
-        """Names the pos.config after our register, so a lost answer never makes a second."""
+    async def claim(self, odoo: TenantOdoo, model: str, name: str, res_id: int) -> None:
+        """Names a record we made `pos_platform.<name>`, so a lost answer never makes a second."""
         await self.call(
             odoo,
             "ir.model.data",
@@ -331,13 +357,19 @@ class OdooPos:
             [
                 {
                     "module": XMLID_MODULE,
-                    "name": _xmlid_name(register_id),
-                    "model": "pos.config",
-                    "res_id": config_id,
+                    "name": name,
+                    "model": model,
+                    "res_id": res_id,
                     "noupdate": True,
                 }
             ],
         )
+
+    async def pos_config_by_external_id(self, odoo: TenantOdoo, register_id: UUID) -> int | None:
+        return await self.by_external_id(odoo, "pos.config", xmlid_name("pos_config", register_id))
+
+    async def claim_pos_config(self, odoo: TenantOdoo, register_id: UUID, config_id: int) -> None:
+        await self.claim(odoo, "pos.config", xmlid_name("pos_config", register_id), config_id)
 
     async def unclaimed_pos_configs(self, odoo: TenantOdoo, names: list[str]) -> list[int]:
         """pos.configs of these names, newest first, that no external id names (neither one of
@@ -392,5 +424,6 @@ def _template_domain(template_id: int | None) -> list[Any]:
     return [["id", "=", template_id], ANY_ACTIVE] if template_id else [["active", "=", True]]
 
 
-def _xmlid_name(register_id: UUID) -> str:
-    return f"pos_config_{register_id.hex}"
+def xmlid_name(kind: str, register_id: UUID) -> str:
+    """Our external id's name for a register's record: `pos_config_<hex>`, `cash_journal_<hex>`."""
+    return f"{kind}_{register_id.hex}"

@@ -45,6 +45,14 @@ class SyncedOrder:
 
 
 @dataclass(frozen=True)
+class OwnCashMethod:
+    """The cash payment method the connector made for a register whose pos.config it created."""
+
+    odoo_payment_method_id: int
+    pos_config_method_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
 class EventContext:
     """Everything an Odoo-bound event needs to know about its tenant and register."""
 
@@ -52,6 +60,7 @@ class EventContext:
     settings: SettingsRow | None
     register: RegisterRow | None
     payment_method_ids: dict[str, int]
+    own_cash_method: OwnCashMethod | None = None
 
 
 async def event_context(db: Db, tenant_id: UUID, register_id: UUID) -> EventContext:
@@ -64,11 +73,14 @@ async def event_context(db: Db, tenant_id: UUID, register_id: UUID) -> EventCont
                   s.template_pos_config_id,
                   (SELECT COALESCE(jsonb_object_agg(code, odoo_payment_method_id), '{}')
                    FROM payment_methods
-                   WHERE tenant_id = $1 AND odoo_payment_method_id IS NOT NULL) AS methods
+                   WHERE tenant_id = $1 AND odoo_payment_method_id IS NOT NULL) AS methods,
+                  c.odoo_payment_method_id AS own_cash_method_id, c.pos_config_method_ids
            FROM (SELECT 1) AS one
            LEFT JOIN tenants t ON t.tenant_id = $1
            LEFT JOIN registers r ON r.register_id = $2
-           LEFT JOIN odoo_settings s ON s.tenant_id = $1""",
+           LEFT JOIN odoo_settings s ON s.tenant_id = $1
+           LEFT JOIN register_cash_methods c
+             ON c.register_id = $2 AND c.odoo_pos_config_id = r.odoo_pos_config_id""",
         tenant_id,
         register_id,
     )
@@ -94,7 +106,12 @@ async def event_context(db: Db, tenant_id: UUID, register_id: UUID) -> EventCont
         if row["register_id"] is not None
         else None
     )
-    return EventContext(row["tier"], settings_row, register_row, dict(row["methods"]))
+    own_cash = (
+        OwnCashMethod(row["own_cash_method_id"], frozenset(row["pos_config_method_ids"] or ()))
+        if row["own_cash_method_id"] is not None
+        else None
+    )
+    return EventContext(row["tier"], settings_row, register_row, dict(row["methods"]), own_cash)
 
 
 async def save_tenant_tier(db: Db, tenant_id: UUID, tier: str) -> None:
@@ -203,6 +220,72 @@ async def pos_config_create_names(db: Db, register_id: UUID) -> list[str]:
         "SELECT names FROM pos_config_creates WHERE register_id = $1", register_id
     )
     return list(names or [])
+
+
+@dataclass(frozen=True)
+class CashMethodRow:
+    journal_code: str
+    odoo_journal_id: int | None
+    odoo_payment_method_id: int | None
+
+
+async def cash_method_of(db: Db, register_id: UUID) -> CashMethodRow | None:
+    row = await db.fetchrow(
+        """SELECT journal_code, odoo_journal_id, odoo_payment_method_id
+           FROM register_cash_methods WHERE register_id = $1""",
+        register_id,
+    )
+    return CashMethodRow(**dict(row)) if row else None
+
+
+async def reserved_journal_codes(db: Db, tenant_id: UUID) -> set[str]:
+    rows = await db.fetch(
+        "SELECT journal_code FROM register_cash_methods WHERE tenant_id = $1", tenant_id
+    )
+    return {r["journal_code"] for r in rows}
+
+
+async def reserve_journal_code(db: Db, register_id: UUID, tenant_id: UUID, code: str) -> bool:
+    """False when another register of the tenant took the code first."""
+    return bool(
+        await db.fetchval(
+            """INSERT INTO register_cash_methods (register_id, tenant_id, journal_code)
+               VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true""",
+            register_id,
+            tenant_id,
+            code,
+        )
+    )
+
+
+async def record_cash_journal(db: Db, register_id: UUID, odoo_journal_id: int) -> None:
+    await db.execute(
+        "UPDATE register_cash_methods SET odoo_journal_id = $2 WHERE register_id = $1",
+        register_id,
+        odoo_journal_id,
+    )
+
+
+async def record_cash_method(
+    db: Db, register_id: UUID, odoo_payment_method_id: int, pos_config_method_ids: list[int]
+) -> None:
+    await db.execute(
+        """UPDATE register_cash_methods
+           SET odoo_payment_method_id = $2, pos_config_method_ids = $3 WHERE register_id = $1""",
+        register_id,
+        odoo_payment_method_id,
+        pos_config_method_ids,
+    )
+
+
+async def attach_cash_method(db: Db, register_id: UUID, odoo_pos_config_id: int) -> None:
+    """The register's cash method is on this pos.config, made with it: its cash goes there."""
+    await db.execute(
+        """UPDATE register_cash_methods SET odoo_pos_config_id = $2
+           WHERE register_id = $1 AND odoo_payment_method_id IS NOT NULL""",
+        register_id,
+        odoo_pos_config_id,
+    )
 
 
 async def save_payment_method(
