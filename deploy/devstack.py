@@ -69,11 +69,13 @@ class SeededTenant:
     admin_token: str
 
 
-async def ensure_database(server_url: str, name: str) -> str:
+async def fresh_database(server_url: str, name: str) -> str:
+    """The stack's database, emptied: the emulated Odoo starts empty on every run, and ids our
+    database kept from a previous run (Odoo sessions, orders) would point at nothing."""
     conn = await asyncpg.connect(server_url)
     try:
-        if not await conn.fetchval("SELECT true FROM pg_database WHERE datname = $1", name):
-            await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
     return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
@@ -117,7 +119,7 @@ def platform_admin_token(env: dict[str, str]) -> str:
 
 
 class RegistersApi:
-    """Just enough of the registers API to seed the demo, idempotently across restarts."""
+    """Just enough of the registers API to seed the demo; finds what exists before creating."""
 
     def __init__(self, client: httpx.Client) -> None:
         self.client = client
@@ -239,14 +241,14 @@ def main(
     database_url: str = typer.Option(
         "postgresql://postgres@127.0.0.1:5432/postgres",
         envvar="DATABASE_URL",
-        help="a Postgres server's maintenance database; the stack uses database pos_dev on it",
+        help="a Postgres server's maintenance database; the stack recreates database pos_dev on it",
     ),
     amqp_url: str = typer.Option("amqp://guest:guest@127.0.0.1:5672/", envvar="AMQP_URL"),
     odoo_version: int = typer.Option(17, help="the emulated Odoo's version: 16, 17 or 18"),
     once: bool = typer.Option(False, help="start, seed, print, then stop (for a smoke check)"),
 ) -> None:
     """Runs the whole system locally until Ctrl-C."""
-    stack_db = asyncio.run(ensure_database(database_url, "pos_dev"))
+    stack_db = asyncio.run(fresh_database(database_url, "pos_dev"))
     common = {
         "DEV_MODE": "true",
         "LOG_JSON": "true",
