@@ -14,7 +14,7 @@ from odoo_emulator.testing import RunningEmulator, running_emulator
 from orders.settings import OrdersSettings
 from orders.testing import OrdersWorld, running_orders
 from registers.settings import RegistersSettings
-from registers.testing import RegistersWorld, running_registers
+from registers.testing import RegistersWorld, Tenant, running_registers
 from reporting.bootstrap import topology as reporting_topology
 from reporting.settings import ReportingSettings
 from reporting.testing import ReportingWorld, running_reporting
@@ -70,3 +70,33 @@ async def connector(common: Callable[[str], Any]) -> AsyncIterator[ConnectorWorl
 async def odoo() -> AsyncIterator[RunningEmulator]:
     async with running_emulator(version=17) as emulator:
         yield emulator
+
+
+async def pro_tenant_with_odoo(
+    system: System, connector: ConnectorWorld, odoo: RunningEmulator
+) -> tuple[Tenant, dict[str, Any], dict[str, Any]]:
+    """What a Pro tenant's admin does first: a shop, the card method mapped to Odoo's, and the
+    Odoo login given to the connector. Returns the tenant, the shop and the emulator's seed."""
+    seed = await odoo.control.seed("demo")
+    tenant = await system.registers.tenant("pro")
+    shop = await system.registers.shop(tenant, name="Harbour")
+    await system.registers.ok(
+        "POST",
+        "/v1/payment-methods",
+        tenant.admin,
+        201,
+        json={
+            "code": "card",
+            "name": "Card",
+            "kind": "card",
+            "odoo_payment_method_id": seed["card_payment_method_id"],
+        },
+    )
+    bot = next(user for user in seed["users"] if user["login"] == "pos-bot")
+    stored = await connector.client.put(
+        f"/v1/tenants/{tenant.id}/odoo",
+        json={"url": odoo.url, "database": "demo", "login": "pos-bot", "secret": bot["api_key"]},
+        headers=tenant.admin,
+    )
+    assert stored.status_code == 200, stored.text
+    return tenant, shop, seed

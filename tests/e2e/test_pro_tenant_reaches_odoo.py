@@ -12,7 +12,7 @@ from orders.testing import Register
 from registers.testing import Tenant
 from shared.testing.polling import eventually
 
-from .conftest import System
+from .conftest import System, pro_tenant_with_odoo
 
 
 async def _pro_register(
@@ -20,33 +20,11 @@ async def _pro_register(
 ) -> tuple[Tenant, Register, dict[str, Any]]:
     """What an admin does: a Pro tenant, a shop, a register created linked to the Odoo
     pos.config the tenant already has, its card method mapped, the Odoo login for the connector."""
-    seed = await odoo.control.seed("demo")
-    registers = system.registers
-    tenant = await registers.tenant("pro")
-    shop = await registers.shop(tenant, name="Harbour")
-    created = await registers.register(
+    tenant, shop, seed = await pro_tenant_with_odoo(system, connector, odoo)
+    created = await system.registers.register(
         tenant, shop, name="Bar", odoo_pos_config_id=seed["pos_config_id"]
     )
     assert created["sync_state"] == "synced"
-    await registers.ok(
-        "POST",
-        "/v1/payment-methods",
-        tenant.admin,
-        201,
-        json={
-            "code": "card",
-            "name": "Card",
-            "kind": "card",
-            "odoo_payment_method_id": seed["card_payment_method_id"],
-        },
-    )
-    bot = next(user for user in seed["users"] if user["login"] == "pos-bot")
-    settings = await connector.client.put(
-        f"/v1/tenants/{tenant.id}/odoo",
-        json={"url": odoo.url, "database": "demo", "login": "pos-bot", "secret": bot["api_key"]},
-        headers=tenant.admin,
-    )
-    assert settings.status_code == 200, settings.text
     register = Register(
         register_id=uuid.UUID(created["id"]),
         tenant_id=tenant.id,

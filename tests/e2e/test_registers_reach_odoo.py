@@ -17,7 +17,7 @@ from orders.testing import Register
 from registers.testing import Tenant
 from shared.testing.polling import eventually
 
-from .conftest import System
+from .conftest import System, pro_tenant_with_odoo
 from .test_pro_tenant_reaches_odoo import _place, _synced
 
 
@@ -34,35 +34,6 @@ async def connector(common: Callable[[str], Any]) -> AsyncIterator[ConnectorWorl
     )
     async with running_connector(settings) as running:
         yield running
-
-
-async def _pro_tenant(
-    system: System, connector: ConnectorWorld, odoo: RunningEmulator
-) -> tuple[Tenant, dict[str, Any], dict[str, Any]]:
-    """A Pro tenant with a shop, its card method mapped and its Odoo login given."""
-    seed = await odoo.control.seed("demo")
-    tenant = await system.registers.tenant("pro")
-    shop = await system.registers.shop(tenant, name="Harbour")
-    await system.registers.ok(
-        "POST",
-        "/v1/payment-methods",
-        tenant.admin,
-        201,
-        json={
-            "code": "card",
-            "name": "Card",
-            "kind": "card",
-            "odoo_payment_method_id": seed["card_payment_method_id"],
-        },
-    )
-    bot = next(user for user in seed["users"] if user["login"] == "pos-bot")
-    stored = await connector.client.put(
-        f"/v1/tenants/{tenant.id}/odoo",
-        json={"url": odoo.url, "database": "demo", "login": "pos-bot", "secret": bot["api_key"]},
-        headers=tenant.admin,
-    )
-    assert stored.status_code == 200, stored.text
-    return tenant, shop, seed
 
 
 async def _in_state(
@@ -89,7 +60,7 @@ async def _new_configs(odoo: RunningEmulator, seed: dict[str, Any]) -> list[dict
 async def test_a_new_pro_register_gets_its_own_pos_config_and_its_card_and_cash_sales_land_there(
     system: System, connector: ConnectorWorld, odoo: RunningEmulator
 ) -> None:
-    tenant, shop, seed = await _pro_tenant(system, connector, odoo)
+    tenant, shop, seed = await pro_tenant_with_odoo(system, connector, odoo)
     created = await system.registers.register(tenant, shop, name="Terrace")
     assert created["sync_state"] == "pending_create"
     synced = await _in_state(system, tenant, created, "synced")
@@ -150,7 +121,7 @@ async def _place_cash(
 async def test_a_rename_while_the_create_is_in_flight_ends_with_the_new_name_in_odoo(
     system: System, connector: ConnectorWorld, odoo: RunningEmulator
 ) -> None:
-    tenant, shop, seed = await _pro_tenant(system, connector, odoo)
+    tenant, shop, seed = await pro_tenant_with_odoo(system, connector, odoo)
     # Every Odoo call takes a while: the rename comes while the create is on its way.
     await odoo.control.set_latency(300)
     created = await system.registers.register(tenant, shop, name="Terrace")
@@ -172,7 +143,7 @@ async def test_a_rename_while_the_create_is_in_flight_ends_with_the_new_name_in_
 async def test_deactivating_a_register_archives_its_pos_config(
     system: System, connector: ConnectorWorld, odoo: RunningEmulator
 ) -> None:
-    tenant, shop, seed = await _pro_tenant(system, connector, odoo)
+    tenant, shop, seed = await pro_tenant_with_odoo(system, connector, odoo)
     created = await system.registers.register(tenant, shop, name="Terrace")
     await _in_state(system, tenant, created, "synced")
     await system.registers.patch_register(tenant, created, active=False)
@@ -184,7 +155,7 @@ async def test_deactivating_a_register_archives_its_pos_config(
 async def test_an_update_odoo_keeps_refusing_is_a_sync_error_until_the_next_edit_sends_it_again(
     system: System, connector: ConnectorWorld, odoo: RunningEmulator
 ) -> None:
-    tenant, shop, seed = await _pro_tenant(system, connector, odoo)
+    tenant, shop, seed = await pro_tenant_with_odoo(system, connector, odoo)
     created = await system.registers.register(tenant, shop, name="Terrace")
     await _in_state(system, tenant, created, "synced")
     await odoo.control.fail("serialization_failure", count=1000, model="pos.config", method="write")
