@@ -151,12 +151,15 @@ def _check_version(row: repo.Row, expected: int | None, what: str) -> None:
         )
 
 
-def _no_nulls(body: Any, fields: set[str]) -> None:
-    for name in sorted(fields):
-        if getattr(body, name) is None:
+def _wanted(body: Any, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """What a PATCH asks for: the fields sent, none of them null unless it may be cleared."""
+    wanted: dict[str, Any] = {name: getattr(body, name) for name in body.sent()}
+    for name in sorted(wanted):
+        if wanted[name] is None and name not in nullable:
             raise InvalidRequestError(
                 f"{name} cannot be null; leave it out to keep it.", field=name
             )
+    return wanted
 
 
 def _page(
@@ -364,9 +367,7 @@ class RegisterHandlers:
     ) -> TenantPublic:
         if not actor.is_platform_admin:
             actor.require_admin()
-        sent = body.sent()
-        _no_nulls(body, sent)
-        wanted: dict[str, Any] = {name: getattr(body, name) for name in sent}
+        wanted = _wanted(body)
         if "default_currency" in wanted:
             valid_currency(wanted["default_currency"], "default_currency")
         if "default_timezone" in wanted:
@@ -465,9 +466,7 @@ class RegisterHandlers:
         self, actor: Actor, shop_id: UUID, body: ShopPatch, if_match: str | None
     ) -> ShopPublic:
         actor.require_admin()
-        sent = body.sent()
-        _no_nulls(body, sent)
-        wanted: dict[str, Any] = {name: getattr(body, name) for name in sent}
+        wanted = _wanted(body)
         if "currency" in wanted:
             valid_currency(wanted["currency"], "currency")
         if "timezone" in wanted:
@@ -580,9 +579,7 @@ class RegisterHandlers:
         self, actor: Actor, register_id: UUID, body: RegisterPatch, if_match: str | None
     ) -> RegisterPublic:
         actor.require_admin()
-        sent = body.sent()
-        _no_nulls(body, sent)
-        wanted: dict[str, Any] = {name: getattr(body, name) for name in sent}
+        wanted = _wanted(body)
         if "receipt_prefix" in wanted:
             wanted["receipt_prefix"] = valid_receipt_prefix(wanted["receipt_prefix"])
         async with self._pool.acquire() as db, db.transaction():
@@ -781,9 +778,8 @@ class RegisterHandlers:
         if_match: str | None,
     ) -> PaymentMethodPublic:
         actor.require_admin()
-        sent = body.sent()
-        _no_nulls(body, sent - {"odoo_payment_method_id"})
-        wanted: dict[str, Any] = {name: getattr(body, name) for name in sent}
+        # Clearing the Odoo id unlinks the method from Odoo's.
+        wanted = _wanted(body, nullable=frozenset({"odoo_payment_method_id"}))
         async with self._pool.acquire() as db, db.transaction():
             current = await self._payment_method(db, actor, payment_method_id, "FOR UPDATE")
             _check_version(current, expected_version(if_match), "payment method")
