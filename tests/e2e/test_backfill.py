@@ -421,6 +421,30 @@ async def test_a_tenants_closed_odoo_history_comes_home_once_and_is_never_pushed
     [tuesday] = [s for s in sessions if s["register_id"] == terrace["id"]]
     assert tuesday["totals"]["order_count"] == 1
 
+    # Reports count the imported history like any other day's sales.
+    day = monday["business_date"]
+    of_day = [s["totals"] for s in sessions if s["business_date"] == day]
+
+    async def reported() -> dict[str, Any] | None:
+        response = await system.reporting.client.get(
+            "/v1/reports/daily",
+            params={"shop_id": history.bar["shop_id"], "business_date": day},
+            headers=headers,
+        )
+        body: dict[str, Any] = response.json()
+        counts = (
+            (body.get("totals") or {}).get("order_count"),
+            (body.get("totals") or {}).get("refund_count"),
+        )
+        expected = (
+            sum(t["order_count"] for t in of_day),
+            sum(t["refund_count"] for t in of_day),
+        )
+        return body if counts == expected else None
+
+    daily = await eventually(reported, what="the imported day in the daily report")
+    assert daily["totals"]["net"] == sum(t["net_total"]["amount"] for t in of_day)
+
     before_second = max((c["seq"] for c in await odoo.control.calls()), default=0)
     second = await _run(system, connector, tenant)
     assert (second.sessions.new, second.orders.new, second.refunds.new) == (0, 0, 0)
