@@ -175,6 +175,8 @@ class Projector:
                 "net": line.net,
                 "tax": line.tax,
                 "total": line.total,
+                "tax_rate_percent": Decimal(line.tax_rate_percent),
+                "prices_include_tax": line.prices_include_tax,
             }
             for line in data.lines
         ]

@@ -284,18 +284,22 @@ WITH new_order AS (
 ),
 line AS (
     SELECT * FROM unnest($17::uuid[], $18::text[], $19::text[], $20::numeric[], $21::bigint[],
-                         $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[])
-        AS l(line_id, product_ref, product_name, quantity, gross, discount, net, tax, total)
+                         $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[],
+                         $26::numeric[], $27::boolean[])
+        AS l(line_id, product_ref, product_name, quantity, gross, discount, net, tax, total,
+             tax_rate_percent, prices_include_tax)
 ),
 payment AS (
-    SELECT * FROM unnest($26::uuid[], $27::text[], $28::text[], $29::bigint[])
+    SELECT * FROM unnest($28::uuid[], $29::text[], $30::text[], $31::bigint[])
         AS p(payment_id, method, kind, amount)
 ),
 lines_in AS (
     INSERT INTO order_line_facts (tenant_id, line_id, order_id, session_id, product_ref,
-                                  product_name, quantity, gross, discount, net, tax, total)
+                                  product_name, quantity, gross, discount, net, tax, total,
+                                  tax_rate_percent, prices_include_tax)
     SELECT o.tenant_id, l.line_id, o.order_id, o.session_id, l.product_ref, l.product_name,
-           l.quantity, l.gross, l.discount, l.net, l.tax, l.total
+           l.quantity, l.gross, l.discount, l.net, l.tax, l.total, l.tax_rate_percent,
+           l.prices_include_tax
     FROM new_order o CROSS JOIN line l
     ON CONFLICT DO NOTHING
 ),
@@ -399,6 +403,8 @@ async def place_order(
         [line["net"] for line in lines],
         [line["tax"] for line in lines],
         [line["total"] for line in lines],
+        [line["tax_rate_percent"] for line in lines],
+        [line["prices_include_tax"] for line in lines],
         [p["payment_id"] for p in payments],
         [p["method"] for p in payments],
         [p["kind"] for p in payments],
