@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import random
 import socket
@@ -50,8 +51,6 @@ from shared.events.envelope import EventData, EventEnvelope
 from shared.money import round_minor
 from shared.testing.polling import eventually
 
-TAX = Decimal("1.1")
-
 
 @dataclass
 class Shop:
@@ -82,10 +81,17 @@ class Item:
     quantity: int
     unit_price: int
     discount_percent: int = 0
+    tax_rate_percent: str = "10"
+    prices_include_tax: bool = True
 
 
 COFFEE = Item("FW", "Flat white", 2, 350)
 CROISSANT = Item("CR", "Croissant", 1, 220)
+
+
+def _share(amount: int, sold: Decimal, before: Decimal, after: Decimal) -> int:
+    """The part of a line amount between two cumulative refunded quantities."""
+    return round_minor(amount * after / sold) - round_minor(amount * before / sold)
 
 
 def _envelope(
@@ -107,6 +113,7 @@ class Events:
 
     shop: Shop
     order_versions: dict[uuid.UUID, int] = field(default_factory=dict)
+    refunded: dict[uuid.UUID, Decimal] = field(default_factory=dict)
 
     def reference_data(self, at: datetime) -> list[EventEnvelope]:
         shop = self.shop
@@ -240,8 +247,13 @@ class Events:
         for item in items:
             gross = item.quantity * item.unit_price
             discount = round_minor(Decimal(gross) * item.discount_percent / 100)
-            total = gross - discount
-            net = round_minor(Decimal(total) / TAX)
+            rate = Decimal(item.tax_rate_percent) / 100
+            if item.prices_include_tax:
+                total = gross - discount
+                net = round_minor(total / (1 + rate))
+            else:
+                net = gross - discount
+                total = net + round_minor(net * rate)
             lines.append(
                 OrderLineState(
                     line_id=uuid.uuid4(),
@@ -250,8 +262,8 @@ class Events:
                     quantity=str(item.quantity),
                     unit_price=item.unit_price,
                     discount_percent=str(item.discount_percent),
-                    tax_rate_percent="10",
-                    prices_include_tax=True,
+                    tax_rate_percent=item.tax_rate_percent,
+                    prices_include_tax=item.prices_include_tax,
                     gross=gross,
                     discount=discount,
                     net=net,
@@ -302,22 +314,28 @@ class Events:
         register_id: uuid.UUID | None = None,
         session_id: uuid.UUID | None = None,
     ) -> EventEnvelope:
-        """Refunds (line index, quantity) pairs of an order, priced pro rata."""
+        """Refunds (line index, quantity) pairs of an order, apportioned as the orders service does.
+
+        Net, tax and total are each shared on cumulative quantities, so a line refunded in parts
+        adds up to the whole line exactly.
+        """
         placed = order.data
         lines = []
         for index, quantity in quantities:
             line = placed["lines"][index]
-            total = round_minor(Decimal(line["total"]) * quantity / Decimal(line["quantity"]))
-            net = round_minor(Decimal(total) / TAX)
+            line_id = uuid.UUID(str(line["line_id"]))
+            sold = Decimal(line["quantity"])
+            before = self.refunded.get(line_id, Decimal(0))
+            after = self.refunded[line_id] = before + quantity
             lines.append(
                 RefundLineState(
                     refund_line_id=uuid.uuid4(),
-                    order_line_id=line["line_id"],
+                    order_line_id=line_id,
                     product_ref=line["product_ref"],
                     quantity=str(quantity),
-                    net=net,
-                    tax=total - net,
-                    total=total,
+                    net=_share(line["net"], sold, before, after),
+                    tax=_share(line["tax"], sold, before, after),
+                    total=_share(line["total"], sold, before, after),
                 )
             )
         total = sum(line.total for line in lines)
@@ -378,6 +396,16 @@ MENU = [
     Item("CR", "Croissant", 1, 240),
     Item("CK", "Cookie", 1, 185, discount_percent=10),
     Item("SW", "Sandwich", 1, 695),
+    Item(
+        "GB",
+        "Gift box",
+        1,
+        1250,
+        discount_percent=15,
+        tax_rate_percent="20",
+        prices_include_tax=False,
+    ),
+    Item("NP", "Newspaper", 1, 300, tax_rate_percent="0"),
 ]
 METHODS = [("card", "card"), ("cash", "cash"), ("twint", "qr")]
 
@@ -398,7 +426,7 @@ def trading_day(
         minutes = rng.randrange(0, 19 * 60)  # 07:00 to 01:59 the next morning
         at = at_local(shop, day, time(7, 0)) + timedelta(minutes=minutes)
         items = [
-            Item(i.product_ref, i.product_name, rng.randint(1, 3), i.unit_price, i.discount_percent)
+            dataclasses.replace(i, quantity=rng.randint(1, 3))
             for i in rng.sample(MENU, rng.randint(1, 3))
         ]
         payments = rng.sample(METHODS, rng.randint(1, 2))
