@@ -45,6 +45,7 @@ from reporting.http_models import (
     SessionEntry,
     SessionReportPublic,
     SyncCounts,
+    TaxRow,
     TenderRow,
     Totals,
 )
@@ -349,7 +350,8 @@ def _totals(rows: Iterable[Fields]) -> Totals:
     )
 
 
-def _quantity(value: Any) -> str:
+def _decimal_text(value: Any) -> str:
+    """A decimal as tills write it, without exponent or trailing zeros: '2.500' -> '2.5'."""
     text = format(repo.to_decimal(value).normalize(), "f")
     return text if text != "-0" else "0"
 
@@ -358,14 +360,30 @@ def _product(row: Fields) -> ProductTotals:
     return ProductTotals(
         product_ref=row["product_ref"],
         product_name=row["product_name"] or row["product_ref"],
-        quantity=_quantity(row["quantity"]),
+        quantity=_decimal_text(row["quantity"]),
         gross=row["gross"],
         discounts=row["discounts"],
         total=row["total"],
-        refund_quantity=_quantity(row["refund_quantity"]),
+        refund_quantity=_decimal_text(row["refund_quantity"]),
         refunds=row["refunds"],
         net=row["total"] - row["refunds"],
     )
+
+
+def _taxes(rows: Iterable[Fields]) -> list[TaxRow]:
+    return [
+        TaxRow(
+            rate=None if row["rate"] is None else _decimal_text(row["rate"]),
+            inclusive=row["inclusive"],
+            sales_taxable_base=row["sales_base"],
+            sales_tax_amount=row["sales_tax"],
+            refund_taxable_base=row["refund_base"],
+            refund_tax_amount=row["refund_tax"],
+            net_taxable_base=row["sales_base"] - row["refund_base"],
+            net_tax_amount=row["sales_tax"] - row["refund_tax"],
+        )
+        for row in rows
+    ]
 
 
 def _hours(rows: Iterable[Fields], cutoff: time | None) -> list[HourTotals]:
@@ -504,6 +522,7 @@ class ReportQueries:
             by_register = await repo.day_totals_by_register(db, tenant_id, shop_id, day, day)
             hours = await repo.totals_by_local_hour(db, tenant_id, shop_id, day, day, shop.timezone)
             methods = await repo.payment_method_totals(db, tenant_id, shop_id, day, day)
+            taxes = await repo.day_taxes(db, tenant_id, shop_id, day)
             products = await repo.product_totals(db, tenant_id, shop_id, day, day, TOP_PRODUCTS)
             refunds = await repo.refunds_of_day(db, tenant_id, shop_id, day)
             sessions = await repo.sessions_of_day(db, tenant_id, shop_id, day)
@@ -533,6 +552,7 @@ class ReportQueries:
                 )
             ],
             by_payment_method=_payment_methods(methods),
+            taxes=_taxes(taxes),
             by_hour=_hours(hours, shop.cutoff),
             top_products=[_product(p) for p in products],
             refunds=[
@@ -675,9 +695,12 @@ class ReportQueries:
             orders = await repo.session_order_summary(db, tenant_id, session_id)
             refunds = await repo.session_refund_summary(db, tenant_id, session_id)
             tenders = await repo.session_tenders(db, tenant_id, session_id)
+            taxes = await repo.session_taxes(db, tenant_id, session_id)
             products = await repo.session_products(db, tenant_id, session_id)
             hours = await repo.session_hours(db, tenant_id, session_id, timezone)
-        return _session_report(session, orders, refunds, tenders, products, hours, self.clock())
+        return _session_report(
+            session, orders, refunds, tenders, taxes, products, hours, self.clock()
+        )
 
     async def session_report_of(self, tenant_id: UUID, session_id: UUID) -> SessionReportPublic:
         return await self.session_report(Actor(tenant_id, "reporting", Role.ADMIN), session_id)
@@ -713,6 +736,7 @@ def _session_report(
     orders: Fields,
     refunds: Fields,
     tenders: Sequence[Fields],
+    taxes: Sequence[Fields],
     products: Sequence[Fields],
     hours: Sequence[Fields],
     now: datetime,
@@ -789,6 +813,7 @@ def _session_report(
             average_ticket=average_ticket(net_total, order_count),
         ),
         tenders=tender_rows,
+        taxes=_taxes(taxes),
         cash_drawer=CashDrawer(
             opening_float=session["opening_cash"],
             cash_sales=cash_sales,

@@ -131,6 +131,31 @@ class SessionEntry(_Out):
     cash_difference: int | None
 
 
+class TaxRow(_Out):
+    """pos-domain 4.3 for one tax: bases are the amounts without tax, refunds as positives.
+
+    Our events carry no tax id or name, so a tax is known by its rate and inclusive flag alone.
+    Rows come sorted by rate, then exclusive before inclusive; zero-rated lines are a "0" row.
+    """
+
+    rate: str | None = Field(
+        description="Percent as the till sent it, less trailing zeros: '10', '5.5', '0'. Our "
+        "events carry no tax id or name. null for refunded lines whose order has not reached "
+        "reports yet"
+    )
+    inclusive: bool | None = Field(
+        description="Whether the line's price included the tax; null when rate is"
+    )
+    sales_taxable_base: int
+    sales_tax_amount: int
+    refund_taxable_base: int
+    refund_tax_amount: int
+    net_taxable_base: int = Field(description="sales_taxable_base − refund_taxable_base")
+    net_tax_amount: int = Field(
+        description="sales_tax_amount − refund_tax_amount; the rows add up to the report's tax"
+    )
+
+
 class OpenRegister(_Out):
     register_id: UUID
     session_id: UUID
@@ -149,6 +174,7 @@ class DailyReportPublic(_Out):
     totals: Totals
     by_register: list[RegisterTotals]
     by_payment_method: list[PaymentMethodTotals]
+    taxes: list[TaxRow] = Field(description="Σ net_tax_amount = totals.net_tax")
     by_hour: list[HourTotals]
     top_products: list[ProductTotals]
     refunds: list[RefundEntry]
@@ -247,6 +273,7 @@ class SessionReportPublic(_Out):
     receipt_count: int
     sales: SalesSummary
     tenders: list[TenderRow]
+    taxes: list[TaxRow] = Field(description="Σ net_tax_amount = sales.tax_total")
     cash_drawer: CashDrawer
     by_product: list[ProductTotals]
     by_hour: list[HourTotals]

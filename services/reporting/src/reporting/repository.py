@@ -885,6 +885,54 @@ async def session_products(db: Db, tenant_id: UUID, session_id: UUID) -> list[Ro
     )
 
 
+# The tax summary (pos-domain 4.3): one row per rate and inclusive flag. A refund line's rate is
+# that of the order line it refunds, whatever session or day sold it; NULL while that order has
+# not arrived, so the rows always add up to the report's tax total.
+_TAX_ROWS = """
+SELECT rate, inclusive,
+       COALESCE(sum(net) FILTER (WHERE NOT refund), 0)::bigint AS sales_base,
+       COALESCE(sum(tax) FILTER (WHERE NOT refund), 0)::bigint AS sales_tax,
+       COALESCE(sum(net) FILTER (WHERE refund), 0)::bigint AS refund_base,
+       COALESCE(sum(tax) FILTER (WHERE refund), 0)::bigint AS refund_tax
+FROM ({sold} UNION ALL {returned}) AS line (rate, inclusive, refund, net, tax)
+GROUP BY rate, inclusive
+ORDER BY rate NULLS LAST, inclusive NULLS LAST
+"""
+
+_RATE_OF_REFUNDED_LINE = """LEFT JOIN order_line_facts sold
+    ON sold.tenant_id = r.tenant_id AND sold.line_id = r.order_line_id"""
+
+_SESSION_TAX_ROWS = _TAX_ROWS.format(
+    sold="""SELECT tax_rate_percent, prices_include_tax, false, net, tax
+            FROM order_line_facts WHERE tenant_id = $1 AND session_id = $2""",
+    returned=f"""SELECT sold.tax_rate_percent, sold.prices_include_tax, true, r.net, r.tax
+                 FROM refund_line_facts r {_RATE_OF_REFUNDED_LINE}
+                 WHERE r.tenant_id = $1 AND r.session_id = $2""",
+)
+
+_DAY_TAX_ROWS = _TAX_ROWS.format(
+    sold="""SELECT l.tax_rate_percent, l.prices_include_tax, false, l.net, l.tax
+            FROM order_facts o
+            JOIN order_line_facts l ON l.tenant_id = o.tenant_id AND l.order_id = o.order_id
+            WHERE o.tenant_id = $1 AND o.shop_id = $2 AND o.business_date = $3""",
+    returned=f"""SELECT sold.tax_rate_percent, sold.prices_include_tax, true, r.net, r.tax
+                 FROM refund_facts f
+                 JOIN refund_line_facts r
+                     ON r.tenant_id = f.tenant_id AND r.refund_id = f.refund_id
+                 {_RATE_OF_REFUNDED_LINE}
+                 WHERE f.tenant_id = $1 AND f.shop_id = $2 AND f.business_date = $3""",
+)
+
+
+async def session_taxes(db: Db, tenant_id: UUID, session_id: UUID) -> list[Row]:
+    return await db.fetch(_SESSION_TAX_ROWS, tenant_id, session_id)
+
+
+async def day_taxes(db: Db, tenant_id: UUID, shop_id: UUID, day: date) -> list[Row]:
+    """By the business date of each order and refund, as the day's other totals are."""
+    return await db.fetch(_DAY_TAX_ROWS, tenant_id, shop_id, day)
+
+
 async def session_hours(db: Db, tenant_id: UUID, session_id: UUID, timezone: str) -> list[Row]:
     return await db.fetch(
         """SELECT hour, sum(order_count)::bigint AS order_count, sum(gross)::bigint AS gross,
