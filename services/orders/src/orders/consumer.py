@@ -8,7 +8,12 @@ from orders.handlers import OrderHandlers
 from shared.consumer import Handler
 
 REGISTER_EVENTS = ("register.created", "register.updated")
-SYNC_EVENTS = ("order.odoo_synced", "order.odoo_sync_failed")
+SYNC_EVENTS = (
+    "order.odoo_synced",
+    "order.odoo_sync_failed",
+    "session.odoo_synced",
+    "session.odoo_sync_failed",
+)
 
 
 def register_replica_handlers(handlers: OrderHandlers) -> Mapping[str, Handler]:
@@ -22,4 +27,6 @@ def odoo_sync_handlers(handlers: OrderHandlers) -> Mapping[str, Handler]:
     return {
         "order.odoo_synced": handlers.stamp_odoo_synced,
         "order.odoo_sync_failed": handlers.stamp_odoo_failed,
+        "session.odoo_synced": handlers.stamp_session_synced,
+        "session.odoo_sync_failed": handlers.stamp_session_failed,
     }

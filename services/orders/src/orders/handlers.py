@@ -52,6 +52,8 @@ from shared.events.contracts import (
     RefundLineState,
     RegisterState,
     SessionClosed,
+    SessionOdooSynced,
+    SessionOdooSyncFailed,
     SessionOpened,
     TenderTotal,
 )
@@ -208,6 +210,7 @@ class OrderHandlers:
                     opened_by=actor.subject,
                     opened_implicitly=implicit,
                     opening_cash=opening_cash,
+                    sync_state="pending" if register["tenant_tier"] == "pro" else "local",
                 )
         except asyncpg.UniqueViolationError:
             return None
@@ -353,6 +356,8 @@ class OrderHandlers:
                     source=s["source"],
                     odoo_session_id=s["odoo_session_id"],
                     odoo_session_name=s["odoo_session_name"],
+                    sync_state=s["sync_state"],
+                    sync_error=s["sync_error"],
                 )
             )
         return result
@@ -683,6 +688,24 @@ class OrderHandlers:
     ) -> None:
         await repo.mark_sync_failed(
             db, envelope.tenant_id, data.order_id, f"{data.error_class}: {data.message}"
+        )
+
+    async def stamp_session_synced(
+        self, db: Db, envelope: EventEnvelope, data: SessionOdooSynced
+    ) -> None:
+        last = data.odoo_session_ids[-1] if data.odoo_session_ids else None
+        if not await repo.mark_session_synced(db, envelope.tenant_id, data.session_id, last):
+            log.warning("odoo_sync_for_unknown_session", session_id=str(data.session_id))
+
+    async def stamp_session_failed(
+        self, db: Db, envelope: EventEnvelope, data: SessionOdooSyncFailed
+    ) -> None:
+        await repo.mark_session_sync_failed(
+            db,
+            envelope.tenant_id,
+            data.session_id,
+            f"{data.error_class}: {data.message}",
+            final=data.final,
         )
 
 

@@ -250,6 +250,13 @@ class SessionPublic(BaseModel):
     source: Literal["pos", "odoo_pulled"]
     odoo_session_id: int | None
     odoo_session_name: str | None
+    sync_state: Literal["local", "pending", "synced", "failed"] = Field(
+        description="Pro: pending until Odoo closed the session, failed once the connector gave "
+        "up; local for Starter"
+    )
+    sync_error: str | None = Field(
+        description="Why Odoo refused the close, while pending (being retried) or failed"
+    )
 
 
 class SessionPage(BaseModel):

@@ -110,12 +110,13 @@ async def insert_session(
     opened_by: str,
     opened_implicitly: bool,
     opening_cash: int,
+    sync_state: str,
 ) -> Row:
     row = await db.fetchrow(
         """INSERT INTO cash_sessions (session_id, tenant_id, register_id, shop_id, state,
                                       business_date, currency, opened_by, opened_implicitly,
-                                      opening_cash)
-           VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9)
+                                      opening_cash, sync_state)
+           VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10)
            RETURNING *""",
         session_id,
         tenant_id,
@@ -126,6 +127,7 @@ async def insert_session(
         opened_by,
         opened_implicitly,
         opening_cash,
+        sync_state,
     )
     assert row is not None
     return row
@@ -553,6 +555,37 @@ async def mark_sync_failed(db: Db, tenant_id: UUID, order_id: UUID, error: str) 
     return str(result).endswith(" 1")
 
 
+async def mark_session_synced(
+    db: Db, tenant_id: UUID, session_id: UUID, last_odoo_session_id: int | None
+) -> bool:
+    result = await db.execute(
+        """UPDATE cash_sessions SET sync_state = 'synced', sync_error = NULL,
+                                    odoo_session_id = COALESCE($3, odoo_session_id)
+           WHERE tenant_id = $1 AND session_id = $2""",
+        tenant_id,
+        session_id,
+        last_odoo_session_id,
+    )
+    return str(result).endswith(" 1")
+
+
+async def mark_session_sync_failed(
+    db: Db, tenant_id: UUID, session_id: UUID, error: str, *, final: bool
+) -> bool:
+    """Records why Odoo refused the close; `final` once the connector gave up. A late report
+    never undoes a success."""
+    result = await db.execute(
+        """UPDATE cash_sessions
+           SET sync_state = CASE WHEN $4 THEN 'failed' ELSE 'pending' END, sync_error = $3
+           WHERE tenant_id = $1 AND session_id = $2 AND sync_state <> 'synced'""",
+        tenant_id,
+        session_id,
+        error,
+        final,
+    )
+    return str(result).endswith(" 1")
+
+
 # Imported Odoo history.
 
 
@@ -590,9 +623,9 @@ async def insert_imported_session(db: Db, session: dict[str, Any]) -> Row:
                                       business_date, currency, opened_at, opened_by,
                                       opened_implicitly, opening_cash, closed_at, closed_by,
                                       counted_cash, source, odoo_session_id, odoo_session_name,
-                                      version)
+                                      version, sync_state)
            VALUES ($1, $2, $3, $4, 'closed', $5, $6, $7, $8, false, $9, $10, $11, $12,
-                   'odoo_pulled', $13, $14, 2)
+                   'odoo_pulled', $13, $14, 2, 'synced')
            RETURNING *""",
         session["session_id"],
         session["tenant_id"],

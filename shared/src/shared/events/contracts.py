@@ -313,6 +313,28 @@ class SessionClosed(EventData):
     source: OrderSource = "pos"
 
 
+class SessionOdooSynced(EventData):
+    """The till session is closed in Odoo: every Odoo session its orders went to is closed."""
+
+    event_type: ClassVar[str] = "session.odoo_synced"
+
+    session_id: UUID
+    odoo_session_ids: list[int]
+    # counted − expected as Odoo booked it on the last Odoo session to close, in minor units.
+    cash_difference: int
+
+
+class SessionOdooSyncFailed(EventData):
+    """Odoo refused to close the till session's Odoo session; `final` once we gave up on it."""
+
+    event_type: ClassVar[str] = "session.odoo_sync_failed"
+
+    session_id: UUID
+    error_class: str
+    message: str
+    final: bool
+
+
 # Reports (published by the reporting service).
 
 
