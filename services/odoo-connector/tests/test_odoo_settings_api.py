@@ -81,6 +81,31 @@ async def test_another_tenants_settings_do_not_exist_for_the_caller(world: Conne
         ({"odoo_version": 15}, "odoo_version", "16"),
         ({"secret": " "}, "secret", "API key (or password), not empty"),
         ({"template_pos_config_id": 0}, "template_pos_config_id", "greater than 0"),
+        ({"template_pos_config_id": 2**31}, "template_pos_config_id", "less than or equal"),
+        (
+            {"tax_mapping": [{"rate_percent": "10", "prices_include_tax": True, "odoo_tax_id": 0}]},
+            "tax_mapping.0.odoo_tax_id",
+            "greater than 0",
+        ),
+        (
+            {
+                "tax_mapping": [
+                    {"rate_percent": "101", "prices_include_tax": True, "odoo_tax_id": 4}
+                ]
+            },
+            "tax_mapping.0.rate_percent",
+            "less than or equal to 100",
+        ),
+        (
+            {
+                "tax_mapping": [
+                    {"rate_percent": "10", "prices_include_tax": True, "odoo_tax_id": 4},
+                    {"rate_percent": "10.0", "prices_include_tax": True, "odoo_tax_id": 5},
+                ]
+            },
+            "tax_mapping",
+            "names 10.0 % included twice",
+        ),
         ({"colour": "blue"}, "colour", "is not a field of this request"),
     ],
 )
@@ -142,6 +167,40 @@ async def test_a_check_reports_the_version_the_template_register_and_payment_met
     assert refused.json()["authenticated"] is False
     assert "refused the login 'pos-bot'" in refused.json()["problem"]
     assert key not in check.text + refused.text
+
+
+async def test_a_tax_mapping_is_stored_shown_and_listed_by_the_check_beside_the_taxes_found(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=18) as emu:
+        seed = await emu.control.seed("demo")
+        taxes = await emu.control.records("demo", "account.tax")
+        chosen = next(t for t in taxes if t["amount"] == 20 and t["type_tax_use"] == "sale")
+        tenant = uuid.uuid4()
+        key = next(u for u in seed["users"] if u["login"] == "pos-bot")["api_key"]
+        mapping = [
+            {"rate_percent": "19.6", "prices_include_tax": False, "odoo_tax_id": chosen["id"]}
+        ]
+        body = {
+            "url": emu.url,
+            "database": "demo",
+            "login": "pos-bot",
+            "secret": key,
+            "tax_mapping": mapping,
+        }
+        stored = await _put(world, tenant, body)
+        check = await world.client.post(
+            f"/v1/tenants/{tenant}/odoo/check", headers=world.token(tenant)
+        )
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["tax_mapping"] == [
+        {"rate_percent": "19.6", "prices_include_tax": False, "odoo_tax_id": chosen["id"]}
+    ]
+    listed = {(m["rate_percent"], m["prices_include_tax"]): m for m in check.json()["tax_mapping"]}
+    assert listed[("19.6", False)]["odoo_tax_id"] == chosen["id"]
+    assert listed[("19.6", False)]["source"] == "settings"
+    assert listed[("15", False)]["source"] == "found"
+    assert listed[("15", False)]["odoo_tax_name"] == "15%"
 
 
 async def test_a_check_of_an_unreachable_odoo_says_so(world: ConnectorWorld) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import running_emulator
+from shared.testing.event_tap import EventTap
 from shared.testing.polling import eventually
 
 
@@ -60,8 +62,8 @@ async def test_a_closed_cash_session_closes_its_odoo_session_once_its_orders_are
     assert {o["state"] for o in in_odoo} == {"done"}
 
 
-async def test_a_session_odoo_cannot_close_is_reported_not_retried(
-    world: ConnectorWorld,
+async def test_a_close_odoo_refuses_is_reported_with_its_reason_then_retried_until_it_closes(
+    world: ConnectorWorld, tap: EventTap
 ) -> None:
     async with running_emulator(version=17) as emu:
         tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
@@ -72,7 +74,39 @@ async def test_a_session_odoo_cannot_close_is_reported_not_retried(
             "odoo_error",
             count=1,
             model="pos.session",
-            method="action_pos_session_closing_control",
+            method="close_session_from_ui",
+            error_name="odoo.exceptions.UserError",
+            error_message="You cannot close the POS when orders are still in draft",
+        )
+        await world.publish(
+            world.session_closed(tenant, order_count=1), tenant.tenant_id, tenant.session_id
+        )
+        await tap.wait_for(1, "session.odoo_synced")
+        sessions = await emu.control.records("demo", "pos.session")
+        closes = await emu.control.calls(model="pos.session", method="close_session_from_ui")
+    [refused] = tap.of_type("session.odoo_sync_failed")
+    assert refused["data"]["final"] is False
+    assert "orders are still in draft" in refused["data"]["message"]
+    [synced] = tap.of_type("session.odoo_synced")
+    assert synced["data"]["odoo_session_ids"] == [sessions[0]["id"]]
+    assert [s["state"] for s in sessions] == ["closed"]
+    assert len(closes) == 2
+    assert await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters") == 0
+
+
+async def test_a_close_odoo_keeps_refusing_is_dead_lettered_and_reported_final(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=18) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        order = world.order(tenant)
+        await world.place(tenant, order)
+        await world.synced_odoo_id(order.order_id)
+        await emu.control.fail(
+            "odoo_error",
+            count=100,
+            model="pos.session",
+            method="close_session_from_ui",
             error_name="odoo.exceptions.UserError",
             error_message="You cannot close the POS when orders are still in draft",
         )
@@ -80,19 +114,23 @@ async def test_a_session_odoo_cannot_close_is_reported_not_retried(
             world.session_closed(tenant, order_count=1), tenant.tenant_id, tenant.session_id
         )
 
-        async def reported() -> str | None:
-            value: str | None = await world.pool.fetchval(
-                f"SELECT message FROM {world.schema}.dead_letters WHERE event_type = $1",
-                "session.closed",
-            )
-            return value
+        async def final() -> list[dict[str, Any]] | None:
+            found = [e for e in tap.of_type("session.odoo_sync_failed") if e["data"]["final"]]
+            return found or None
 
-        reason = await eventually(reported, what="the failed close reported")
-        closes = await emu.control.calls(
-            model="pos.session", method="action_pos_session_closing_control"
+        [given_up] = await eventually(final, what="the close given up")
+        reason = await world.pool.fetchval(
+            f"SELECT message FROM {world.schema}.dead_letters WHERE event_type = $1",
+            "session.closed",
         )
+        sessions = await emu.control.records("demo", "pos.session")
+    assert "orders are still in draft" in given_up["data"]["message"]
     assert "orders are still in draft" in reason
-    assert len(closes) == 1
+    assert [s["state"] for s in sessions] != ["closed"]
+    # Five retries after the first refusal, each reported while it was still being retried.
+    interim = [e for e in tap.of_type("session.odoo_sync_failed") if not e["data"]["final"]]
+    assert len(interim) == 6
+    assert tap.of_type("session.odoo_synced") == []
 
 
 async def test_imported_refunds_and_session_closes_are_skipped_at_once(

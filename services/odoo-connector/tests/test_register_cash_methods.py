@@ -56,10 +56,12 @@ async def test_a_cash_sale_and_refund_at_a_created_register_land_paid_with_its_o
         await _synced(tap, register_id)
         # The tablet's usual cash payment, whose code the tenant maps to the template's method.
         at_adopted = world.order(tenant, payments=[_payment("cash", "cash")])
+        session_id = uuid.uuid4()
+        await world.open_session(tenant, session_id=session_id, register_id=register_id)
         at_created = world.order(
             tenant,
             register_id=register_id,
-            session_id=uuid.uuid4(),
+            session_id=session_id,
             receipt_number="T2-000001",
             receipt_sequence=1,
             payments=[_payment("cash", "cash")],

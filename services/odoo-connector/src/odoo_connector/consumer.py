@@ -18,7 +18,9 @@ REFERENCE_EVENTS = (
     "payment_method.created",
     "payment_method.updated",
 )
-ODOO_EVENTS = ("order.placed", "order.refunded", "session.closed")
+# session.opened rides with the orders: in the register's lane, the till's float is known
+# before its first order opens a session in Odoo.
+ODOO_EVENTS = ("session.opened", "order.placed", "order.refunded", "session.closed")
 # Also reference data (connector.reference keeps the mapping); here they are Odoo work, on their
 # own queue because their retry schedule is not the orders' one.
 REGISTER_EVENTS = ("register.created", "register.updated")
@@ -39,6 +41,7 @@ def reference_handlers(handlers: ConnectorHandlers) -> Mapping[str, Handler]:
 
 def odoo_preparers(handlers: ConnectorHandlers) -> Mapping[str, Prepare]:
     return {
+        "session.opened": handlers.prepare_session_open,
         "order.placed": handlers.prepare_order,
         "order.refunded": handlers.prepare_refund,
         "session.closed": handlers.prepare_session_close,

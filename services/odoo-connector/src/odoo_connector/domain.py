@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -18,7 +18,7 @@ from shared.events.contracts import (
     PaymentState,
     RegisterState,
 )
-from shared.money import currency_exponent
+from shared.money import currency_exponent, round_minor
 
 # Failures Odoo itself retries server-side and a client should retry later (odoo-api.md 7).
 _CONCURRENCY_ERRORS = frozenset(
@@ -50,6 +50,7 @@ class OdooRejectedCallError(PermanentHandlingError):
     def __init__(self, odoo_error: str, message: str) -> None:
         super().__init__(f"{odoo_error}: {message}")
         self.odoo_error = odoo_error
+        self.odoo_message = message
 
 
 class OdooValidationError(OdooRejectedCallError):
@@ -88,8 +89,10 @@ class RefundNotMappableError(PermanentHandlingError):
     pass
 
 
-class SessionCannotCloseError(PermanentHandlingError):
-    pass
+class SessionCloseRefusedError(Exception):
+    """Odoo refused to close a session (a missing loss or profit account, draft orders) or
+    answered with the Force Close wizard (the closing entry does not balance). Transient: what
+    Odoo needs is set up in Odoo, and the close is tried again on the retry schedule."""
 
 
 class TemplatePosConfigMissingError(PermanentHandlingError):
@@ -147,8 +150,116 @@ def amount(minor: int, currency: str) -> float:
     return float(Decimal(minor).scaleb(-currency_exponent(currency)))
 
 
+def minor_units(value: float, currency: str) -> int:
+    """An Odoo amount (a float in currency units) in minor units."""
+    return round_minor(Decimal(repr(value)).scaleb(currency_exponent(currency)))
+
+
 def odoo_datetime(moment: datetime) -> str:
+    """Odoo reads a naive datetime as UTC (odoo-api.md 4.5); a tablet's offset must not leak in."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# ---------------------------------------------------------------- taxes
+
+TaxKey = tuple[Decimal, bool]
+
+
+class TaxNotMappedError(PermanentHandlingError):
+    """A line's tax rate has no sale tax in the tenant's Odoo."""
+
+
+def tax_key(rate_percent: str | Decimal | float, included: bool) -> TaxKey:
+    """A rate as a comparable key: "10", "10.0" and 10.0 are one rate."""
+    rate = Decimal(str(rate_percent)).normalize()
+    return (rate if rate != 0 else Decimal(0), included)
+
+
+def describe_rate(key: TaxKey) -> str:
+    rate, included = key
+    return f"{format(rate, 'f')} % {'included in' if included else 'added to'} the price"
+
+
+@dataclass(frozen=True)
+class OdooSaleTax:
+    id: int
+    name: str
+    amount: float
+    amount_type: str
+    price_include: bool
+
+
+@dataclass(frozen=True)
+class TaxMapping:
+    """One rate's Odoo tax, and whether the tenant's settings named it or it was found."""
+
+    key: TaxKey
+    tax: OdooSaleTax
+    explicit: bool
+
+
+@dataclass(frozen=True)
+class TaxMap:
+    """Which Odoo sale tax a line's rate and price-include flag go to, for one tenant."""
+
+    mappings: dict[TaxKey, TaxMapping]
+    # Every sale tax the tenant's Odoo has, by id: a refund line takes its original's taxes.
+    taxes: dict[int, OdooSaleTax]
+
+    def tax_ids(self, rate_percent: str, included: bool) -> tuple[int, ...]:
+        key = tax_key(rate_percent, included)
+        mapping = self.mappings.get(key)
+        if mapping is not None:
+            return (mapping.tax.id,)
+        if key[0] == 0:
+            # An untaxed line computes the same with no tax at all; 16/17 only fill in the
+            # product's taxes when `tax_ids` is absent, never when it is sent empty.
+            return ()
+        raise TaxNotMappedError(
+            f"the tenant's Odoo has no sale tax of {describe_rate(key)}: create a percent "
+            "sale tax of that rate in Odoo (with the same price-include setting), or map the "
+            "rate to an Odoo tax in the tenant's Odoo settings (tax_mapping)"
+        )
+
+    def included(self, tax_ids: tuple[int, ...]) -> bool:
+        return any(self.taxes[t].price_include for t in tax_ids if t in self.taxes)
+
+
+def tax_map(odoo_taxes: list[OdooSaleTax], explicit: list[dict[str, Any]]) -> TaxMap:
+    """Explicit mappings first; every other rate goes to the oldest percent sale tax of that
+    amount and price-include setting."""
+    by_id = {tax.id: tax for tax in odoo_taxes}
+    mappings: dict[TaxKey, TaxMapping] = {}
+    for tax in sorted(odoo_taxes, key=lambda t: t.id):
+        if tax.amount_type != "percent":
+            continue
+        key = tax_key(tax.amount, tax.price_include)
+        mappings.setdefault(key, TaxMapping(key, tax, explicit=False))
+    for entry in explicit:
+        key = tax_key(entry["rate_percent"], bool(entry["prices_include_tax"]))
+        named = by_id.get(int(entry["odoo_tax_id"]))
+        if named is None:
+            raise TaxNotMappedError(
+                f"the tenant's Odoo settings map {describe_rate(key)} to Odoo tax "
+                f"{entry['odoo_tax_id']}, which is not an active sale tax in its Odoo"
+            )
+        mappings[key] = TaxMapping(key, named, explicit=True)
+    return TaxMap(mappings, by_id)
+
+
+def discount_for_odoo(
+    price_unit_minor: int, quantity: Decimal, discount_percent: Decimal, discounted_minor: int
+) -> float:
+    """The discount percent under which Odoo's line base (price_unit × (1 − d/100) × qty, rounded
+    once) is our discounted amount: the till's own percent when that rounds the same way, else
+    the exact percent our figures carry (we round the discount, Odoo the discounted price, so a
+    half-cent tie can fall the other way)."""
+    full = quantity * price_unit_minor
+    if round_minor(full * (1 - discount_percent / 100)) == discounted_minor or full == 0:
+        return float(discount_percent)
+    return float((1 - Decimal(discounted_minor) / full) * 100)
 
 
 @dataclass(frozen=True)
@@ -169,6 +280,7 @@ class OdooLine:
     price_subtotal: float
     price_subtotal_incl: float
     name: str
+    tax_ids: tuple[int, ...] = ()
     refunded_orderline_id: int | None = None
     uuid: str | None = None
 
@@ -181,6 +293,9 @@ class OdooLine:
             "price_subtotal": self.price_subtotal,
             "price_subtotal_incl": self.price_subtotal_incl,
             "full_product_name": self.name,
+            # Always sent, even empty: 16/17 would otherwise take the product's taxes and 18
+            # would book none (odoo-api.md 4.5).
+            "tax_ids": [[6, False, list(self.tax_ids)]],
         }
         if self.refunded_orderline_id is not None:
             values["refunded_orderline_id"] = self.refunded_orderline_id
@@ -263,16 +378,26 @@ class OdooOrder:
         return {"id": self.uuid, "to_invoice": False, "data": data}
 
 
-def order_lines(order: OrderPlaced, product_ids: dict[str, int]) -> tuple[OdooLine, ...]:
+def order_lines(
+    order: OrderPlaced, product_ids: dict[str, int], taxes: TaxMap
+) -> tuple[OdooLine, ...]:
+    """price_unit in the meaning of the line's tax (with tax when it is price-included, as the
+    till priced it), so that Odoo's own computation gives our net, tax and total."""
+
     def line(state: OrderLineState) -> OdooLine:
+        quantity = Decimal(state.quantity)
+        discounted = state.total if state.prices_include_tax else state.net
         return OdooLine(
             product_id=state.odoo_product_id or product_ids[state.product_ref],
-            qty=float(Decimal(state.quantity)),
+            qty=float(quantity),
             price_unit=amount(state.unit_price, order.currency),
-            discount=float(Decimal(state.discount_percent)),
+            discount=discount_for_odoo(
+                state.unit_price, quantity, Decimal(state.discount_percent), discounted
+            ),
             price_subtotal=amount(state.net, order.currency),
             price_subtotal_incl=amount(state.total, order.currency),
             name=state.product_name,
+            tax_ids=taxes.tax_ids(state.tax_rate_percent, state.prices_include_tax),
             uuid=str(state.line_id),
         )
 
@@ -331,14 +456,14 @@ def odoo_payments(
 
 
 def odoo_order(
-    order: OrderPlaced, product_ids: dict[str, int], methods: PaymentMethodMap
+    order: OrderPlaced, product_ids: dict[str, int], methods: PaymentMethodMap, taxes: TaxMap
 ) -> OdooOrder:
     return OdooOrder(
         uuid=str(order.order_id),
         reference=order_reference(order.receipt_number),
         sequence_number=sequence_number(order.receipt_number),
         placed_at=order.created_at,
-        lines=order_lines(order, product_ids),
+        lines=order_lines(order, product_ids, taxes),
         payments=odoo_payments(order.payments, methods, order.currency),
         amount_total=amount(order.total, order.currency),
         amount_tax=amount(order.tax_total, order.currency),
@@ -352,14 +477,18 @@ class OriginalLine:
     odoo_line_id: int
     product_id: int
     price_unit: float
+    discount: float = 0.0
+    tax_ids: tuple[int, ...] = ()
 
 
 def odoo_refund(
     refund: OrderRefunded,
     original_lines: dict[UUID, OriginalLine],
     methods: PaymentMethodMap,
+    taxes: TaxMap,
 ) -> OdooOrder:
-    """Negative quantities and amounts, each line pointing at the line it gives back."""
+    """Negative quantities and amounts, each line pointing at the line it gives back, with its
+    price, discount and taxes, so that Odoo books the refund as the till apportioned it."""
     lines = []
     for state in refund.lines:
         original = original_lines.get(state.order_line_id)
@@ -368,15 +497,23 @@ def odoo_refund(
                 f"refund line {state.refund_line_id} gives back order line {state.order_line_id}, "
                 "which the original order in Odoo does not have"
             )
+        quantity = -Decimal(state.quantity)
+        discounted = -(state.total if taxes.included(original.tax_ids) else state.net)
         lines.append(
             OdooLine(
                 product_id=original.product_id,
-                qty=-float(Decimal(state.quantity)),
+                qty=float(quantity),
                 price_unit=original.price_unit,
-                discount=0.0,
+                discount=discount_for_odoo(
+                    minor_units(original.price_unit, refund.currency),
+                    quantity,
+                    Decimal(repr(original.discount)),
+                    discounted,
+                ),
                 price_subtotal=-amount(state.net, refund.currency),
                 price_subtotal_incl=-amount(state.total, refund.currency),
                 name=state.product_ref,
+                tax_ids=original.tax_ids,
                 refunded_orderline_id=original.odoo_line_id,
                 uuid=str(state.refund_line_id),
             )

@@ -3,6 +3,7 @@ closes to each Pro tenant's Odoo, record dead letters, and manage the tenants' O
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
@@ -28,17 +29,28 @@ from odoo_connector.domain import (
     PaymentMethodMap,
     PosConfigMissingError,
     RefundNotMappableError,
-    SessionCannotCloseError,
+    SessionCloseRefusedError,
     SessionTarget,
+    TaxMap,
+    TaxNotMappedError,
+    amount,
     clonable_fields,
     many2one_id,
+    minor_units,
     odoo_order,
     odoo_refund,
     payment_method_ids_of,
     pos_config_changes,
     pos_config_clone,
+    tax_map,
 )
-from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, OdooSettingsPut
+from odoo_connector.http_models import (
+    OdooCheckPublic,
+    OdooSettingsPublic,
+    OdooSettingsPut,
+    TaxMappingEntry,
+    TaxMappingPublic,
+)
 from odoo_connector.odoo_client import (
     OdooEndpoint,
     OdooError,
@@ -62,10 +74,14 @@ from shared.events.contracts import (
     RegisterOdooSyncFailed,
     RegisterState,
     SessionClosed,
+    SessionOdooSynced,
+    SessionOdooSyncFailed,
+    SessionOpened,
     TenantState,
 )
 from shared.events.envelope import EventEnvelope
 from shared.events.registry import parse_data
+from shared.money import format_money
 from shared.outbox import add_event
 from shared.postgres import Db
 from shared.retry_topology import WaitForPrerequisite
@@ -78,6 +94,11 @@ MESSAGES_PROCESSED = Counter(
     "connector_messages_processed_total",
     "Messages the connector finished",
     ["event_type", "outcome"],
+)
+SESSION_CLOSES_REFUSED = Counter(
+    "connector_session_closes_refused_total",
+    "Odoo session closes Odoo refused or answered with the Force Close wizard",
+    ["final"],
 )
 SYNC_LAG_SECONDS = Histogram(
     "connector_sync_lag_seconds",
@@ -115,8 +136,14 @@ class PushJob:
     pos_config_id: int
     business_date: date
     order: OdooOrder
+    # The till session the order was taken in: its Odoo session opens with the till's float.
+    cash_session_id: UUID
+    currency: str
     # The register's sale number of an order (None for a refund, or from an older producer).
     receipt_sequence: int | None = None
+    # Long enough in flight that a till session the connector never heard opening (opened
+    # before it consumed session.opened) is opened in Odoo without a float of ours.
+    float_wait_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,7 +172,20 @@ _PUSHED_STATES = ("pending_create", "pending_update")
 class CloseJob:
     odoo: TenantOdoo
     register_id: UUID
-    business_date: date
+    cash_session_id: UUID
+    counted_cash: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class ClosedInOdoo:
+    odoo_session_ids: list[int]
+    cash_difference: int
+
+
+# A tenant's Odoo taxes are read again after this long: a tax created to fix a refused line is
+# found without a restart.
+TAXES_TTL_S = 60.0
 
 
 class ConnectorHandlers:
@@ -167,6 +207,7 @@ class ConnectorHandlers:
         self._logins: dict[tuple[UUID, Any], TenantOdoo] = {}
         # product_ref -> product.product per tenant; Odoo product ids do not change under us.
         self._products: dict[UUID, dict[str, int]] = {}
+        self._taxes: dict[UUID, tuple[float, Any, TaxMap]] = {}
 
     # ------------------------------------------------------------ reference data (one step)
 
@@ -222,14 +263,18 @@ class ConnectorHandlers:
                 return _nothing
             products = await self._product_ids(envelope.tenant_id, target.odoo, data)
             methods = _payment_methods(target.context, data.payments)
+            taxes = await self._tax_map(envelope.tenant_id, target)
             job = PushJob(
                 target.odoo,
                 envelope.tenant_id,
                 data.register_id,
                 target.pos_config_id,
                 data.business_date,
-                odoo_order(data, products, methods),
+                odoo_order(data, products, methods, taxes),
+                data.session_id,
+                data.currency,
                 data.receipt_sequence,
+                self._float_wait_over(envelope),
             )
             pushed: Pushed = await self._lanes.run(
                 ticket, ("push", data.business_date), self._push, job
@@ -313,13 +358,17 @@ class ConnectorHandlers:
                 target.odoo, original.odoo_order_id, [UUID(i) for i in original.line_ids]
             )
             methods = _payment_methods(target.context, data.payments)
+            taxes = await self._tax_map(envelope.tenant_id, target)
             job = PushJob(
                 target.odoo,
                 envelope.tenant_id,
                 data.register_id,
                 target.pos_config_id,
                 data.business_date,
-                odoo_refund(data, originals, methods),
+                odoo_refund(data, originals, methods, taxes),
+                data.session_id,
+                data.currency,
+                float_wait_over=self._float_wait_over(envelope),
             )
             pushed: Pushed = await self._lanes.run(
                 ticket, ("push", data.business_date), self._push, job
@@ -349,6 +398,31 @@ class ConnectorHandlers:
 
         return apply
 
+    async def prepare_session_open(
+        self, envelope: EventEnvelope, data: SessionOpened, ticket: Ticket
+    ) -> Apply:
+        """Remembers the till's float, in the register's lane, before its orders open a session
+        in Odoo with it (whatever the tier: a tenant may turn Pro mid-session)."""
+        if data.source == "odoo_pulled":
+            return _nothing
+        await self._lanes.run(ticket, ("till",), self._save_till_sessions, (envelope, data))
+        return _nothing
+
+    async def _save_till_sessions(
+        self, db: Db, items: list[tuple[EventEnvelope, SessionOpened]]
+    ) -> list[Any]:
+        for envelope, data in items:
+            await repo.save_till_session(
+                db,
+                data.session_id,
+                envelope.tenant_id,
+                data.register_id,
+                data.opening_cash,
+                data.currency,
+                data.opened_at,
+            )
+        return [None] * len(items)
+
     async def prepare_session_close(
         self, envelope: EventEnvelope, data: SessionClosed, ticket: Ticket
     ) -> Apply:
@@ -369,10 +443,53 @@ class ConnectorHandlers:
                     f"{orders}/{data.order_count} orders and {refunds}/{data.refund_count} refunds "
                     "of the session are in Odoo",
                 )
-            job = CloseJob(target.odoo, data.register_id, data.business_date)
-            await self._lanes.run(ticket, ("close",), self._close, job)
+            job = CloseJob(
+                target.odoo, data.register_id, data.session_id, data.counted_cash, data.currency
+            )
+            try:
+                closed: ClosedInOdoo = await self._lanes.run(ticket, ("close",), self._close, job)
+            except SessionCloseRefusedError as error:
+                SESSION_CLOSES_REFUSED.labels("false").inc()
+                await self._report_close_refused(envelope, data, error, final=False)
+                raise
         MESSAGES_PROCESSED.labels(envelope.type, "closed").inc()
-        return _nothing
+
+        async def apply(db: Db) -> None:
+            synced = SessionOdooSynced(
+                session_id=data.session_id,
+                odoo_session_ids=closed.odoo_session_ids,
+                cash_difference=closed.cash_difference,
+            )
+            await add_event(db, self._event(synced, envelope, data.session_id))
+            log.info(
+                "till_session_closed_in_odoo",
+                tenant_id=str(envelope.tenant_id),
+                session_id=str(data.session_id),
+                odoo_session_ids=closed.odoo_session_ids,
+                cash_difference=format_money(closed.cash_difference, data.currency),
+            )
+
+        return apply
+
+    async def _report_close_refused(
+        self, envelope: EventEnvelope, data: SessionClosed, error: Exception, *, final: bool
+    ) -> None:
+        """The reason shows on the till session in the orders API while the close is retried."""
+        failed = SessionOdooSyncFailed(
+            session_id=data.session_id,
+            error_class=type(error).__name__,
+            message=str(error)[:500],
+            final=final,
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await add_event(conn, self._event(failed, envelope, data.session_id))
+        log.warning(
+            "odoo_session_close_refused",
+            tenant_id=str(envelope.tenant_id),
+            session_id=str(data.session_id),
+            reason=str(error)[:500],
+            final=final,
+        )
 
     async def prepare_register(
         self, envelope: EventEnvelope, data: RegisterState, ticket: Ticket
@@ -604,8 +721,11 @@ class ConnectorHandlers:
             try:
                 await self._send(db, first.odoo, session, [(i, jobs[i]) for i in going], results)
             except OdooSessionGone:
-                await repo.forget_odoo_session(db, session.odoo_session_id)
+                await repo.set_odoo_session_state(
+                    db, first.register_id, session.odoo_session_id, "closed"
+                )
                 raise
+            await self._follow_rescue(db, first, session, results)
         # Still under the register's lock: the other replica sees these as gone only once they
         # have had their try at Odoo, so none of its orders overtakes them.
         sent = [jobs[i].receipt_sequence for i in going]
@@ -694,36 +814,96 @@ class ConnectorHandlers:
                 results[index] = Pushed(state.odoo_order_id, state.odoo_session_id)
 
     async def _session_for(self, db: Db, job: PushJob) -> SessionTarget:
-        row = await repo.open_odoo_session(db, job.register_id, job.business_date)
-        if row is not None:
-            return SessionTarget(row.odoo_session_id, row.pricelist_id, job.odoo.uid)
-        target = await self._odoo.open_session(job.odoo, job.pos_config_id)
+        """The Odoo session of the job's till session, opened with its float if need be.
+
+        One Odoo session serves a till session, across business dates too: Odoo keeps one open
+        session per pos.config, and closing one at a date change would book a cash count nobody
+        made. The register's next till session waits until Odoo has closed the previous one."""
+        live = await repo.live_odoo_session(db, job.register_id)
+        if live is not None:
+            if live.cash_session_id == job.cash_session_id and live.state == "open":
+                return SessionTarget(live.odoo_session_id, live.pricelist_id, job.odoo.uid)
+            if await self._odoo.session_state(job.odoo, live.odoo_session_id) != "closed":
+                raise WaitForPrerequisite(
+                    "previous_session_not_closed",
+                    f"Odoo session {live.odoo_session_id} of the register's till session "
+                    f"{live.cash_session_id} is not closed yet",
+                )
+            # Closed in Odoo by hand (or under us): the next one opens.
+            await repo.set_odoo_session_state(db, job.register_id, live.odoo_session_id, "closed")
+        opening_cash = await repo.till_opening_cash(db, job.cash_session_id)
+        if opening_cash is None and not job.float_wait_over:
+            raise WaitForPrerequisite(
+                "till_session_not_known",
+                f"the opening of till session {job.cash_session_id} has not reached the "
+                "connector yet",
+            )
+        target = await self._odoo.open_session(
+            job.odoo,
+            job.pos_config_id,
+            amount(opening_cash, job.currency) if opening_cash is not None else None,
+        )
         await repo.save_odoo_session(
-            db, job.register_id, job.business_date, target.odoo_session_id, target.pricelist_id
+            db, job.register_id, target.odoo_session_id, job.cash_session_id, target.pricelist_id
         )
         log.info(
             "odoo_session_opened",
             register_id=str(job.register_id),
-            business_date=job.business_date.isoformat(),
+            cash_session_id=str(job.cash_session_id),
             odoo_session_id=target.odoo_session_id,
         )
         return target
 
+    async def _follow_rescue(
+        self, db: Db, job: PushJob, session: SessionTarget, results: list[Any]
+    ) -> None:
+        """16/17 put orders for a session closed under us into a rescue session: that one is the
+        till session's now, and is closed with it."""
+        elsewhere = {
+            r.odoo_session_id
+            for r in results
+            if isinstance(r, Pushed)
+            and r.odoo_session_id is not None
+            and r.odoo_session_id != session.odoo_session_id
+        }
+        for rescue_id in sorted(elsewhere):
+            await repo.set_odoo_session_state(
+                db, job.register_id, session.odoo_session_id, "closed"
+            )
+            await repo.save_odoo_session(
+                db, job.register_id, rescue_id, job.cash_session_id, session.pricelist_id
+            )
+            log.warning(
+                "orders_went_to_odoo_rescue_session",
+                register_id=str(job.register_id),
+                odoo_session_id=session.odoo_session_id,
+                rescue_session_id=rescue_id,
+            )
+
     async def _close(self, db: Db, jobs: list[CloseJob]) -> list[Any]:
+        """Closes a till session's Odoo sessions, oldest first: the others at the cash Odoo
+        expects, the last with the till's counted cash, so the difference is booked once."""
         results: list[Any] = []
         for job in jobs:
-            session_ids = await repo.odoo_sessions_of(db, job.register_id, job.business_date)
-            failure: Exception | None = None
-            for session_id in session_ids:
-                reason = await self._odoo.close_session(job.odoo, session_id)
-                if reason is not None:
-                    failure = SessionCannotCloseError(
-                        f"Odoo session {session_id} cannot close: {reason}"
+            session_ids = await repo.odoo_sessions_of_till(db, job.register_id, job.cash_session_id)
+            difference = 0.0
+            try:
+                for index, session_id in enumerate(session_ids):
+                    last = index == len(session_ids) - 1
+                    await repo.set_odoo_session_state(db, job.register_id, session_id, "closing")
+                    booked = await self._odoo.close_session(
+                        job.odoo,
+                        session_id,
+                        amount(job.counted_cash, job.currency) if last else None,
                     )
-                    continue
-                await repo.forget_odoo_session(db, session_id)
-                log.info("odoo_session_closed", odoo_session_id=session_id)
-            results.append(failure)
+                    await repo.set_odoo_session_state(db, job.register_id, session_id, "closed")
+                    log.info("odoo_session_closed", odoo_session_id=session_id)
+                    if last:
+                        difference = booked
+            except Exception as error:
+                results.append(error)
+                continue
+            results.append(ClosedInOdoo(session_ids, minor_units(difference, job.currency)))
         return results
 
     # ------------------------------------------------------------ lookups
@@ -802,6 +982,23 @@ class ConnectorHandlers:
         cached.update(known)
         return cached
 
+    async def _tax_map(self, tenant_id: UUID, target: Destination) -> TaxMap:
+        """The tenant's rate -> Odoo sale tax map, read from its Odoo now and then."""
+        settings = target.context.settings
+        assert settings is not None
+        now = asyncio.get_running_loop().time()
+        cached = self._taxes.get(tenant_id)
+        fresh = cached is not None and now - cached[0] < TAXES_TTL_S
+        if cached is not None and fresh and cached[1] == settings.updated_at:
+            return cached[2]
+        taxes = tax_map(await self._odoo.sale_taxes(target.odoo), settings.tax_mapping)
+        self._taxes[tenant_id] = (now, settings.updated_at, taxes)
+        return taxes
+
+    def _float_wait_over(self, envelope: EventEnvelope) -> bool:
+        age_s = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
+        return age_s > self._predecessor_wait_max_s
+
     def _event(self, data: Any, cause: EventEnvelope, aggregate_id: UUID) -> EventEnvelope:
         return EventEnvelope.wrap(
             data,
@@ -858,6 +1055,15 @@ class ConnectorHandlers:
                     message=str(error)[:500],
                 )
                 await add_event(conn, self._event(failed, envelope, data.order_id))
+            if first and envelope is not None and isinstance(data, SessionClosed):
+                SESSION_CLOSES_REFUSED.labels("true").inc()
+                session_failed = SessionOdooSyncFailed(
+                    session_id=data.session_id,
+                    error_class=type(error).__name__,
+                    message=str(error)[:500],
+                    final=True,
+                )
+                await add_event(conn, self._event(session_failed, envelope, data.session_id))
 
     # ------------------------------------------------------------ admin API
 
@@ -875,6 +1081,7 @@ class ConnectorHandlers:
                 self._secrets.seal(body.secret.get_secret_value()),
                 body.odoo_version,
                 body.template_pos_config_id,
+                [entry.model_dump(mode="json") for entry in body.tax_mapping],
             )
         log.info("odoo_settings_saved", tenant_id=str(tenant_id), odoo_url=body.url)
         return _public(row)
@@ -914,14 +1121,35 @@ class ConnectorHandlers:
                     problem=f"Odoo refused the login {row.login!r} on database {row.database!r}; "
                     "check the login, the API key and the database name",
                 )
-            summary = await self._odoo.summary(
-                TenantOdoo(endpoint, version, uid), row.template_pos_config_id
-            )
+            odoo = TenantOdoo(endpoint, version, uid)
+            summary = await self._odoo.summary(odoo, row.template_pos_config_id)
+            sale_taxes = await self._odoo.sale_taxes(odoo)
         except (OdooUnavailable, OdooProtocolError, OdooError) as error:
             return OdooCheckPublic(
                 reachable=True, authenticated=False, version=version, problem=str(error)
             )
-        return OdooCheckPublic(reachable=True, authenticated=True, version=version, **summary)
+        try:
+            taxes = tax_map(sale_taxes, row.tax_mapping)
+        except TaxNotMappedError as error:
+            return OdooCheckPublic(
+                reachable=True, authenticated=True, version=version, problem=str(error), **summary
+            )
+        return OdooCheckPublic(
+            reachable=True,
+            authenticated=True,
+            version=version,
+            tax_mapping=[
+                TaxMappingPublic(
+                    rate_percent=format(m.key[0], "f"),
+                    prices_include_tax=m.key[1],
+                    odoo_tax_id=m.tax.id,
+                    odoo_tax_name=m.tax.name,
+                    source="settings" if m.explicit else "found",
+                )
+                for m in sorted(taxes.mappings.values(), key=lambda m: m.key)
+            ],
+            **summary,
+        )
 
 
 def _pos_config_of(register_id: UUID, context: repo.EventContext) -> int:
@@ -977,6 +1205,7 @@ def _public(row: repo.SettingsRow) -> OdooSettingsPublic:
         login=row.login,
         odoo_version=row.odoo_version,
         template_pos_config_id=row.template_pos_config_id,
+        tax_mapping=[TaxMappingEntry.model_validate(entry) for entry in row.tax_mapping],
         secret_stored=True,
         updated_at=row.updated_at,
     )

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+# Odoo ids are Postgres integers; a larger one can name no record.
+MAX_ODOO_ID = 2**31 - 1
+
+
+class TaxMappingEntry(BaseModel):
+    """One till tax rate sent to an Odoo sale tax of the tenant's choosing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate_percent: Decimal = Field(ge=0, le=100, max_digits=7, decimal_places=4)
+    prices_include_tax: bool
+    odoo_tax_id: int = Field(gt=0, le=MAX_ODOO_ID)
 
 
 class OdooSettingsPut(BaseModel):
@@ -23,7 +37,23 @@ class OdooSettingsPut(BaseModel):
     # Only when the server cannot be asked (`common.version` blocked by a proxy).
     odoo_version: Literal[16, 17, 18] | None = None
     # The pos.config new registers are cloned from; without it, the first active one.
-    template_pos_config_id: int | None = Field(default=None, gt=0)
+    template_pos_config_id: int | None = Field(default=None, gt=0, le=MAX_ODOO_ID)
+    # Rates the connector must not map by itself (by amount and price-include) to an Odoo tax.
+    tax_mapping: list[TaxMappingEntry] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_tax_per_rate(self) -> OdooSettingsPut:
+        seen: set[tuple[Decimal, bool]] = set()
+        for entry in self.tax_mapping:
+            key = (entry.rate_percent.normalize(), entry.prices_include_tax)
+            if key in seen:
+                raise ValueError(
+                    f"tax_mapping names {entry.rate_percent} % "
+                    f"{'included' if entry.prices_include_tax else 'excluded'} twice; "
+                    "give each rate one Odoo tax"
+                )
+            seen.add(key)
+        return self
 
     @field_validator("url")
     @classmethod
@@ -52,8 +82,20 @@ class OdooSettingsPublic(BaseModel):
     login: str
     odoo_version: int | None
     template_pos_config_id: int | None = None
+    tax_mapping: list[TaxMappingEntry] = Field(default_factory=list)
     secret_stored: bool
     updated_at: datetime
+
+
+class TaxMappingPublic(BaseModel):
+    """Where lines of a rate go in Odoo: named in the settings, or found by amount and
+    price-include among the Odoo company's percent sale taxes (the oldest such tax)."""
+
+    rate_percent: str
+    prices_include_tax: bool
+    odoo_tax_id: int
+    odoo_tax_name: str
+    source: Literal["settings", "found"]
 
 
 class OdooCheckPublic(BaseModel):
@@ -62,4 +104,5 @@ class OdooCheckPublic(BaseModel):
     version: int | None = None
     template_pos_config: dict[str, Any] | None = None
     payment_methods: list[dict[str, Any]] = Field(default_factory=list)
+    tax_mapping: list[TaxMappingPublic] = Field(default_factory=list)
     problem: str | None = None

@@ -14,9 +14,11 @@ from odoo_connector.breaker import CircuitBreakers
 from odoo_connector.domain import (
     OdooCredentialsRejected,
     OdooOrder,
+    OdooSaleTax,
     OdooUserError,
     OrderLeftInDraftError,
     OriginalLine,
+    SessionCloseRefusedError,
     SessionTarget,
     TemplatePosConfigMissingError,
     classify,
@@ -29,6 +31,14 @@ from shared.retry_topology import WaitForPrerequisite
 XMLID_MODULE = "pos_platform"
 ANY_ACTIVE = ["active", "in", [True, False]]
 FIELD_ATTRIBUTES = ["type", "readonly", "store", "related", "relation"]
+SESSION_FIGURES = [
+    "state",
+    "config_id",
+    "cash_register_balance_start",
+    "cash_register_balance_end",
+    "cash_register_balance_end_real",
+    "cash_register_difference",
+]
 
 
 @dataclass(frozen=True)
@@ -114,8 +124,14 @@ class OdooPos:
 
     # ---------------------------------------------------------------- sessions
 
-    async def open_session(self, odoo: TenantOdoo, pos_config_id: int) -> SessionTarget:
-        """The config's live session (adopted, e.g. after a crash), or a new one, opened."""
+    async def open_session(
+        self, odoo: TenantOdoo, pos_config_id: int, opening_cash: float | None
+    ) -> SessionTarget:
+        """The config's live session (adopted, e.g. after a crash), or a new one, opened with the
+        till's float; None keeps the start balance Odoo proposes (no opening difference).
+
+        A session Odoo is closing is never adopted: it takes no orders (16/17 would move them to
+        a rescue session, 18 refuses them), so the register waits until it is closed."""
         configs = await self.call(
             odoo,
             "pos.config",
@@ -146,27 +162,83 @@ class OdooPos:
         else:
             created = await self.call(odoo, "pos.session", "create", [{"config_id": pos_config_id}])
             session_id = created if isinstance(created, int) else int(created[0])
-            read = await self.call(
-                odoo, "pos.session", "read", [[session_id]], {"fields": ["state"]}
+            state = await self.session_state(odoo, session_id)
+        if state == "closing_control":
+            raise WaitForPrerequisite(
+                "odoo_session_closing",
+                f"Odoo session {session_id} of pos.config {pos_config_id} is closing; the "
+                "register's orders wait until it is closed",
             )
-            state = str(read[0]["state"])
         if state == "opening_control":
             # A register with a cash method needs the explicit opening step (odoo-api.md 4.2).
+            if opening_cash is None:
+                opening_cash = float(
+                    (await self.session_figures(odoo, session_id))["cash_register_balance_start"]
+                )
             opening = "set_opening_control" if odoo.version == 18 else "set_cashbox_pos"
-            await self.call(odoo, "pos.session", opening, [[session_id], 0, ""])
+            await self.call(odoo, "pos.session", opening, [[session_id], opening_cash, ""])
         return SessionTarget(session_id, pricelist_id, odoo.uid)
 
-    async def close_session(self, odoo: TenantOdoo, odoo_session_id: int) -> str | None:
-        """None when closed (or already closed), else Odoo's reason."""
+    async def session_state(self, odoo: TenantOdoo, session_id: int) -> str:
+        """The session's state; `closed` for one Odoo no longer has."""
+        rows = await self.call(
+            odoo, "pos.session", "search_read", [[["id", "=", session_id]]], {"fields": ["state"]}
+        )
+        return str(rows[0]["state"]) if rows else "closed"
+
+    async def session_figures(self, odoo: TenantOdoo, session_id: int) -> dict[str, Any]:
+        rows = await self.call(
+            odoo, "pos.session", "read", [[session_id]], {"fields": SESSION_FIGURES}
+        )
+        figures: dict[str, Any] = rows[0]
+        return figures
+
+    async def close_session(
+        self, odoo: TenantOdoo, session_id: int, counted_cash: float | None
+    ) -> float:
+        """Closes the session through the flow the POS UI uses, counting `counted_cash` (None:
+        the cash Odoo expects, so no difference is booked there); returns the cash difference
+        Odoo booked. Odoo refusing, or answering with the Force Close wizard, is a
+        SessionCloseRefusedError: the session stays as Odoo left it, to be closed again."""
+        figures = await self.session_figures(odoo, session_id)
+        if figures["state"] == "closed":
+            return float(figures["cash_register_difference"] or 0.0)
+        config_id = many2one_id(figures["config_id"])
+        configs = await self.call(
+            odoo, "pos.config", "read", [[config_id]], {"fields": ["cash_control"]}
+        )
         try:
+            if configs and configs[0].get("cash_control"):
+                counted = (
+                    counted_cash
+                    if counted_cash is not None
+                    else float(figures["cash_register_balance_end"])
+                )
+                _refused_unless_successful(
+                    await self.call(
+                        odoo, "pos.session", "post_closing_cash_details", [[session_id], counted]
+                    ),
+                    session_id,
+                )
             await self.call(
-                odoo, "pos.session", "action_pos_session_closing_control", [[odoo_session_id]]
+                odoo, "pos.session", "update_closing_control_state_session", [[session_id], ""]
+            )
+            _refused_unless_successful(
+                await self.call(odoo, "pos.session", "close_session_from_ui", [[session_id]]),
+                session_id,
             )
         except OdooUserError as error:
             if "already closed" in str(error):
-                return None
-            return str(error)
-        return None
+                return float(figures["cash_register_difference"] or 0.0)
+            raise SessionCloseRefusedError(
+                f"Odoo refused to close session {session_id}: {error.odoo_message}"
+            ) from error
+        after = await self.session_figures(odoo, session_id)
+        if after["state"] != "closed":
+            raise SessionCloseRefusedError(
+                f"Odoo answered the close of session {session_id} but left it {after['state']}"
+            )
+        return float(after["cash_register_difference"] or 0.0)
 
     # ---------------------------------------------------------------- orders
 
@@ -223,14 +295,42 @@ class OdooPos:
             "pos.order.line",
             "search_read",
             [[["order_id", "=", odoo_order_id]]],
-            {"fields": ["id", "product_id", "price_unit"], "order": "id"},
+            {
+                "fields": ["id", "product_id", "price_unit", "discount", "tax_ids"],
+                "order": "id",
+            },
         )
         return {
             line_id: OriginalLine(
-                int(row["id"]), many2one_id(row["product_id"]) or 0, float(row["price_unit"])
+                int(row["id"]),
+                many2one_id(row["product_id"]) or 0,
+                float(row["price_unit"]),
+                float(row.get("discount") or 0.0),
+                tuple(int(t) for t in row.get("tax_ids") or ()),
             )
             for line_id, row in zip(our_line_ids, rows, strict=False)
         }
+
+    async def sale_taxes(self, odoo: TenantOdoo) -> list[OdooSaleTax]:
+        """The company's active sale taxes; `price_include` is read, never searched (18 computes
+        it from `price_include_override` and the company's default)."""
+        rows = await self.call(
+            odoo,
+            "account.tax",
+            "search_read",
+            [[["type_tax_use", "=", "sale"]]],
+            {"fields": ["id", "name", "amount", "amount_type", "price_include"], "order": "id"},
+        )
+        return [
+            OdooSaleTax(
+                int(row["id"]),
+                str(row["name"]),
+                float(row["amount"]),
+                str(row["amount_type"]),
+                bool(row["price_include"]),
+            )
+            for row in rows
+        ]
 
     async def products_by_code(self, odoo: TenantOdoo, codes: list[str]) -> dict[str, int]:
         rows = await self.call(
@@ -410,6 +510,16 @@ class OdooPos:
             "template_pos_config": configs[0] if configs else None,
             "payment_methods": [{"id": m["id"], "name": m["name"]} for m in methods],
         }
+
+
+def _refused_unless_successful(answer: Any, session_id: int) -> None:
+    """The UI flow answers `{"successful": false, "message": ...}` where the backend raises,
+    and a wizard action (Force Close Session) when the closing entry does not balance."""
+    if isinstance(answer, dict) and answer.get("successful") is False:
+        raise SessionCloseRefusedError(
+            f"Odoo refused to close session {session_id}: "
+            f"{answer.get('message') or answer.get('title') or answer}"
+        )
 
 
 def draft_failure(order: OdooOrder) -> OrderLeftInDraftError:

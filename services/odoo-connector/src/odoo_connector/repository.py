@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -29,12 +29,16 @@ class SettingsRow:
     odoo_version: int | None
     updated_at: Any
     template_pos_config_id: int | None = None
+    # [{"rate_percent": "10", "prices_include_tax": true, "odoo_tax_id": 7}, ...]
+    tax_mapping: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class OdooSessionRow:
     odoo_session_id: int
+    cash_session_id: UUID
     pricelist_id: int | None
+    state: str
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ async def event_context(db: Db, tenant_id: UUID, register_id: UUID) -> EventCont
                                      ORDER BY updated_at DESC LIMIT 1)) AS tier,
                   r.register_id, r.tenant_tier, r.sync_state, r.odoo_pos_config_id,
                   s.url, s.database, s.login, s.secret_encrypted, s.odoo_version, s.updated_at,
-                  s.template_pos_config_id,
+                  s.template_pos_config_id, s.tax_mapping,
                   (SELECT COALESCE(jsonb_object_agg(code, odoo_payment_method_id), '{}')
                    FROM payment_methods
                    WHERE tenant_id = $1 AND odoo_payment_method_id IS NOT NULL) AS methods,
@@ -95,6 +99,7 @@ async def event_context(db: Db, tenant_id: UUID, register_id: UUID) -> EventCont
             row["odoo_version"],
             row["updated_at"],
             row["template_pos_config_id"],
+            row["tax_mapping"],
         )
         if row["url"] is not None
         else None
@@ -313,16 +318,18 @@ async def save_settings(
     secret_encrypted: bytes,
     odoo_version: int | None,
     template_pos_config_id: int | None,
+    tax_mapping: list[dict[str, Any]],
 ) -> SettingsRow:
     row = await db.fetchrow(
         """INSERT INTO odoo_settings (tenant_id, url, database, login, secret_encrypted,
-                                      odoo_version, template_pos_config_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                      odoo_version, template_pos_config_id, tax_mapping)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (tenant_id) DO UPDATE
            SET url = EXCLUDED.url, database = EXCLUDED.database, login = EXCLUDED.login,
                secret_encrypted = EXCLUDED.secret_encrypted,
                odoo_version = EXCLUDED.odoo_version,
-               template_pos_config_id = EXCLUDED.template_pos_config_id, updated_at = now()
+               template_pos_config_id = EXCLUDED.template_pos_config_id,
+               tax_mapping = EXCLUDED.tax_mapping, updated_at = now()
            RETURNING *""",
         tenant_id,
         url,
@@ -331,6 +338,7 @@ async def save_settings(
         secret_encrypted,
         odoo_version,
         template_pos_config_id,
+        tax_mapping,
     )
     assert row is not None
     return SettingsRow(**dict(row))
@@ -360,50 +368,89 @@ async def save_product_ids(db: Db, tenant_id: UUID, found: dict[str, int]) -> No
     )
 
 
-async def open_odoo_session(
-    db: Db, register_id: UUID, business_date: date
-) -> OdooSessionRow | None:
-    row = await db.fetchrow(
-        """SELECT odoo_session_id, pricelist_id FROM odoo_sessions
-           WHERE register_id = $1 AND business_date = $2 AND state = 'open'""",
+async def save_till_session(
+    db: Db,
+    session_id: UUID,
+    tenant_id: UUID,
+    register_id: UUID,
+    opening_cash: int,
+    currency: str,
+    opened_at: datetime,
+) -> None:
+    await db.execute(
+        """INSERT INTO till_sessions (session_id, tenant_id, register_id, opening_cash, currency,
+                                      opened_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id) DO NOTHING""",
+        session_id,
+        tenant_id,
         register_id,
-        business_date,
+        opening_cash,
+        currency,
+        opened_at,
     )
-    return OdooSessionRow(row["odoo_session_id"], row["pricelist_id"]) if row else None
+
+
+async def till_opening_cash(db: Db, session_id: UUID) -> int | None:
+    value = await db.fetchval(
+        "SELECT opening_cash FROM till_sessions WHERE session_id = $1", session_id
+    )
+    return int(value) if value is not None else None
+
+
+async def live_odoo_session(db: Db, register_id: UUID) -> OdooSessionRow | None:
+    """The register's Odoo session that is not closed yet, whichever till session it serves."""
+    row = await db.fetchrow(
+        """SELECT odoo_session_id, cash_session_id, pricelist_id, state FROM odoo_pos_sessions
+           WHERE register_id = $1 AND state <> 'closed'""",
+        register_id,
+    )
+    return OdooSessionRow(**dict(row)) if row else None
 
 
 async def save_odoo_session(
-    db: Db, register_id: UUID, business_date: date, odoo_session_id: int, pricelist_id: int | None
+    db: Db,
+    register_id: UUID,
+    odoo_session_id: int,
+    cash_session_id: UUID,
+    pricelist_id: int | None,
 ) -> None:
     await db.execute(
-        """INSERT INTO odoo_sessions (register_id, business_date, odoo_session_id, pricelist_id,
-                                      state)
+        """INSERT INTO odoo_pos_sessions (register_id, odoo_session_id, cash_session_id,
+                                          pricelist_id, state)
            VALUES ($1, $2, $3, $4, 'open')
-           ON CONFLICT (register_id, business_date) DO UPDATE
-           SET odoo_session_id = EXCLUDED.odoo_session_id,
-               pricelist_id = EXCLUDED.pricelist_id, state = 'open', closed_at = NULL""",
+           ON CONFLICT (register_id, odoo_session_id) DO UPDATE
+           SET cash_session_id = EXCLUDED.cash_session_id, pricelist_id = EXCLUDED.pricelist_id,
+               state = 'open', closed_at = NULL""",
         register_id,
-        business_date,
         odoo_session_id,
+        cash_session_id,
         pricelist_id,
     )
 
 
-async def forget_odoo_session(db: Db, odoo_session_id: int) -> None:
-    """Marks every date that used this Odoo session as closed; the next order opens another."""
+async def set_odoo_session_state(
+    db: Db, register_id: UUID, odoo_session_id: int, state: str
+) -> None:
+    """`closing` when the connector starts Odoo's closing flow, `closed` once Odoo closed it
+    (by us or under us): the register's next order then opens another."""
     await db.execute(
-        """UPDATE odoo_sessions SET state = 'closed', closed_at = now()
-           WHERE odoo_session_id = $1 AND state = 'open'""",
+        """UPDATE odoo_pos_sessions
+           SET state = $3, closed_at = CASE WHEN $3 = 'closed' THEN now() END
+           WHERE register_id = $1 AND odoo_session_id = $2""",
+        register_id,
         odoo_session_id,
+        state,
     )
 
 
-async def odoo_sessions_of(db: Db, register_id: UUID, business_date: date) -> list[int]:
+async def odoo_sessions_of_till(db: Db, register_id: UUID, cash_session_id: UUID) -> list[int]:
+    """The Odoo sessions a till session's orders went to that are not closed, oldest first."""
     rows = await db.fetch(
-        """SELECT odoo_session_id FROM odoo_sessions
-           WHERE register_id = $1 AND business_date = $2 AND state = 'open'""",
+        """SELECT odoo_session_id FROM odoo_pos_sessions
+           WHERE register_id = $1 AND cash_session_id = $2 AND state <> 'closed'
+           ORDER BY opened_at, odoo_session_id""",
         register_id,
-        business_date,
+        cash_session_id,
     )
     return [r["odoo_session_id"] for r in rows]
 

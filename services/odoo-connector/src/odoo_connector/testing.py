@@ -30,6 +30,7 @@ from shared.events.contracts import (
     RegisterCreated,
     RegisterUpdated,
     SessionClosed,
+    SessionOpened,
     TenantCreated,
 )
 from shared.events.envelope import EventData, EventEnvelope
@@ -188,7 +189,31 @@ class ConnectorWorld:
             seed=seed,
         )
         await self.adopt_register(tenant)
+        await self.open_session(tenant)
         return tenant
+
+    async def open_session(
+        self,
+        tenant: ProTenant,
+        opening_cash: int = 0,
+        *,
+        session_id: uuid.UUID | None = None,
+        register_id: uuid.UUID | None = None,
+    ) -> None:
+        """The orders service's session.opened for a till session (the tenant's own one by
+        default)."""
+        session_id = session_id or tenant.session_id
+        opened = SessionOpened(
+            session_id=session_id,
+            register_id=register_id or tenant.register_id,
+            shop_id=tenant.shop_id,
+            business_date=date(2026, 11, 21),
+            opened_at=datetime.now(UTC),
+            currency="EUR",
+            opening_cash=opening_cash,
+            opened_by="cashier",
+        )
+        await self.handled(await self.publish(opened, tenant.tenant_id, session_id))
 
     async def adopt_register(self, tenant: ProTenant, version: int = 2) -> None:
         """The registers service's register.updated after adopting an existing pos.config."""
@@ -265,7 +290,14 @@ class ConnectorWorld:
         )
 
     def session_closed(
-        self, tenant: ProTenant, order_count: int, refund_count: int = 0
+        self,
+        tenant: ProTenant,
+        order_count: int,
+        refund_count: int = 0,
+        *,
+        opening_cash: int = 0,
+        expected_cash: int = 0,
+        counted_cash: int | None = None,
     ) -> SessionClosed:
         now = datetime.now(UTC)
         return SessionClosed(
@@ -276,10 +308,10 @@ class ConnectorWorld:
             opened_at=now - timedelta(hours=8),
             closed_at=now,
             currency="EUR",
-            opening_cash=0,
-            expected_cash=0,
-            counted_cash=0,
-            cash_difference=0,
+            opening_cash=opening_cash,
+            expected_cash=expected_cash,
+            counted_cash=expected_cash if counted_cash is None else counted_cash,
+            cash_difference=0 if counted_cash is None else counted_cash - expected_cash,
             order_count=order_count,
             refund_count=refund_count,
             sales_total=0,
@@ -305,7 +337,7 @@ class ConnectorWorld:
 
 
 def new_order(tenant: ProTenant, **overrides: Any) -> OrderPlaced:
-    """Two espressos and a croissant (6.80 EUR incl. 15% tax), paid by card."""
+    """Two espressos and a croissant (6.80 EUR incl. 10% tax), paid by card."""
     tenant.receipts += 1
     values: dict[str, Any] = {
         "order_id": uuid.uuid4(),
@@ -318,12 +350,12 @@ def new_order(tenant: ProTenant, **overrides: Any) -> OrderPlaced:
         "created_at": datetime.now(UTC),
         "currency": "EUR",
         "lines": [
-            _line("POS-ESP", "Espresso", "2", 250, 435, 500),
-            _line("POS-CRO", "Croissant", "1", 180, 157, 180),
+            _line("POS-ESP", "Espresso", "2", 250, 455, 500),
+            _line("POS-CRO", "Croissant", "1", 180, 164, 180),
         ],
         "payments": [PaymentState(payment_id=uuid.uuid4(), method="card", kind="card", amount=680)],
-        "net_total": 592,
-        "tax_total": 88,
+        "net_total": 619,
+        "tax_total": 61,
         "total": 680,
     }
     values.update(overrides)
@@ -348,7 +380,7 @@ def _line(ref: str, name: str, quantity: str, unit: int, net: int, total: int) -
         quantity=quantity,
         unit_price=unit,
         discount_percent="0",
-        tax_rate_percent="15",
+        tax_rate_percent="10",
         prices_include_tax=True,
         gross=total,
         discount=0,
