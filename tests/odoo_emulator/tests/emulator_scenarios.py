@@ -94,9 +94,15 @@ def order(
     refunded_line_ids: list[int] | None = None,
     uuid: str | None = None,
     uid: int = 3,
+    untaxed: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
-    """An order as the POS UI sends it: lines (product, qty, price), payments (method, amount)."""
+    """An order as the POS UI sends it: lines (product, qty, price), payments (method, amount).
+
+    Prices are what the customer pays. By default a line names no taxes (16/17 then take the
+    product's 15%, excluded, so such an order does not balance at closing); `untaxed` sends
+    empty `tax_ids` and amounts that agree with them in every version.
+    """
     lines = [(1, 1.0, 2.5)] if lines is None else lines
     line_dicts = []
     total = 0.0
@@ -107,9 +113,10 @@ def order(
             "qty": qty,
             "price_unit": price,
             "discount": 0,
-            "price_subtotal": round(incl / 1.15, 2),
+            "price_subtotal": incl if untaxed else round(incl / 1.15, 2),
             "price_subtotal_incl": incl,
             "full_product_name": f"Product {product_id}",
+            **({"tax_ids": [[6, False, []]]} if untaxed else {}),
             **(line_extra or {}),
         }
         if refunded_line_ids:

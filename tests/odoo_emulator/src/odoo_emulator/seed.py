@@ -83,7 +83,7 @@ def seed_database(env: Env) -> dict[str, Any]:
         credentials.api_keys[login["api_key"]] = login["uid"]
 
     env["uom.uom"].create_records([{"name": "Units"}])
-    env["product.category"].create_records([{"name": "All"}])
+    category = env["product.category"].create_records([{"name": "All"}])[0]
     sequences = env["ir.sequence"]
     sequences.create_records(
         [
@@ -103,14 +103,38 @@ def seed_database(env: Env) -> dict[str, Any]:
             },
         ]
     )
+    accounts = _seed_accounts(env, company)
     tax = env["account.tax"].create_records([{"name": "15%", "amount": 15.0}])[0]
+    _book_tax_on(env, [tax], accounts["tax_received"])
     journals = env["account.journal"]
+    liquidity = {
+        "suspense_account_id": accounts["suspense"],
+        "profit_account_id": accounts["cash_difference_gain"],
+        "loss_account_id": accounts["cash_difference_loss"],
+    }
     pos_journal, cash_journal, bank_journal, sale_journal = journals.create_records(
         [
             {"name": "Point of Sale", "code": "POSS", "type": "general"},
-            {"name": "Cash", "code": "CSH1", "type": "cash"},
-            {"name": "Bank", "code": "BNK1", "type": "bank"},
-            {"name": "Customer Invoices", "code": "INV", "type": "sale"},
+            {
+                "name": "Cash",
+                "code": "CSH1",
+                "type": "cash",
+                "default_account_id": accounts["cash"],
+                **liquidity,
+            },
+            {
+                "name": "Bank",
+                "code": "BNK1",
+                "type": "bank",
+                "default_account_id": accounts["bank"],
+                **liquidity,
+            },
+            {
+                "name": "Customer Invoices",
+                "code": "INV",
+                "type": "sale",
+                "default_account_id": accounts["product_sales"],
+            },
         ]
     )
     warehouse = env["stock.warehouse"].create_records([{"name": "YourCompany", "code": "WH"}])[0]
@@ -196,6 +220,10 @@ def seed_database(env: Env) -> dict[str, Any]:
             for m, n, model, res_id in xmlids
         ]
     )
+    env["product.category"].write_records(
+        [category], {"property_account_income_categ_id": accounts["product_sales"]}
+    )
+    sale_taxes = _seed_sale_taxes(env, accounts["tax_received"])
     return {
         "database": db_name,
         "company_id": company,
@@ -211,8 +239,85 @@ def seed_database(env: Env) -> dict[str, Any]:
         "picking_type_id": picking_type,
         "warehouse_id": warehouse,
         "tax_id": tax,
+        "sale_tax_ids": {"15%": tax, **sale_taxes},
+        "account_ids": accounts,
         "pos_product_ids": product_ids[:4],
         "non_pos_product_id": product_ids[4],
         "customer_ids": customer_ids,
         "users": logins,
     }
+
+
+# The generic chart of accounts' codes, as a fresh Odoo company gets them.
+_ACCOUNTS = (
+    ("bank", "101401", "Bank", "asset_cash", False),
+    ("suspense", "101402", "Bank Suspense Account", "asset_current", False),
+    ("cash", "101501", "Cash", "asset_cash", False),
+    ("receivable", "121000", "Account Receivable", "asset_receivable", True),
+    ("pos_receivable", "101300", "Account Receivable (PoS)", "asset_receivable", True),
+    ("tax_received", "251000", "Tax Received", "liability_current", False),
+    ("product_sales", "400000", "Product Sales", "income", False),
+    ("cash_difference_gain", "442000", "Cash Difference Gain", "income_other", False),
+    ("cash_difference_loss", "642000", "Cash Difference Loss", "expense", False),
+)
+
+# Sale taxes added to the demo "15%" (which keeps id 1 and stays on the products).
+_SALE_TAXES = (
+    ("10% incl.", 10.0, True),
+    ("10%", 10.0, False),
+    ("20%", 20.0, False),
+    ("20% incl.", 20.0, True),
+    ("5.5%", 5.5, False),
+    ("0%", 0.0, False),
+)
+
+
+def _seed_accounts(env: Env, company: int) -> dict[str, int]:
+    ids = env["account.account"].create_records(
+        [
+            {"code": code, "name": name, "account_type": kind, "reconcile": reconcile}
+            for _key, code, name, kind, reconcile in _ACCOUNTS
+        ]
+    )
+    accounts = {key: account for (key, *_rest), account in zip(_ACCOUNTS, ids, strict=True)}
+    env["res.company"].write_records(
+        [company],
+        {
+            "account_default_pos_receivable_account_id": accounts["pos_receivable"],
+            "default_cash_difference_income_account_id": accounts["cash_difference_gain"],
+            "default_cash_difference_expense_account_id": accounts["cash_difference_loss"],
+            "account_journal_suspense_account_id": accounts["suspense"],
+        },
+    )
+    return accounts
+
+
+def _book_tax_on(env: Env, tax_ids: list[int], account: int) -> None:
+    """The chart template's tax accounts: the `tax` repartition lines book on Tax Received."""
+    lines = env["account.tax.repartition.line"]
+    field = "invoice_tax_id" if env.version == 16 else "tax_id"
+    refund_field = "refund_tax_id" if env.version == 16 else "tax_id"
+    found = sorted(
+        line_id
+        for tax_id in tax_ids
+        for column in {field, refund_field}
+        for line_id in lines.table.ids_where(column, tax_id)
+        if lines.table.rows[line_id].get("repartition_type") == "tax"
+    )
+    lines.write_records(found, {"account_id": account})
+
+
+def _seed_sale_taxes(env: Env, account: int) -> dict[str, int]:
+    def included(flag: bool) -> dict[str, Any]:
+        if env.version == 18:
+            return {"price_include_override": "tax_included"} if flag else {}
+        return {"price_include": flag}
+
+    ids = env["account.tax"].create_records(
+        [
+            {"name": name, "amount": amount, "type_tax_use": "sale", **included(flag)}
+            for name, amount, flag in _SALE_TAXES
+        ]
+    )
+    _book_tax_on(env, ids, account)
+    return {name: tax_id for (name, *_rest), tax_id in zip(_SALE_TAXES, ids, strict=True)}

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from odoo_emulator.models.base import (
+from odoo_emulator.models.account import (
+    AccountAccount,
+    AccountBankStatementLine,
     AccountCashRounding,
     AccountFiscalPosition,
     AccountJournal,
     AccountMove,
+    AccountMoveLine,
     AccountTax,
+    AccountTaxRepartitionLine,
+)
+from odoo_emulator.models.base import (
     IrModelData,
     IrSequence,
     PosCategory,
@@ -24,6 +30,7 @@ from odoo_emulator.models.base import (
     StockWarehouse,
     UomUom,
 )
+from odoo_emulator.models.pos_close_session_wizard import PosCloseSessionWizard
 from odoo_emulator.models.pos_config import PosConfig
 from odoo_emulator.models.pos_order import PosOrder, PosOrderLine, PosPackOperationLot
 from odoo_emulator.models.pos_payment import PosPayment, PosPaymentMethod
@@ -39,9 +46,13 @@ ALL_MODELS: tuple[type[Model], ...] = (
     UomUom,
     IrSequence,
     IrModelData,
+    AccountAccount,
     AccountTax,
+    AccountTaxRepartitionLine,
     AccountJournal,
     AccountMove,
+    AccountMoveLine,
+    AccountBankStatementLine,
     AccountFiscalPosition,
     AccountCashRounding,
     StockWarehouse,
@@ -58,4 +69,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PosOrderLine,
     PosPayment,
     PosPackOperationLot,
+    PosCloseSessionWizard,
 )

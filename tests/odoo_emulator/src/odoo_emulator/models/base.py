@@ -12,12 +12,10 @@ from odoo_emulator.orm import (
     Model,
     boolean,
     char,
-    date_field,
     floating,
     integer,
     many2many,
     many2one,
-    monetary,
     one2many,
     public,
     selection,
@@ -80,7 +78,43 @@ class ResCompany(Model):
             char("phone", "Phone"),
             char("vat", "Tax ID"),
             boolean("active", "Active", default=True),
+            *_company_accounting_fields(version),
         ]
+
+
+def _company_accounting_fields(version: int) -> list[Field]:
+    """The defaults a chart of accounts sets on the company, and 18's price-included default."""
+    fields = [
+        many2one(
+            "account_default_pos_receivable_account_id",
+            "account.account",
+            "Default PoS Receivable Account",
+        ),
+        many2one(
+            "default_cash_difference_income_account_id",
+            "account.account",
+            "Cash Difference Income",
+        ),
+        many2one(
+            "default_cash_difference_expense_account_id",
+            "account.account",
+            "Cash Difference Expense",
+        ),
+        many2one(
+            "account_journal_suspense_account_id", "account.account", "Journal Suspense Account"
+        ),
+    ]
+    if version == 18:
+        fields.append(
+            selection(
+                "account_price_include",
+                "Default Sales Price Include",
+                [("tax_included", "Tax Included"), ("tax_excluded", "Tax Excluded")],
+                required=True,
+                default="tax_excluded",
+            )
+        )
+    return fields
 
 
 class ResPartner(Model):
@@ -264,164 +298,6 @@ class IrModelData(Model):
         ]
 
 
-class AccountTax(Model):
-    _name = "account.tax"
-    _description = "Tax"
-    _order = "sequence,id"
-
-    @classmethod
-    def declare_fields(cls, version: int) -> list[Field]:
-        return [
-            char("name", "Tax Name", required=True),
-            integer("sequence", "Sequence", default=1),
-            floating("amount", "Amount", required=True, default=0.0),
-            selection(
-                "amount_type",
-                "Tax Computation",
-                [
-                    ("group", "Group of Taxes"),
-                    ("fixed", "Fixed"),
-                    ("percent", "Percentage of Price"),
-                    ("division", "Percentage of Price Tax Included"),
-                ],
-                required=True,
-                default="percent",
-            ),
-            selection(
-                "type_tax_use",
-                "Tax Type",
-                [("sale", "Sales"), ("purchase", "Purchases"), ("none", "None")],
-                required=True,
-                default="sale",
-            ),
-            boolean("price_include", "Included in Price", default=False),
-            many2one("company_id", "res.company", "Company", required=True, default=_company),
-            boolean("active", "Active", default=True),
-        ]
-
-
-class AccountJournal(Model):
-    _name = "account.journal"
-    _description = "Journal"
-    _order = "sequence, type, code"
-
-    @classmethod
-    def declare_fields(cls, version: int) -> list[Field]:
-        return [
-            char("name", "Journal Name", required=True),
-            char("code", "Short Code", required=True),
-            integer("sequence", "Sequence", default=10),
-            selection(
-                "type",
-                "Type",
-                [
-                    ("sale", "Sales"),
-                    ("purchase", "Purchase"),
-                    ("cash", "Cash"),
-                    ("bank", "Bank"),
-                    ("general", "Miscellaneous"),
-                ],
-                required=True,
-            ),
-            many2one(
-                "company_id", "res.company", "Company", required=True, default=_company, index=True
-            ),
-            many2one("currency_id", "res.currency", "Currency"),
-            one2many(
-                "pos_payment_method_ids",
-                "pos.payment.method",
-                "journal_id",
-                "Point of Sale Payment Methods",
-            ),
-            boolean("active", "Active", default=True),
-        ]
-
-
-class AccountMove(Model):
-    _name = "account.move"
-    _description = "Journal Entry"
-    _order = "date desc, name desc, id desc"
-
-    @classmethod
-    def declare_fields(cls, version: int) -> list[Field]:
-        return [
-            char("name", "Number", default="/"),
-            date_field(
-                "date",
-                "Date",
-                required=True,
-                default=lambda m: datetime.now(UTC).strftime("%Y-%m-%d"),
-            ),
-            char("ref", "Reference"),
-            selection(
-                "move_type",
-                "Type",
-                [
-                    ("entry", "Journal Entry"),
-                    ("out_invoice", "Customer Invoice"),
-                    ("out_refund", "Customer Credit Note"),
-                ],
-                required=True,
-                default="entry",
-            ),
-            selection(
-                "state",
-                "Status",
-                [("draft", "Draft"), ("posted", "Posted"), ("cancel", "Cancelled")],
-                required=True,
-                default="draft",
-            ),
-            many2one("partner_id", "res.partner", "Partner"),
-            many2one("journal_id", "account.journal", "Journal", required=True),
-            many2one("company_id", "res.company", "Company", default=_company),
-            many2one("currency_id", "res.currency", "Currency"),
-            monetary("amount_total", "Total"),
-            char("invoice_origin", "Origin"),
-            one2many("pos_order_ids", "pos.order", "account_move", "POS Orders"),
-        ]
-
-
-class AccountFiscalPosition(Model):
-    _name = "account.fiscal.position"
-    _description = "Fiscal Position"
-    _order = "sequence"
-
-    @classmethod
-    def declare_fields(cls, version: int) -> list[Field]:
-        return [
-            char("name", "Fiscal Position", required=True),
-            integer("sequence", "Sequence", default=10),
-            many2one("company_id", "res.company", "Company", required=True, default=_company),
-            boolean("active", "Active", default=True),
-        ]
-
-
-class AccountCashRounding(Model):
-    _name = "account.cash.rounding"
-    _description = "Account Cash Rounding"
-
-    @classmethod
-    def declare_fields(cls, version: int) -> list[Field]:
-        return [
-            char("name", "Name", required=True),
-            floating("rounding", "Rounding Precision", required=True, default=0.01),
-            selection(
-                "strategy",
-                "Rounding Strategy",
-                [("biggest_tax", "Modify tax amount"), ("add_invoice_line", "Add a rounding line")],
-                required=True,
-                default="add_invoice_line",
-            ),
-            selection(
-                "rounding_method",
-                "Rounding Method",
-                [("UP", "Up"), ("DOWN", "Down"), ("HALF-UP", "Half-Up")],
-                required=True,
-                default="HALF-UP",
-            ),
-        ]
-
-
 class StockWarehouse(Model):
     _name = "stock.warehouse"
     _description = "Warehouse"
@@ -506,6 +382,7 @@ class ProductCategory(Model):
             char("name", "Name", required=True),
             char("complete_name", "Complete Name", compute=lambda m, r: r.get("name") or ""),
             many2one("parent_id", "product.category", "Parent Category", index=True),
+            many2one("property_account_income_categ_id", "account.account", "Income Account"),
         ]
 
 
@@ -579,6 +456,7 @@ class ProductTemplate(Model):
             ),
             many2one("company_id", "res.company", "Company", index=True),
             many2many("taxes_id", "account.tax", "Customer Taxes"),
+            many2one("property_account_income_id", "account.account", "Income Account"),
             char("default_code", "Internal Reference"),
             char("barcode", "Barcode"),
             boolean("available_in_pos", "Available in POS", default=False),

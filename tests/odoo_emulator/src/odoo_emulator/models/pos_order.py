@@ -6,6 +6,7 @@ import uuid
 from typing import Any, cast
 
 from odoo_emulator.errors import OdooError, user_error, validation_error
+from odoo_emulator.models.account import AccountTax, currency_rounding
 from odoo_emulator.models.base import sequences
 from odoo_emulator.models.pos_session import pos_sessions
 from odoo_emulator.orm import (
@@ -26,7 +27,9 @@ from odoo_emulator.orm import (
     selection,
     text,
 )
+from odoo_emulator.rounding import float_round, sql_sum
 from odoo_emulator.store import Row
+from odoo_emulator.tax_computation import tax_details
 
 ORDER_STATES = (
     ("draft", "New"),
@@ -191,6 +194,7 @@ class PosOrder(Model):
                 char(
                     "uuid", "Uuid", readonly=True, index=True, default=lambda m: str(uuid.uuid4())
                 ),
+                monetary("amount_difference", "Difference", readonly=True),
             ]
         return fields
 
@@ -647,7 +651,46 @@ class PosOrder(Model):
         self._recompute_amount_paid(order_id)
         if not draft and not _is_zero(order["amount_return"]):
             self._record_change(order_id, original_session_id, order["amount_return"])
+            self._compute_prices(order_id)
         return self._process_saved_order(order_id, draft)
+
+    def _compute_prices(self, order_id: int) -> None:
+        """18 `_compute_prices`: paid, returned, tax and total amounts from payments and lines."""
+        row = self.row(order_id)
+        payments = self.env.db.table("pos.payment")
+        amounts = [
+            payments.rows[i].get("amount") or 0.0
+            for i in payments.ids_where("pos_order_id", order_id)
+        ]
+        is_refund_order = (row.get("amount_total") or 0.0) < 0.0
+        rounding = currency_rounding(self.env)
+        taxes = cast(AccountTax, self.env["account.tax"])
+        untaxed = tax = 0.0
+        lines = self.env.db.table("pos.order.line")
+        for line_id in sorted(lines.ids_where("order_id", order_id)):
+            line = lines.rows[line_id]
+            tax_ids = taxes.search_ids([("id", "in", line.get("tax_ids") or [])])
+            excluded, details = tax_details(
+                taxes.rules(tax_ids),
+                (line.get("price_unit") or 0.0) * (1 - (line.get("discount") or 0.0) / 100.0),
+                (line.get("qty") or 0.0) * (-1 if is_refund_order else 1),
+                rounding,
+            )
+            untaxed += excluded
+            tax += sum(amount for _rule, amount, _base in details)
+        factor = -1 if is_refund_order else 1
+        paid = sql_sum(amounts)
+        total = factor * float_round(untaxed + tax, rounding)
+        self.write_records(
+            [order_id],
+            {
+                "amount_paid": paid,
+                "amount_return": -sql_sum([a for a in amounts if a < 0]),
+                "amount_tax": factor * float_round(tax, rounding),
+                "amount_total": total,
+                "amount_difference": paid - total,
+            },
+        )
 
     def _open_session_of_same_config(self, order: dict[str, Any]) -> int:
         """18: no rescue sessions; another live session of the config, or an error (2.4)."""

@@ -58,6 +58,8 @@ class PosPaymentMethod(Model):
             char("name", "Method", required=True),
             integer("sequence", "Sequence"),
             many2one("journal_id", "account.journal", "Journal", index=True),
+            many2one("receivable_account_id", "account.account", "Intermediary Account"),
+            many2one("outstanding_account_id", "account.account", "Outstanding Account"),
             boolean("is_cash_count", "Cash"),
             boolean("split_transactions", "Identify Customer", default=False),
             many2many(
