@@ -94,6 +94,19 @@ def build_control_routes(app: EmulatorApp) -> Router:
             return _problem(400, exc.message)
         return JSONResponse(found)
 
+    async def session_books(request: Request) -> Response:
+        name = request.path_params["db"]
+        if name not in emulator.databases:
+            return _problem(404, f"no database {name!r}")
+        session_id = int(request.path_params["session_id"])
+        if emulator.databases[name].table("pos.session").get(session_id) is None:
+            return _problem(404, f"no pos.session {session_id} in {name!r}")
+        try:
+            books = emulator.session_books(name, session_id)
+        except OdooError as exc:
+            return _problem(400, exc.message)
+        return JSONResponse(books)
+
     async def calls(request: Request) -> Response:
         if request.method == "DELETE":
             emulator.call_log.clear()
@@ -150,6 +163,11 @@ def build_control_routes(app: EmulatorApp) -> Router:
         Route(f"{PREFIX}/databases/{{db}}", database, methods=["GET", "DELETE"]),
         Route(f"{PREFIX}/databases/{{db}}/users", users, methods=["POST"]),
         Route(f"{PREFIX}/databases/{{db}}/records/{{model}}", records, methods=["GET"]),
+        Route(
+            f"{PREFIX}/databases/{{db}}/sessions/{{session_id:int}}/books",
+            session_books,
+            methods=["GET"],
+        ),
         Route(f"{PREFIX}/calls", calls, methods=["GET", "DELETE", "PUT"]),
         Route(f"{PREFIX}/latency", latency, methods=["PUT", "DELETE"]),
         Route(f"{PREFIX}/faults", faults, methods=["GET", "POST", "DELETE"]),

@@ -14,6 +14,7 @@ from odoo_emulator.behaviour import Behaviour
 from odoo_emulator.errors import OdooError, from_python_exception
 from odoo_emulator.faults import FaultPlan
 from odoo_emulator.models import ALL_MODELS
+from odoo_emulator.models.pos_session import pos_sessions
 from odoo_emulator.orm import Env, now_string
 from odoo_emulator.registry import Registry
 from odoo_emulator.rpc import RpcServices
@@ -154,6 +155,11 @@ class Emulator:
         instance = env[model]
         ids = instance.search_ids(domain or [], order="id")
         return instance.read_records(ids, fields, load=None)
+
+    def session_books(self, database: str, session_id: int) -> dict[str, Any]:
+        """What a session booked, or before it closes what its close would book."""
+        env = self.superuser_env(database).with_context(active_test=False)
+        return pos_sessions(env).books(session_id)
 
     # ------------------------------------------------------------------ calls
 

@@ -114,6 +114,20 @@ class EmulatorControl:
         )
         return result
 
+    async def session_books(self, database: str, session_id: int) -> dict[str, Any]:
+        """What a pos.session booked at its close (before it closes: what its close would book).
+
+        Keys: state, move_id, projected, cash_register_balance_start, cash_register_balance_end,
+        cash_register_balance_end_real, cash_register_difference, taxes [{tax_id, name, amount,
+        price_include, base, tax}], sales [{account_id, tax_ids, amount}], payments
+        [{payment_method_id, amount}], cash_statement_lines [{payment_ref, amount,
+        counterpart_account_id}], balanced. Amounts are floats in currency units, sales positive.
+        """
+        result: dict[str, Any] = await self._call(
+            "GET", f"/databases/{database}/sessions/{session_id}/books"
+        )
+        return result
+
     async def calls(
         self, since: int = 0, model: str | None = None, method: str | None = None
     ) -> list[dict[str, Any]]:
