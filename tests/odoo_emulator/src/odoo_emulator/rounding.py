@@ -29,6 +29,13 @@ def float_round(value: float, precision_rounding: float) -> float:
     return _round_half_away(normalized + math.copysign(epsilon, normalized)) * precision_rounding
 
 
+def stored_amount(value: float, precision_rounding: float) -> float:
+    """A monetary column's value as read back: rounded, then the exact decimal Postgres keeps."""
+    exponent = Decimal(repr(precision_rounding)).normalize().as_tuple().exponent
+    digits = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return float(f"{float_round(value, precision_rounding):.{digits}f}")
+
+
 def float_is_zero(value: float, precision_rounding: float) -> bool:
     return abs(float_round(value, precision_rounding)) < precision_rounding
 

@@ -22,7 +22,7 @@ from odoo_emulator.orm import (
     one2many,
     selection,
 )
-from odoo_emulator.rounding import float_round
+from odoo_emulator.rounding import stored_amount
 from odoo_emulator.store import Row
 from odoo_emulator.tax_computation import RepartitionShare, TaxRule
 
@@ -578,13 +578,13 @@ class AccountMoveLine(Model):
     def _prepare_create(self, vals: dict[str, Any]) -> dict[str, Any]:
         # Monetary columns are stored at the currency's precision; balance = debit - credit.
         rounding = currency_rounding(self.env)
-        debit = float_round(float(vals.get("debit") or 0.0), rounding)
-        credit = float_round(float(vals.get("credit") or 0.0), rounding)
+        debit = stored_amount(float(vals.get("debit") or 0.0), rounding)
+        credit = stored_amount(float(vals.get("credit") or 0.0), rounding)
         vals["debit"], vals["credit"] = debit, credit
-        vals["balance"] = float_round(debit - credit, rounding)
+        vals["balance"] = stored_amount(debit - credit, rounding)
         vals.setdefault("amount_currency", vals["balance"])
         vals.setdefault("tax_base_amount", 0.0)
-        vals["tax_base_amount"] = float_round(float(vals["tax_base_amount"] or 0.0), rounding)
+        vals["tax_base_amount"] = stored_amount(float(vals["tax_base_amount"] or 0.0), rounding)
         if not vals.get("display_type"):
             vals["display_type"] = _line_display_type(self, vals)
         company = self.env.db.table("res.company").get(1) or {}
@@ -624,6 +624,8 @@ class AccountBankStatementLine(Model):
             vals = dict(vals)
             counterparts.append(vals.pop("counterpart_account_id", None))
             vals["move_type"] = "entry"
+            if isinstance(vals.get("amount"), int | float):
+                vals["amount"] = stored_amount(float(vals["amount"]), currency_rounding(self.env))
             cleaned.append(vals)
         ids = super().create_records(cleaned)
         moves = self.env["account.move"]
@@ -646,7 +648,7 @@ class AccountBankStatementLine(Model):
                 "You can't create a new statement line without a suspense account set on the "
                 f"{journal.get('name')} journal."
             )
-        amount = float_round(row.get("amount") or 0.0, currency_rounding(self.env))
+        amount = row.get("amount") or 0.0
         label = row.get("payment_ref") or ""
         partner = self.env["account.move"].value(move_id, "partner_id") or False
         self.env["account.move.line"].create_records(

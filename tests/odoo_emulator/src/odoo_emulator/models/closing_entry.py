@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from odoo_emulator.errors import user_error
 from odoo_emulator.models.account import AccountTax, currency_rounding
-from odoo_emulator.rounding import float_compare, float_is_zero, float_round, sql_sum
+from odoo_emulator.rounding import (
+    float_compare,
+    float_is_zero,
+    float_round,
+    sql_sum,
+    stored_amount,
+)
 from odoo_emulator.store import Row
 from odoo_emulator.tax_computation import TaxRule, compute_all, tax_details
 
@@ -68,7 +74,7 @@ class ClosingEntry:
     payments: dict[int, float] = field(default_factory=dict)
 
     def balance(self, rounding: float) -> float:
-        return sql_sum([float_round(line.balance, rounding) for line in self.lines])
+        return sql_sum([stored_amount(line.balance, rounding) for line in self.lines])
 
     def is_balanced(self, rounding: float) -> bool:
         return float_is_zero(self.balance(rounding), rounding)
@@ -457,7 +463,7 @@ def summarize(
     per_tax: dict[int, dict[str, Any]] = {}
     sales = []
     for line in lines:
-        balance = float_round(line.balance, rounding)
+        balance = stored_amount(line.balance, rounding)
         if line.tax_repartition_line_id:
             tax_id = repartition.value(line.tax_repartition_line_id, "tax_id")
             tax = env["account.tax"].row(tax_id)
@@ -475,8 +481,10 @@ def summarize(
             side = -1 if balance > 0 else 1
             if not balance:
                 side = -1 if _is_refund_share(env_session, line.tax_repartition_line_id) else 1
-            entry["tax"] = float_round(entry["tax"] - balance, rounding)
-            entry["base"] = float_round(entry["base"] + side * line.tax_base_amount, rounding)
+            entry["tax"] = stored_amount(entry["tax"] - balance, rounding)
+            entry["base"] = stored_amount(
+                entry["base"] + side * stored_amount(line.tax_base_amount, rounding), rounding
+            )
         elif line.name.startswith(("Sales", "Refund")):
             sales.append(
                 {"account_id": line.account_id, "tax_ids": sorted(line.tax_ids), "amount": -balance}
@@ -485,12 +493,12 @@ def summarize(
         "taxes": list(per_tax.values()),
         "sales": sales,
         "payments": [
-            {"payment_method_id": method_id, "amount": float_round(amount, rounding)}
+            {"payment_method_id": method_id, "amount": stored_amount(amount, rounding)}
             for method_id, amount in payments.items()
         ],
         "cash_statement_lines": statements,
         "balanced": float_is_zero(
-            sql_sum([float_round(x.balance, rounding) for x in lines]), rounding
+            sql_sum([stored_amount(x.balance, rounding) for x in lines]), rounding
         ),
     }
 

@@ -27,7 +27,7 @@ from odoo_emulator.orm import (
     selection,
     text,
 )
-from odoo_emulator.rounding import float_round, sql_sum
+from odoo_emulator.rounding import sql_sum, stored_amount
 from odoo_emulator.store import Row
 from odoo_emulator.tax_computation import tax_details
 
@@ -680,15 +680,15 @@ class PosOrder(Model):
             tax += sum(amount for _rule, amount, _base in details)
         factor = -1 if is_refund_order else 1
         paid = sql_sum(amounts)
-        total = factor * float_round(untaxed + tax, rounding)
+        total = factor * stored_amount(untaxed + tax, rounding)
         self.write_records(
             [order_id],
             {
                 "amount_paid": paid,
                 "amount_return": -sql_sum([a for a in amounts if a < 0]),
-                "amount_tax": factor * float_round(tax, rounding),
+                "amount_tax": factor * stored_amount(tax, rounding),
                 "amount_total": total,
-                "amount_difference": paid - total,
+                "amount_difference": stored_amount(paid - total, rounding),
             },
         )
 

@@ -36,7 +36,7 @@ from odoo_emulator.orm import (
     selection,
     text,
 )
-from odoo_emulator.rounding import float_round, sql_sum
+from odoo_emulator.rounding import float_round, sql_sum, stored_amount
 from odoo_emulator.store import Row
 
 SESSION_STATES = (
@@ -268,7 +268,7 @@ class PosSession(Model):
         rounding = currency_rounding(self.env)
         for name in _MONETARY:
             if isinstance(vals.get(name), int | float) and not isinstance(vals[name], bool):
-                vals[name] = float_round(float(vals[name]), rounding)
+                vals[name] = stored_amount(float(vals[name]), rounding)
         return vals
 
     def _after_create(self, ids: list[int]) -> None:
