@@ -124,24 +124,17 @@ class _Books:
             taxes = self.env["account.tax"]
             assert isinstance(taxes, AccountTax)
             company = (self.company or {}).get("id", 1)
-            same_company = (
-                [
-                    i
-                    for i in taxes.search_ids([("id", "in", list(key))], order="sequence,id")
-                    if taxes.table.rows[i].get("company_id") == company
-                ]
-                if key
-                else []
-            )
+            same_company = [i for i in key if taxes.table.rows[i].get("company_id") == company]
             self._rules[key] = taxes.rules(same_company)
         return self._rules[key]
 
     def line_tax_ids(self, line: Row) -> list[int]:
-        taxes = self.env.db.table("account.tax")
-        # tax_ids_after_fiscal_position, read in account.tax's order (sequence, id).
-        return sorted(
-            (i for i in line.get("tax_ids") or [] if i in taxes.rows),
-            key=lambda i: (taxes.rows[i].get("sequence") or 0, i),
+        """tax_ids_after_fiscal_position as a many2many reads: archived taxes left out, in
+        account.tax's order (sequence, id)."""
+        if not line.get("tax_ids"):
+            return []
+        return self.env["account.tax"].search_ids(
+            [("id", "in", list(line["tax_ids"]))], order="sequence,id"
         )
 
     def income_account(self, line: Row) -> int:
