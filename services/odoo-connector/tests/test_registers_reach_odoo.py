@@ -436,3 +436,31 @@ async def test_registers_that_are_not_pending_or_of_a_starter_tenant_change_noth
             await _handled_by_registers_queue(world, envelope)
         calls = await emu.control.calls(model="pos.config")
     assert [c for c in calls if c["model_method"] in ("create", "write")] == []
+
+
+async def test_a_lost_create_answer_is_recovered_even_when_another_tenants_odoo_uses_the_same_id(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=17) as emu:
+        first = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        await emu.control.create_database("other")
+        second = await world.pro_tenant(emu.url, await emu.control.seed("other"))
+        first_register = uuid.uuid4()
+        await world.publish_register(first, first_register, 1, created=True, name="Terrace")
+        first_config = (await _synced(tap, first_register))["odoo_pos_config_id"]
+        await emu.control.fail(
+            "connection_reset",
+            count=1,
+            model="pos.config",
+            method="create",
+            database="other",
+            after_commit=True,
+        )
+        second_register = uuid.uuid4()
+        await world.publish_register(second, second_register, 1, created=True, name="Terrace")
+        synced = await _synced(tap, second_register)
+        configs = await _configs(emu, second)
+    # Both Odoos gave their first clone the same id: ids of different Odoos are never compared.
+    assert synced["odoo_pos_config_id"] == first_config
+    assert [c["id"] for c in configs] == [synced["odoo_pos_config_id"]]
+    assert tap.of_type("register.odoo_sync_failed") == []

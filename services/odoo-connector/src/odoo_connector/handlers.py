@@ -616,7 +616,9 @@ class ConnectorHandlers:
         found = await self._odoo.pos_config_by_external_id(job.odoo, register.register_id)
         if found is None:
             unclaimed = await self._odoo.unclaimed_pos_configs(job.odoo, names)
-            taken = await repo.pos_configs_of_others(db, register.register_id, unclaimed)
+            taken = await repo.pos_configs_of_others(
+                db, job.tenant_id, register.register_id, unclaimed
+            )
             candidates = [i for i in unclaimed if i not in taken]
             if not candidates:
                 return None

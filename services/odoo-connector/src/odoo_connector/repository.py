@@ -199,10 +199,16 @@ async def pos_config_of(db: Db, register_id: UUID) -> int | None:
     return value
 
 
-async def pos_configs_of_others(db: Db, register_id: UUID, config_ids: list[int]) -> set[int]:
+async def pos_configs_of_others(
+    db: Db, tenant_id: UUID, register_id: UUID, config_ids: list[int]
+) -> set[int]:
+    """Which of these pos.configs another register of the tenant holds. Only the tenant's own
+    registers count: another tenant's pos.config ids are ids in another Odoo."""
     rows = await db.fetch(
         """SELECT odoo_pos_config_id FROM registers
-           WHERE odoo_pos_config_id = ANY($1::integer[]) AND register_id <> $2""",
+           WHERE tenant_id = $1 AND odoo_pos_config_id = ANY($2::integer[])
+             AND register_id <> $3""",
+        tenant_id,
         config_ids,
         register_id,
     )
