@@ -84,7 +84,7 @@ async def test_another_tenants_settings_do_not_exist_for_the_caller(world: Conne
         ({"template_pos_config_id": 2**31}, "template_pos_config_id", "less than or equal"),
         (
             {"tax_mapping": [{"rate_percent": "10", "prices_include_tax": True, "odoo_tax_id": 0}]},
-            "tax_mapping.0.odoo_tax_id",
+            "tax_mapping[0].odoo_tax_id",
             "greater than 0",
         ),
         (
@@ -93,7 +93,7 @@ async def test_another_tenants_settings_do_not_exist_for_the_caller(world: Conne
                     {"rate_percent": "101", "prices_include_tax": True, "odoo_tax_id": 4}
                 ]
             },
-            "tax_mapping.0.rate_percent",
+            "tax_mapping[0].rate_percent",
             "less than or equal to 100",
         ),
         (

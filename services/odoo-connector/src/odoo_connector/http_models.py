@@ -8,7 +8,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 # Odoo ids are Postgres integers; a larger one can name no record.
 MAX_ODOO_ID = 2**31 - 1
@@ -41,19 +41,20 @@ class OdooSettingsPut(BaseModel):
     # Rates the connector must not map by itself (by amount and price-include) to an Odoo tax.
     tax_mapping: list[TaxMappingEntry] = Field(default_factory=list, max_length=100)
 
-    @model_validator(mode="after")
-    def _one_tax_per_rate(self) -> OdooSettingsPut:
+    @field_validator("tax_mapping")
+    @classmethod
+    def _one_tax_per_rate(cls, value: list[TaxMappingEntry]) -> list[TaxMappingEntry]:
         seen: set[tuple[Decimal, bool]] = set()
-        for entry in self.tax_mapping:
+        for entry in value:
             key = (entry.rate_percent.normalize(), entry.prices_include_tax)
             if key in seen:
                 raise ValueError(
-                    f"tax_mapping names {entry.rate_percent} % "
+                    f"names {entry.rate_percent} % "
                     f"{'included' if entry.prices_include_tax else 'excluded'} twice; "
                     "give each rate one Odoo tax"
                 )
             seen.add(key)
-        return self
+        return value
 
     @field_validator("url")
     @classmethod
