@@ -62,6 +62,14 @@ async def test_a_closed_cash_session_closes_its_odoo_session_once_its_orders_are
     assert {o["state"] for o in in_odoo} == {"done"}
 
 
+async def _refused_closes(world: ConnectorWorld) -> float:
+    """The process's count of closes Odoo refused that were still to be retried."""
+    for line in (await world.client.get("/metrics")).text.splitlines():
+        if line.startswith('connector_session_closes_refused_total{final="false"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 async def test_a_close_odoo_refuses_is_reported_with_its_reason_then_retried_until_it_closes(
     world: ConnectorWorld, tap: EventTap
 ) -> None:
@@ -78,6 +86,7 @@ async def test_a_close_odoo_refuses_is_reported_with_its_reason_then_retried_unt
             error_name="odoo.exceptions.UserError",
             error_message="You cannot close the POS when orders are still in draft",
         )
+        refused_before = await _refused_closes(world)
         await world.publish(
             world.session_closed(tenant, order_count=1), tenant.tenant_id, tenant.session_id
         )
@@ -92,6 +101,7 @@ async def test_a_close_odoo_refuses_is_reported_with_its_reason_then_retried_unt
     assert [s["state"] for s in sessions] == ["closed"]
     assert len(closes) == 2
     assert await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters") == 0
+    assert await _refused_closes(world) == refused_before + 1
 
 
 async def test_a_close_odoo_keeps_refusing_is_dead_lettered_and_reported_final(
