@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import stamina
 import structlog
+from stamina.instrumentation import PrometheusOnRetryHook
 
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
@@ -30,6 +32,15 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)
+    log_outages_not_attempts()
+
+
+def log_outages_not_attempts() -> None:
+    """Leaves reconnect and retry attempts to metrics; shared.outages logs each outage once."""
+    # aio-pika warns on every reconnect attempt, every few seconds while the broker is away.
+    logging.getLogger("aio_pika.robust_connection").setLevel(logging.ERROR)
+    # stamina logs every retry it schedules; its Prometheus counter keeps counting them.
+    stamina.instrumentation.set_on_retry_hooks([PrometheusOnRetryHook])
 
 
 def current_correlation_id() -> str | None:

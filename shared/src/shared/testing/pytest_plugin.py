@@ -17,6 +17,20 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from shared.structured_logging import log_outages_not_attempts
+from shared.testing.private_servers import (  # noqa: F401 - fixtures offered to every test
+    private_postgres,
+    private_rabbitmq,
+    running_private_postgres,
+    running_private_rabbitmq,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # As every service's process does at start.
+    log_outages_not_attempts()
+
+
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
