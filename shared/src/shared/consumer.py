@@ -10,21 +10,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+import time
+import weakref
+from collections import Counter as Tally
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import aio_pika
+import aiormq
 import asyncpg
+import stamina
 import structlog
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
-from prometheus_client import Counter
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+)
+from prometheus_client import REGISTRY, Counter
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pydantic import ValidationError
 
 from shared.broker import Publisher, QueueSpec, Topology, declare_queue
 from shared.events.envelope import EventData, EventEnvelope
 from shared.events.registry import UnknownEventVersionError, parse_data
-from shared.postgres import Db
+from shared.outages import Outage
+from shared.postgres import Db, is_database_unavailable
 from shared.structured_logging import correlation_scope
 
 log = structlog.get_logger(__name__)
@@ -36,6 +50,35 @@ EVENTS_DUPLICATE = Counter("events_duplicate_total", "Redeliveries skipped by th
 EVENTS_DEAD_LETTERED = Counter(
     "events_dead_lettered_total", "Events dead-lettered", ["queue", "error_class"]
 )
+
+_DATABASE_PROBE_TIMEOUT_S = 2.0
+
+# The consumers this process runs; weak, so a consumer nobody stopped is not kept alive by it.
+_RUNNING: weakref.WeakSet[EventConsumer] = weakref.WeakSet()
+
+
+class _AttachedConsumers(Collector):
+    """`consumers_attached{queue}`: this process's consumers of a queue that are consuming now.
+
+    Read at scrape time from the consumers themselves, so it cannot drift from the truth; a
+    started consumer that is not consuming shows as 0.
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "consumers_attached",
+            "Consumers in this process that the broker is delivering to, by queue",
+            labels=["queue"],
+        )
+        attached: Tally[str] = Tally()
+        for consumer in list(_RUNNING):
+            attached[consumer.queue.name] += int(consumer.consuming)
+        for queue in sorted(attached):
+            family.add_metric([queue], attached[queue])
+        yield family
+
+
+REGISTRY.register(_AttachedConsumers())
 
 
 class PermanentHandlingError(Exception):
@@ -120,7 +163,12 @@ def _tenant_of(body: bytes) -> str:
 
 
 class EventConsumer:
-    """Consumes one quorum queue and dispatches each event type to its handler."""
+    """Consumes one quorum queue and dispatches each event type to its handler.
+
+    The connection is aio-pika's robust one: it reconnects by itself and reopens this consumer's
+    channel, queue declarations and consumer. A watch checks that the consumer really is back
+    and reopens the channel itself when the connection is up but the consumer is not.
+    """
 
     def __init__(
         self,
@@ -133,6 +181,8 @@ class EventConsumer:
         amqp_url: str,
         prefetch: int = 50,
         failure_policy: FailurePolicy | None = None,
+        reconnect_interval_s: float = 2.0,
+        reopen_after_s: float = 10.0,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -142,30 +192,130 @@ class EventConsumer:
         self._amqp_url = amqp_url
         self._prefetch = prefetch
         self._policy = failure_policy or RedeliverThenDeadLetter()
+        self._reconnect_interval_s = reconnect_interval_s
+        self._reopen_after_s = max(reopen_after_s, reconnect_interval_s)
         self._connection: AbstractRobustConnection | None = None
+        # Held here and not only by the connection, which keeps its channels in a WeakSet: a
+        # channel collected while the broker is away is never reopened, and neither is its
+        # consumer, so the queue would sit without one until the process restarts.
+        self._channel: AbstractRobustChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        # The AMQP channel under `_channel`; replaced each time aio-pika reopens it.
+        self._amqp_channel: aiormq.Channel | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._broker = Outage("broker", f"consumer {queue.name}")
+        self._database = Outage("database", f"consumer {queue.name}")
+        self._database_probe = asyncio.Lock()
+        self._waiting_for_database: set[asyncio.Task[Any]] = set()
         self._dead_letters = Publisher(amqp_url, topology)
 
+    async def attach(self) -> None:
+        """Starts, trying again with back-off for as long as the broker cannot be reached."""
+        async for attempt in stamina.retry_context(
+            on=Exception, attempts=None, timeout=None, wait_initial=0.5, wait_max=30.0
+        ):
+            with attempt:
+                try:
+                    await self.start()
+                except Exception as error:
+                    self._broker.began(error)
+                    raise
+        self._broker.ended()
+
     async def start(self) -> None:
+        """Connects, declares the queue and starts consuming; raises if the broker is away."""
         await self.stop()
-        self._connection = await aio_pika.connect_robust(self._amqp_url)
+        self._connection = await aio_pika.connect_robust(
+            self._amqp_url, reconnect_interval=self._reconnect_interval_s
+        )
+        await self._open_channel()
+        _RUNNING.add(self)
+        self._watch = asyncio.create_task(self._watch_attachment(), name=f"watch {self.name}")
+        log.info("consumer_started", queue=self.queue.name, events=sorted(self._handlers))
+
+    async def _open_channel(self) -> None:
+        assert self._connection is not None
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self._prefetch)
         queue = await declare_queue(channel, self._topology, self.queue)
         if isinstance(self._policy, DeclaresTopology):
             await self._policy.declare(channel, self._topology, self.queue)
-        await queue.consume(self._on_message)
-        log.info("consumer_started", queue=self.queue.name, events=sorted(self._handlers))
+        channel.reopen_callbacks.add(self._on_channel_reopened)
+        self._channel, self._queue = channel, queue
+        self._consumer_tag = await queue.consume(self._on_message)
+        self._amqp_channel = cast(aiormq.Channel, await channel.get_underlay_channel())
+
+    async def _on_channel_reopened(self, channel: AbstractRobustChannel | None) -> None:
+        # aio-pika has declared the queue and consumed again (same tag) on a new AMQP channel.
+        if channel is not None and channel is self._channel:
+            self._amqp_channel = cast(aiormq.Channel, await channel.get_underlay_channel())
+
+    @property
+    def consuming(self) -> bool:
+        """Whether the broker is delivering this queue to this consumer right now."""
+        amqp_channel = self._amqp_channel
+        return (
+            amqp_channel is not None
+            and not amqp_channel.is_closed
+            and self._consumer_tag in amqp_channel.consumers
+        )
 
     @property
     def connected(self) -> bool:
-        """Whether the consumer's broker connection is up (for readiness checks)."""
-        return self._connection is not None and not self._connection.is_closed
+        """Kept for callers of the earlier name; see `consuming`."""
+        return self.consuming
+
+    async def _watch_attachment(self, check_interval_s: float = 0.25) -> None:
+        detached_since: float | None = None
+        while True:
+            await asyncio.sleep(check_interval_s)
+            if self.consuming:
+                detached_since = None
+                self._broker.ended()
+                continue
+            now = time.monotonic()
+            if detached_since is None:
+                detached_since = now
+                self._broker.began("the consumer is not consuming from its queue")
+                continue
+            connection = self._connection
+            if (
+                now - detached_since >= self._reopen_after_s
+                and connection is not None
+                and connection.connected.is_set()
+            ):
+                # The connection came back but aio-pika did not bring this consumer back with
+                # it (a failed reopen after a channel error is not retried): do it here.
+                detached_since = now
+                await self._reopen_channel()
+
+    async def _reopen_channel(self) -> None:
+        channel, self._channel, self._amqp_channel = self._channel, None, None
+        if channel is not None:
+            with contextlib.suppress(Exception):
+                await channel.close()
+        try:
+            await self._open_channel()
+        except Exception as error:
+            # The outage is already logged; the watch tries again.
+            log.debug("consumer_reopen_failed", queue=self.queue.name, error=repr(error))
 
     async def stop(self) -> None:
+        _RUNNING.discard(self)
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+            self._watch = None
+        # Messages held for the database go back to the queue when the connection closes.
+        for task in list(self._waiting_for_database):
+            task.cancel()
         if self._connection is not None:
             with contextlib.suppress(Exception):
                 await self._connection.close()
             self._connection = None
+        self._channel = self._queue = self._amqp_channel = None
+        self._consumer_tag = None
         await self._dead_letters.close()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
@@ -187,7 +337,7 @@ class EventConsumer:
                 await self.dead_letter(message, PoisonMessageError(str(error)), 1)
                 return
             try:
-                await self._handle(envelope, data, handler)
+                await self._handle_once_the_database_answers(envelope, data, handler)
             except asyncio.CancelledError:
                 raise
             except WaitForPrerequisite as waiting:
@@ -199,6 +349,57 @@ class EventConsumer:
                 await self._policy.on_failure(self, message, error)
                 return
             await message.ack()
+
+    async def _handle_once_the_database_answers(
+        self, envelope: EventEnvelope, data: EventData, handler: Handler
+    ) -> None:
+        """Handles the event; while the database cannot be reached, waits for it and handles the
+        event again. The message is neither acked nor nacked meanwhile, so it keeps its retry
+        budget (a nack would spend the queue's delivery limit), and the consumer takes no more
+        than its prefetch: consuming pauses until the database is back."""
+        while True:
+            try:
+                await self._handle(envelope, data, handler)
+                return
+            except Exception as error:
+                # A time-out or a reset from elsewhere (Odoo, say) is the handler's failure.
+                if not is_database_unavailable(error) or await self._database_answers():
+                    raise
+                await self._wait_for_database(error)
+
+    async def _database_answers(self) -> bool:
+        try:
+            await self._probe_database()
+        except Exception as error:
+            if is_database_unavailable(error):
+                return False
+            raise
+        return True
+
+    async def _probe_database(self) -> None:
+        async with self._pool.acquire(timeout=_DATABASE_PROBE_TIMEOUT_S) as conn:
+            await conn.fetchval("SELECT 1", timeout=_DATABASE_PROBE_TIMEOUT_S)
+
+    async def _wait_for_database(self, error: Exception) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting_for_database.add(task)
+        try:
+            self._database.began(error)
+            # One message probes; the others held by this consumer wait behind it.
+            async with self._database_probe:
+                async for attempt in stamina.retry_context(
+                    on=is_database_unavailable,
+                    attempts=None,
+                    timeout=None,
+                    wait_initial=0.2,
+                    wait_max=5.0,
+                ):
+                    with attempt:
+                        await self._probe_database()
+            self._database.ended()
+        finally:
+            self._waiting_for_database.discard(task)
 
     async def _handle(self, envelope: EventEnvelope, data: EventData, handler: Handler) -> None:
         async with self._pool.acquire() as conn, conn.transaction():

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.consumer import EventConsumer
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 from shared.structured_logging import correlation_scope
@@ -73,13 +74,33 @@ class CorrelationMiddleware:
 ReadinessCheck = Callable[[FastAPI], Awaitable[str | None]]
 
 
+# /readyz must answer while the database is away, not hang on a connect that never completes.
+_READINESS_TIMEOUT_S = 2.0
+
+
 async def postgres_readiness(app: FastAPI) -> str | None:
-    """Ready when `app.state.pool` answers; the broker is not required, by design."""
+    """Ready when `app.state.pool` answers."""
     try:
-        async with app.state.pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
+        async with app.state.pool.acquire(timeout=_READINESS_TIMEOUT_S) as conn:
+            await conn.fetchval("SELECT 1", timeout=_READINESS_TIMEOUT_S)
     except Exception as error:
-        return f"Postgres is not reachable: {error}"
+        return f"Postgres is not reachable: {error!r}"
+    return None
+
+
+async def service_readiness(app: FastAPI) -> str | None:
+    """Ready when Postgres answers and every consumer in `app.state.consumers` is consuming.
+
+    HTTP keeps being served while the broker is away (orders are taken, the outbox holds their
+    events); readiness says the process cannot do all of its work, which is what it is for.
+    """
+    failure = await postgres_readiness(app)
+    if failure is not None:
+        return failure
+    consumers: list[EventConsumer] = getattr(app.state, "consumers", [])
+    detached = sorted(consumer.queue.name for consumer in consumers if not consumer.consuming)
+    if detached:
+        return f"not consuming from RabbitMQ: {', '.join(detached)}"
     return None
 
 

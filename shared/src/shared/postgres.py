@@ -11,6 +11,31 @@ from asyncpg.pool import PoolConnectionProxy
 # What repositories take: a connection of the pool or one held on its own.
 Db = asyncpg.Connection | PoolConnectionProxy
 
+# A server that is away answers nothing, so without a bound a request would wait for the
+# operating system's TCP time-out (minutes) before it could say "unavailable".
+CONNECT_TIMEOUT_S = 5.0
+
+# What asyncpg raises when the server is down, restarting, refusing connections or cut off
+# mid-query. Not statement time-outs or query errors: those are about the request, not the server.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    # Refused or reset connections, unreachable hosts and connect or pool-acquire time-outs.
+    OSError,
+    # Only "connection is closed" among these; see is_database_unavailable.
+    asyncpg.InterfaceError,
+)
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached (rather than that a query failed)."""
+    if isinstance(error, asyncpg.InterfaceError):
+        return "connection is closed" in str(error)
+    return isinstance(error, UNAVAILABLE_ERRORS)
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -24,6 +49,7 @@ async def create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        timeout=CONNECT_TIMEOUT_S,
         init=_init_connection,
         server_settings={"search_path": schema, "application_name": application_name},
     )
@@ -33,7 +59,9 @@ async def create_pool(
 async def connect(dsn: str, schema: str, application_name: str) -> asyncpg.Connection:
     """A single connection outside the pool, for LISTEN and advisory locks held for long."""
     conn: asyncpg.Connection = await asyncpg.connect(
-        dsn, server_settings={"search_path": schema, "application_name": application_name}
+        dsn,
+        timeout=CONNECT_TIMEOUT_S,
+        server_settings={"search_path": schema, "application_name": application_name},
     )
     await _init_connection(conn)
     return conn

@@ -39,16 +39,7 @@ async def prepare_database(dsn: str, schema: str, package: str) -> None:
 
 async def attach_consumers(consumers: list[EventConsumer], attached: asyncio.Event) -> None:
     """Keeps trying until every consumer is attached; HTTP is served meanwhile."""
-    for consumer in consumers:
-        delay = 0.5
-        while True:
-            try:
-                await consumer.start()
-                break
-            except Exception as error:
-                log.warning("consumer_start_failed", queue=consumer.queue.name, error=repr(error))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30)
+    await asyncio.gather(*(consumer.attach() for consumer in consumers))
     attached.set()
 
 
@@ -84,6 +75,7 @@ class Backbone:
                 prefetch=self.settings.consumer_prefetch,
                 failure_policy=failure_policy
                 or RedeliverThenDeadLetter(self.settings.consumer_redeliveries),
+                reconnect_interval_s=self.settings.broker_reconnect_interval_s,
             )
         )
 

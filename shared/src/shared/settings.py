@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _int_list(value: Any) -> Any:
+    """`200,400,800` or `[200, 400, 800]` from the environment; anything else as given."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        text = text[1:-1] if text.endswith("]") else text[1:]
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+# A list of integers that an operator may write as `200,400,800` or as JSON. Without NoDecode,
+# pydantic-settings takes a list from the environment as JSON only, and the comma form fails.
+IntList = Annotated[tuple[int, ...], NoDecode, BeforeValidator(_int_list)]
 
 
 class ServiceSettings(BaseSettings):
@@ -30,6 +47,8 @@ class ServiceSettings(BaseSettings):
     consumer_prefetch: int = Field(default=50, ge=1)
     consumer_delivery_limit: int = Field(default=20, ge=1)
     consumer_redeliveries: int = Field(default=5, ge=0)
+    # How often a consumer's connection tries the broker again while it is away.
+    broker_reconnect_interval_s: float = Field(default=2.0, gt=0)
 
     def broker_name(self, name: str) -> str:
         return f"{self.broker_namespace}.{name}" if self.broker_namespace else name

@@ -15,7 +15,7 @@ from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, Odoo
 from odoo_connector.settings import ConnectorSettings
 from shared.auth import Claims
 from shared.errors import install_domain_error_handler
-from shared.http_service import create_service_app, postgres_readiness
+from shared.http_service import create_service_app, service_readiness
 
 router = APIRouter(prefix="/v1")
 
@@ -49,18 +49,6 @@ async def check_odoo_settings(
     return await handlers.check_settings(claims, tenant_id)
 
 
-async def readiness(app: FastAPI) -> str | None:
-    """Ready when Postgres answers and every consumer is attached to the broker."""
-    failure = await postgres_readiness(app)
-    if failure is not None:
-        return failure
-    if not app.state.consumers_attached.is_set():
-        return "not every consumer is attached to RabbitMQ yet"
-    if not all(consumer.connected for consumer in app.state.consumers):
-        return "the connection to RabbitMQ is down"
-    return None
-
-
 RuntimeFactory = Callable[[ConnectorSettings], AbstractAsyncContextManager[Any]]
 
 
@@ -75,7 +63,7 @@ def build_app(settings: ConnectorSettings, runtime_factory: RuntimeFactory) -> F
             app.state.consumers_attached = runtime.consumers_attached
             yield
 
-    app = create_service_app(title="Odoo connector", lifespan=lifespan, readiness=readiness)
+    app = create_service_app(title="Odoo connector", lifespan=lifespan, readiness=service_readiness)
     install_domain_error_handler(app)
     app.include_router(router)
     return app

@@ -150,6 +150,7 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
                     amqp_url=settings.amqp_url,
                     prefetch=settings.consumer_prefetch,
                     failure_policy=policy,
+                    reconnect_interval_s=settings.broker_reconnect_interval_s,
                 )
             )
         await backbone.follow_revocations()

@@ -29,7 +29,7 @@ from orders.imports import OdooHistoryImports
 from orders.settings import OrdersSettings
 from shared.auth import Claims
 from shared.errors import install_domain_error_handler
-from shared.http_service import create_service_app, postgres_readiness
+from shared.http_service import create_service_app, service_readiness
 
 router = APIRouter(prefix="/v1")
 
@@ -168,10 +168,12 @@ def build_app(settings: OrdersSettings, runtime_factory: RuntimeFactory) -> Fast
             app.state.token_verifier = runtime.verifier
             app.state.pool = runtime.pool
             app.state.consumers_attached = runtime.consumers_attached
+            app.state.consumers = runtime.consumers
             yield
 
-    # The broker is deliberately not checked: orders are taken while RabbitMQ is down.
-    app = create_service_app(title="Orders", lifespan=lifespan, readiness=postgres_readiness)
+    # Orders are still taken while RabbitMQ is down, but the service is not ready: it cannot
+    # hear of registers or Odoo results until its consumers are back.
+    app = create_service_app(title="Orders", lifespan=lifespan, readiness=service_readiness)
     install_domain_error_handler(app)
     app.include_router(router)
     return app

@@ -22,6 +22,7 @@ from orders.imports import OdooHistoryImports
 from orders.settings import OrdersSettings
 from shared.auth import TokenVerifier
 from shared.broker import QueueSpec, Topology, topology_for
+from shared.consumer import EventConsumer
 from shared.revocation import TOKEN_EVENTS, revocation_handlers
 from shared.service_runtime import service_backbone
 from shared.structured_logging import configure_logging
@@ -48,6 +49,7 @@ class OrdersRuntime:
     imports: OdooHistoryImports
     verifier: TokenVerifier
     consumers_attached: asyncio.Event
+    consumers: list[EventConsumer]
 
 
 @contextlib.asynccontextmanager
@@ -73,6 +75,7 @@ async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntim
             OdooHistoryImports(backbone.pool),
             backbone.verifier,
             backbone.consumers_attached,
+            backbone.consumers,
         )
 
 

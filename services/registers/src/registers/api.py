@@ -36,7 +36,7 @@ from registers.http_models import (
 from registers.settings import RegistersSettings
 from shared.auth import Claims
 from shared.errors import install_domain_error_handler
-from shared.http_service import create_service_app, postgres_readiness
+from shared.http_service import create_service_app, service_readiness
 
 router = APIRouter(prefix="/v1")
 
@@ -280,9 +280,10 @@ def build_app(settings: RegistersSettings, runtime_factory: RuntimeFactory) -> F
             app.state.token_verifier = runtime.verifier
             app.state.pool = runtime.pool
             app.state.consumers_attached = runtime.consumers_attached
+            app.state.consumers = runtime.consumers
             yield
 
-    app = create_service_app(title="Registers", lifespan=lifespan, readiness=postgres_readiness)
+    app = create_service_app(title="Registers", lifespan=lifespan, readiness=service_readiness)
     install_domain_error_handler(app)
     app.include_router(router)
     return app

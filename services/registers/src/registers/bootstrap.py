@@ -19,6 +19,7 @@ from registers.http_models import TokenCreate
 from registers.settings import RegistersSettings
 from shared.auth import PLATFORM_TENANT_ID, Role, TokenIssuer, TokenVerifier, private_key_for
 from shared.broker import QueueSpec, Topology, topology_for
+from shared.consumer import EventConsumer
 from shared.postgres import create_pool
 from shared.service_runtime import prepare_database, service_backbone
 from shared.structured_logging import configure_logging
@@ -72,6 +73,7 @@ class RegistersRuntime:
     handlers: RegisterHandlers
     verifier: TokenVerifier
     consumers_attached: asyncio.Event
+    consumers: list[EventConsumer]
 
 
 @contextlib.asynccontextmanager
@@ -90,7 +92,11 @@ async def registers_runtime(settings: RegistersSettings) -> AsyncIterator[Regist
         await backbone.follow_revocations()
         backbone.attach_consumers()
         yield RegistersRuntime(
-            backbone.pool, handlers, backbone.verifier, backbone.consumers_attached
+            backbone.pool,
+            handlers,
+            backbone.verifier,
+            backbone.consumers_attached,
+            backbone.consumers,
         )
 
 

@@ -24,7 +24,7 @@ from reporting.http_models import (
 from reporting.settings import ReportingSettings
 from shared.auth import Claims
 from shared.errors import install_domain_error_handler
-from shared.http_service import create_service_app, postgres_readiness
+from shared.http_service import create_service_app, service_readiness
 
 router = APIRouter(prefix="/v1")
 
@@ -103,10 +103,12 @@ def build_app(settings: ReportingSettings, runtime_factory: RuntimeFactory) -> F
             app.state.token_verifier = runtime.verifier
             app.state.pool = runtime.pool
             app.state.consumers_attached = runtime.consumers_attached
+            app.state.consumers = runtime.consumers
             yield
 
-    # Reports are served from Postgres while RabbitMQ is away; they only grow stale.
-    app = create_service_app(title="Reporting", lifespan=lifespan, readiness=postgres_readiness)
+    # Reports are still served from Postgres while RabbitMQ is away, but they grow stale: the
+    # service is not ready until its consumers are back.
+    app = create_service_app(title="Reporting", lifespan=lifespan, readiness=service_readiness)
     install_domain_error_handler(app)
 
     app.include_router(router)

@@ -21,6 +21,7 @@ from reporting.settings import ReportingSettings
 from reporting.telegram_client import TelegramClient
 from shared.auth import TokenVerifier
 from shared.broker import QueueSpec, Topology, topology_for
+from shared.consumer import EventConsumer
 from shared.postgres import create_pool
 from shared.revocation import TOKEN_EVENTS, revocation_handlers
 from shared.service_runtime import prepare_database, service_backbone
@@ -59,6 +60,7 @@ class ReportingRuntime:
     notifier: Notifier
     verifier: TokenVerifier
     consumers_attached: asyncio.Event
+    consumers: list[EventConsumer]
 
 
 @contextlib.asynccontextmanager
@@ -95,6 +97,7 @@ async def reporting_runtime(settings: ReportingSettings) -> AsyncIterator[Report
                 notifier=notifier,
                 verifier=backbone.verifier,
                 consumers_attached=backbone.consumers_attached,
+                consumers=backbone.consumers,
             )
     finally:
         await telegram.close()
