@@ -11,11 +11,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.postgres import UNAVAILABLE_ERRORS, is_database_unavailable
 from shared.structured_logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+# A database restart takes seconds; a client that waits this long before retrying finds it back
+# more often than not, without hammering it while it comes up.
+DATABASE_RETRY_AFTER_S = 5
 
 
 class Problem(Exception):  # noqa: N818 - the name RFC 9457 gives it
@@ -59,6 +64,29 @@ def problem_response(problem: Problem) -> JSONResponse:
         body["correlation_id"] = correlation_id
     return JSONResponse(
         body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
+
+
+def database_unavailable() -> Problem:
+    return Problem(
+        503,
+        "Service unavailable",
+        "Our database cannot be reached right now, so nothing was saved; try again in a few "
+        "seconds.",
+        type_="urn:pos:problem:unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
+def _internal_error(exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", error=repr(exc))
+    return problem_response(
+        Problem(
+            500,
+            "Internal error",
+            "Something went wrong on our side and nothing was saved; try again, and quote "
+            "the correlation id if it happens again.",
+        )
     )
 
 
@@ -132,18 +160,19 @@ def install_problem_handlers(app: FastAPI) -> None:
             )
         )
 
+    async def on_database_error(_: Request, exc: Exception) -> JSONResponse:
+        if not is_database_unavailable(exc):
+            return _internal_error(exc)
+        # Not logged per request: each is in the access log as a 503, and the outage is logged
+        # once by the components that wait for the database to come back.
+        return problem_response(database_unavailable())
+
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", error=repr(exc))
-        return problem_response(
-            Problem(
-                500,
-                "Internal error",
-                "Something went wrong on our side and nothing was saved; try again, and quote "
-                "the correlation id if it happens again.",
-            )
-        )
+        return _internal_error(exc)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    for error_class in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error_class, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
