@@ -114,26 +114,34 @@ class Publisher:
         self._exchanges: dict[str, AbstractExchange] = {}
         self._connecting = asyncio.Lock()
 
-    async def _exchange(self, name: str) -> AbstractExchange:
+    async def connect(self) -> None:
+        """Connects unless connected: one attempt, raising if the broker cannot be reached."""
         async with self._connecting:
             if self._connection is None or self._connection.is_closed:
                 await self._connect()
+
+    async def _exchange(self, name: str) -> AbstractExchange:
+        await self.connect()
         return self._exchanges[name]
 
     async def _connect(self) -> None:
         self._exchanges.clear()
         # Not robust: a lost connection must surface as a failure the relay retries.
         connection = await aio_pika.connect(self._url, timeout=self._timeout_s)
+        try:
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            exchanges = {self._topology.exchange: await declare_exchange(channel, self._topology)}
+            for name in (self._topology.dead_letter_exchange, *self._direct_exchanges):
+                exchanges[name] = await channel.declare_exchange(
+                    name, aio_pika.ExchangeType.DIRECT, durable=True
+                )
+        except BaseException:
+            # Half set up is not connected: the next attempt starts from the beginning.
+            with contextlib.suppress(Exception):
+                await connection.close()
+            raise
+        self._exchanges.update(exchanges)
         self._connection = connection  # type: ignore[assignment]
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        self._exchanges[self._topology.exchange] = await declare_exchange(channel, self._topology)
-        self._exchanges[self._topology.dead_letter_exchange] = await channel.declare_exchange(
-            self._topology.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True
-        )
-        for name in self._direct_exchanges:
-            self._exchanges[name] = await channel.declare_exchange(
-                name, aio_pika.ExchangeType.DIRECT, durable=True
-            )
 
     async def publish(
         self,

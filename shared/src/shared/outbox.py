@@ -25,7 +25,8 @@ from prometheus_client import Counter, Gauge
 
 from shared.broker import Publisher
 from shared.events.envelope import EventData, EventEnvelope
-from shared.postgres import Db, connect
+from shared.outages import Outage
+from shared.postgres import Db, connect, is_database_unavailable
 from shared.structured_logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
@@ -36,6 +37,9 @@ OUTBOX_OLDEST_AGE = Gauge(
 )
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Events published", ["schema"])
 OUTBOX_FAILURES = Counter("outbox_publish_failures_total", "Failed publish attempts", ["schema"])
+
+# The longest wait between two tries of the database; it is usually back within seconds.
+_RECONNECT_MAX_S = 5.0
 
 
 async def add_event(conn: Db, envelope: EventEnvelope) -> None:
@@ -120,6 +124,7 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval_s: float = 2.0,
         max_backoff_s: float = 60.0,
+        broker_retry_max_s: float = 10.0,
     ) -> None:
         self._dsn = dsn
         self._schema = schema
@@ -128,6 +133,10 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._max_backoff_s = max_backoff_s
+        self._broker_retry_max_s = broker_retry_max_s
+        self._reconnect_backoff_s = 0.0
+        self._broker = Outage("broker", f"outbox relay {schema}")
+        self._database = Outage("database", f"outbox relay {schema}")
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._last_gauge_update = 0.0
@@ -140,8 +149,14 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("outbox_relay_restarting", schema=self._schema, error=repr(error))
-                await self._pause(min(self._poll_interval_s, 1.0))
+                if is_database_unavailable(error):
+                    self._database.began(error)
+                else:
+                    log.warning("outbox_relay_restarting", schema=self._schema, error=repr(error))
+                self._reconnect_backoff_s = min(
+                    max(self._reconnect_backoff_s * 2, 0.2), _RECONNECT_MAX_S
+                )
+                await self._sleep(self._reconnect_backoff_s)
 
     def stop(self) -> None:
         """Asks `run()` to return after the batch in hand is published and marked."""
@@ -153,8 +168,15 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
+    async def _sleep(self, seconds: float) -> None:
+        """Sleeps until a stop only: a new event does not bring a server back any sooner."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
     async def _run_while_connected(self) -> None:
         conn = await connect(self._dsn, self._schema, f"{self._service}-outbox-relay")
+        self._database.ended()
+        self._reconnect_backoff_s = 0.0
         try:
             await self._become_leader(conn)
             if self._stopping.is_set():
@@ -166,9 +188,10 @@ class OutboxRelay:
                 self._wake.clear()
                 outcome = await self.relay_once(conn)
                 if outcome.broker_unavailable:
-                    # The broker itself is away: wait for it as a whole, spending no row's budget.
-                    broker_backoff_s = min(max(broker_backoff_s * 2, 0.2), self._max_backoff_s)
-                    await self._pause(broker_backoff_s)
+                    # The broker itself is away: wait for it as a whole, spending no row's budget,
+                    # and not woken by notifications, or each new order would be one more try.
+                    broker_backoff_s = min(max(broker_backoff_s * 2, 0.2), self._broker_retry_max_s)
+                    await self._sleep(broker_backoff_s)
                     continue
                 broker_backoff_s = 0.0
                 if outcome.published >= self._batch_size and not outcome.rejected:
@@ -192,13 +215,21 @@ class OutboxRelay:
     async def relay_once(self, conn: asyncpg.Connection) -> RelayOutcome:
         """Publishes one batch of ready rows."""
         rows = await conn.fetch(_READY, self._batch_size)
+        if rows:
+            try:
+                # Once per batch, so an absent broker costs one attempt, not one per aggregate.
+                await self._publisher.connect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                return await self._broker_unavailable(conn, error)
         chains: OrderedDict[Any, list[asyncpg.Record]] = OrderedDict()
         for row in rows:
             chains.setdefault(row["aggregate_id"], []).append(row)
         results = await asyncio.gather(*(self._publish_chain(chain) for chain in chains.values()))
         published = [seq for result in results for seq in result.published]
         rejected = [result.rejected for result in results if result.rejected is not None]
-        broker_unavailable = any(result.broker_unavailable for result in results)
+        broker_error = next((r.broker_error for r in results if r.broker_error is not None), None)
         if published:
             await conn.execute(
                 """UPDATE outbox SET published_at = now(), publish_attempts = publish_attempts + 1,
@@ -207,7 +238,7 @@ class OutboxRelay:
                 published,
             )
             OUTBOX_PUBLISHED.labels(self._schema).inc(len(published))
-        for seq, error in rejected:
+        for seq, reason in rejected:
             await conn.execute(
                 """UPDATE outbox
                    SET publish_attempts = publish_attempts + 1, last_error = $2,
@@ -215,15 +246,26 @@ class OutboxRelay:
                            secs => LEAST($3::float8, 0.5 * power(2, publish_attempts)))
                    WHERE seq = $1""",
                 seq,
-                error[:500],
+                reason[:500],
                 self._max_backoff_s,
             )
-        if rejected or broker_unavailable:
-            OUTBOX_FAILURES.labels(self._schema).inc(len(rejected) + int(broker_unavailable))
-        if broker_unavailable:
-            await self._publisher.reset()
+        if rejected:
+            OUTBOX_FAILURES.labels(self._schema).inc(len(rejected))
+        if broker_error is not None:
+            return await self._broker_unavailable(conn, broker_error, len(published))
+        if rows:
+            self._broker.ended()
         await self._update_gauges(conn)
-        return RelayOutcome(len(published), len(rejected), broker_unavailable)
+        return RelayOutcome(len(published), len(rejected), False)
+
+    async def _broker_unavailable(
+        self, conn: asyncpg.Connection, error: BaseException, published: int = 0
+    ) -> RelayOutcome:
+        OUTBOX_FAILURES.labels(self._schema).inc()
+        self._broker.began(error)
+        await self._publisher.reset()
+        await self._update_gauges(conn)
+        return RelayOutcome(published, 0, True)
 
     async def _publish_chain(self, chain: list[asyncpg.Record]) -> _ChainResult:
         result = _ChainResult()
@@ -252,8 +294,7 @@ class OutboxRelay:
                 result.rejected = (row["seq"], _describe_rejection(error))
                 return result
             except Exception as error:
-                log.warning("outbox_broker_unavailable", schema=self._schema, error=repr(error))
-                result.broker_unavailable = True
+                result.broker_error = error
                 return result
             result.published.append(row["seq"])
         return result
@@ -289,7 +330,7 @@ class RelayOutcome:
 class _ChainResult:
     published: list[int] = field(default_factory=list)
     rejected: tuple[int, str] | None = None
-    broker_unavailable: bool = False
+    broker_error: BaseException | None = None
 
 
 def _describe_rejection(error: DeliveryError) -> str:
