@@ -37,8 +37,10 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
 
 def log_outages_not_attempts() -> None:
     """Leaves reconnect and retry attempts to metrics; shared.outages logs each outage once."""
-    # aio-pika warns on every reconnect attempt, every few seconds while the broker is away.
+    # aio-pika warns, and aiormq logs an error, on every reconnect attempt: every few seconds
+    # for each connection while the broker is away. The outage log says what they would.
     logging.getLogger("aio_pika.robust_connection").setLevel(logging.ERROR)
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
     # stamina logs every retry it schedules; its Prometheus counter keeps counting them.
     stamina.instrumentation.set_on_retry_hooks([PrometheusOnRetryHook])
 
