@@ -6,7 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.retry_topology import RetrySchedule
-from shared.settings import ServiceSettings
+from shared.settings import IntList, ServiceSettings
 
 
 class ConnectorSettings(ServiceSettings):
@@ -17,9 +17,9 @@ class ConnectorSettings(ServiceSettings):
     # Fernet key for the tenants' Odoo secrets; the published dev key is refused outside dev mode.
     credentials_key: str | None = None
     # Orders, refunds and sessions: 1, 2, 4, 8, 16 minutes, then the dead-letter queue.
-    retry_delays_ms: tuple[int, ...] = (60_000, 120_000, 240_000, 480_000, 960_000)
+    retry_delays_ms: IntList = (60_000, 120_000, 240_000, 480_000, 960_000)
     # Register creates and updates (pos.config): 1, 5, 15, 60, 240 minutes, then the DLQ.
-    register_retry_delays_ms: tuple[int, ...] = (
+    register_retry_delays_ms: IntList = (
         60_000,
         300_000,
         900_000,
