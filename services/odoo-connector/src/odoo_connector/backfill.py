@@ -639,7 +639,7 @@ async def pushed_from_here(
         sorted({o.pos_reference for o in orders if o.pos_reference}),
     )
     sessions = await db.fetch(
-        """SELECT s.odoo_session_id FROM odoo_sessions s
+        """SELECT s.odoo_session_id FROM odoo_pos_sessions s
            JOIN registers r ON r.register_id = s.register_id WHERE r.tenant_id = $1""",
         tenant_id,
     )
