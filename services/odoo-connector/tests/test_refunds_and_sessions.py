@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import running_emulator
+from shared.events.contracts import PaymentState
 from shared.testing.event_tap import EventTap
 from shared.testing.polling import eventually
 
@@ -195,3 +198,38 @@ async def test_a_till_refund_of_an_imported_order_is_linked_to_its_odoo_lines(
     )
     refund_lines = [line for line in lines if line["order_id"] == refund_id]
     assert [line["refunded_orderline_id"] for line in refund_lines] == [croissant["id"]]
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "create",
+        "set_cashbox_pos",
+        "post_closing_cash_details",
+        "update_closing_control_state_session",
+        "close_session_from_ui",
+    ],
+)
+async def test_an_answer_lost_at_any_session_step_leaves_one_session_opened_and_closed(
+    world: ConnectorWorld, tap: EventTap, method: str
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        await emu.control.fail(
+            "connection_reset", count=1, model="pos.session", method=method, after_commit=True
+        )
+        cash = PaymentState(payment_id=uuid.uuid4(), method="cash", kind="cash", amount=680)
+        order = world.order(tenant, payments=[cash])
+        await world.place(tenant, order)
+        await world.synced_odoo_id(order.order_id)
+        await world.publish(
+            world.session_closed(tenant, order_count=1, expected_cash=680),
+            tenant.tenant_id,
+            tenant.session_id,
+        )
+        await tap.wait_for(1, "session.odoo_synced")
+        sessions = await emu.control.records("demo", "pos.session")
+        lost = await emu.control.calls(model="pos.session", method=method)
+    assert [(s["state"], s["cash_register_difference"]) for s in sessions] == [("closed", 0.0)]
+    assert len(lost) >= 1
+    assert tap.of_type("session.odoo_sync_failed") == []
