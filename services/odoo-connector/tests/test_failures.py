@@ -7,6 +7,7 @@ import asyncio
 import time
 
 import aio_pika
+import pytest
 from aio_pika.abc import AbstractIncomingMessage
 
 from odoo_connector.bootstrap import odoo_queue
@@ -200,6 +201,47 @@ async def test_an_odoo_outage_longer_than_the_retry_schedule_dead_letters_nothin
     assert sorted(o["id"] for o in in_odoo) == sorted(odoo_ids)
     assert await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters") == 0
     await tap.wait_for(4, "order.odoo_synced")
+
+
+async def _retries_spent(world: ConnectorWorld) -> float:
+    """How many times this process sent a message of the orders' queue to a retry tier."""
+    queue = odoo_queue(world.settings).name
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in (await world.client.get("/metrics")).text.splitlines()
+        if line.startswith("events_retried_total{") and f'queue="{queue}"' in line
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "service"),
+    [
+        ("http_503", "object"),  # Odoo's database down behind a proxy; `common` still answers
+        ("http_502", None),
+        ("http_504", None),
+        ("connection_reset", None),
+        ("timeout", None),
+    ],
+)
+async def test_every_shape_of_odoo_outage_keeps_the_orders_retries_and_the_dead_letter_queue_empty(
+    world: ConnectorWorld, kind: str, service: str | None
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        before = await _retries_spent(world)
+        await emu.control.fail(kind, count=100_000, service=service, delay_ms=50)
+        orders = [world.order(tenant) for _ in range(4)]
+        for order in orders:
+            await world.place(tenant, order)
+        # Longer than the whole retry schedule: had the outage spent retries, all would be dead.
+        await asyncio.sleep(1.5 * sum(world.settings.retry_delays_ms) / 1000)
+        assert await _dead_letters(world) == []
+        await emu.control.clear_faults()
+        odoo_ids = [await world.synced_odoo_id(o.order_id, within_s=20) for o in orders]
+        in_odoo = await emu.control.records("demo", "pos.order")
+    assert sorted(o["id"] for o in in_odoo) == sorted(odoo_ids)
+    assert await _retries_spent(world) == before
+    assert await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters") == 0
 
 
 async def test_an_outage_of_one_tenants_odoo_does_not_hold_another_tenants_orders(

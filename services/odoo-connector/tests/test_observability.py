@@ -43,14 +43,14 @@ async def test_metrics_show_odoo_latency_sync_lag_and_the_breaker_of_each_endpoi
 
         async def breaker_open() -> bool:
             text = (await world.client.get("/metrics")).text
-            return _metric(text, "connector_breaker_open", endpoint=emu.url) == 1.0
+            return _metric(text, "connector_breaker_open", endpoint=f"{emu.url}#demo") == 1.0
 
         await eventually(breaker_open, what="the breaker opening")
         emu.come_up()
 
         async def breaker_closed() -> bool:
             text = (await world.client.get("/metrics")).text
-            return _metric(text, "connector_breaker_open", endpoint=emu.url) == 0.0
+            return _metric(text, "connector_breaker_open", endpoint=f"{emu.url}#demo") == 0.0
 
         await eventually(breaker_closed, what="the breaker closing after a probe")
     text = (await world.client.get("/metrics")).text

@@ -1,8 +1,10 @@
 """A circuit breaker per Odoo endpoint: after repeated outages, stop calling it and probe instead.
 
 While a breaker is open its tenant's messages wait (budget intact) instead of failing; a probe
-(`common.version`, cheap and unauthenticated) runs with exponential backoff and closes the
-breaker when Odoo answers, so the backlog drains by itself. Breakers are per process.
+runs with exponential backoff and closes the breaker when Odoo answers, so the backlog drains by
+itself. The probe does what the work does (an authenticated `object` call on the tenant's
+database): an Odoo whose `common` service answers while its database is down is still down.
+A breaker is per Odoo database (URL and database) and per process.
 """
 
 from __future__ import annotations
@@ -14,18 +16,25 @@ from collections.abc import Awaitable, Callable
 import structlog
 from prometheus_client import Gauge
 
+from odoo_connector.odoo_client import OdooEndpoint
+
 log = structlog.get_logger(__name__)
 
 BREAKER_OPEN = Gauge(
     "connector_breaker_open", "1 while the circuit to an Odoo endpoint is open", ["endpoint"]
 )
 
-Probe = Callable[[str], Awaitable[object]]
+Probe = Callable[[OdooEndpoint], Awaitable[object]]
+
+
+def breaker_key(endpoint: OdooEndpoint) -> str:
+    return f"{endpoint.url}#{endpoint.database}"
 
 
 class EndpointBreaker:
-    def __init__(self, endpoint: str, threshold: int) -> None:
+    def __init__(self, endpoint: OdooEndpoint, threshold: int) -> None:
         self.endpoint = endpoint
+        self.key = breaker_key(endpoint)
         self.threshold = threshold
         self.consecutive_failures = 0
         self.open = False
@@ -44,30 +53,34 @@ class CircuitBreakers:
         self._breakers: dict[str, EndpointBreaker] = {}
         self._probes: dict[str, asyncio.Task[None]] = {}
 
-    def _breaker(self, endpoint: str) -> EndpointBreaker:
-        breaker = self._breakers.get(endpoint)
+    def _breaker(self, endpoint: OdooEndpoint) -> EndpointBreaker:
+        key = breaker_key(endpoint)
+        breaker = self._breakers.get(key)
         if breaker is None:
-            breaker = self._breakers[endpoint] = EndpointBreaker(endpoint, self._threshold)
-            BREAKER_OPEN.labels(endpoint).set(0)
+            breaker = self._breakers[key] = EndpointBreaker(endpoint, self._threshold)
+            BREAKER_OPEN.labels(key).set(0)
+        elif breaker.endpoint != endpoint:
+            # New credentials for the same database: the probe logs in with the latest.
+            breaker.endpoint = endpoint
         return breaker
 
-    def is_open(self, endpoint: str) -> bool:
+    def is_open(self, endpoint: OdooEndpoint) -> bool:
         return self._breaker(endpoint).open
 
-    def record_success(self, endpoint: str) -> None:
+    def record_success(self, endpoint: OdooEndpoint) -> None:
         breaker = self._breaker(endpoint)
         breaker.consecutive_failures = 0
 
-    def record_outage(self, endpoint: str) -> bool:
+    def record_outage(self, endpoint: OdooEndpoint) -> bool:
         """Counts an unanswered call; True when the breaker is (now) open."""
         breaker = self._breaker(endpoint)
         breaker.consecutive_failures += 1
         if not breaker.open and breaker.consecutive_failures >= breaker.threshold:
             breaker.open = True
-            BREAKER_OPEN.labels(endpoint).set(1)
-            log.warning("odoo_breaker_opened", endpoint=endpoint)
-            self._probes[endpoint] = asyncio.create_task(
-                self._probe_until_back(breaker), name=f"probe {endpoint}"
+            BREAKER_OPEN.labels(breaker.key).set(1)
+            log.warning("odoo_breaker_opened", endpoint=breaker.key)
+            self._probes[breaker.key] = asyncio.create_task(
+                self._probe_until_back(breaker), name=f"probe {breaker.key}"
             )
         return breaker.open
 
@@ -80,14 +93,14 @@ class CircuitBreakers:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.info("odoo_probe_failed", endpoint=breaker.endpoint, error=str(error)[:200])
+                log.info("odoo_probe_failed", endpoint=breaker.key, error=str(error)[:200])
                 delay = min(delay * 2, self._probe_max_s)
                 continue
             breaker.open = False
             breaker.consecutive_failures = 0
-            BREAKER_OPEN.labels(breaker.endpoint).set(0)
-            log.warning("odoo_breaker_closed", endpoint=breaker.endpoint)
-            self._probes.pop(breaker.endpoint, None)
+            BREAKER_OPEN.labels(breaker.key).set(0)
+            log.warning("odoo_breaker_closed", endpoint=breaker.key)
+            self._probes.pop(breaker.key, None)
             return
 
     async def close(self) -> None:

@@ -1126,7 +1126,13 @@ class ConnectorHandlers:
             odoo = TenantOdoo(endpoint, version, uid)
             summary = await self._odoo.summary(odoo, row.template_pos_config_id)
             sale_taxes = await self._odoo.sale_taxes(odoo)
-        except (OdooUnavailable, OdooProtocolError, OdooError) as error:
+        except (
+            OdooUnavailable,
+            OdooProtocolError,
+            OdooError,
+            WaitForPrerequisite,
+            PermanentHandlingError,
+        ) as error:
             return OdooCheckPublic(
                 reachable=True, authenticated=False, version=version, problem=str(error)
             )

@@ -98,11 +98,17 @@ class OdooClient:
         answer = await self._call(f"{url.rstrip('/')}/jsonrpc", "common", "version", [])
         return version_from(answer)
 
-    async def probe(self, url: str) -> None:
-        """Returns once the server answers at all; an error answer still means it is back."""
+    async def probe(self, endpoint: OdooEndpoint) -> None:
+        """Returns once the database answers an authenticated `object` call, as the work makes
+        (an error answer, a refused login included, still means it is back); raises
+        OdooUnavailable while it does not."""
         try:
-            await self.version(url)
-        except (OdooError, OdooProtocolError, UnsupportedOdooVersion):
+            uid = await self.authenticate(endpoint)
+            if uid is not None:
+                await self.execute_kw(
+                    endpoint, uid, "res.users", "search", [[["id", "=", uid]]], {"limit": 1}
+                )
+        except (OdooError, OdooProtocolError):
             return
 
     async def authenticate(self, endpoint: OdooEndpoint) -> int | None:

@@ -71,28 +71,31 @@ class OdooPos:
         self._pos_config_fields: dict[tuple[str, str, int], dict[str, dict[str, Any]]] = {}
 
     def check_breaker(self, endpoint: OdooEndpoint) -> None:
-        if self.breakers.is_open(endpoint.url):
+        if self.breakers.is_open(endpoint):
             raise WaitForPrerequisite(
                 "odoo_unavailable", f"the circuit to {endpoint.url} is open; Odoo is being probed"
             )
 
     async def guarded(self, endpoint: OdooEndpoint, call: Any) -> Any:
-        """Awaits `call`, counting outages for the breaker and classifying Odoo's errors."""
+        """Awaits `call`, counting outages for the breaker and classifying Odoo's errors.
+
+        An unanswered call (refused, reset, a 5xx page, a time-out) is an outage, never a
+        message failure: the message waits without spending its retries, and enough of them
+        in a row open the breaker."""
         try:
             result = await call
-        except OdooUnavailable:
-            if self.breakers.record_outage(endpoint.url):
-                raise WaitForPrerequisite(
-                    "odoo_unavailable", f"{endpoint.url} stopped answering; the circuit is open"
-                ) from None
-            raise
+        except OdooUnavailable as error:
+            state = "the circuit is open" if self.breakers.record_outage(endpoint) else "waiting"
+            raise WaitForPrerequisite(
+                "odoo_unavailable", f"{endpoint.url} did not answer ({error}); {state}"
+            ) from None
         except Exception as error:
-            self.breakers.record_success(endpoint.url)
+            self.breakers.record_success(endpoint)
             classified = classify(error)
             if classified is error:
                 raise
             raise classified from error
-        self.breakers.record_success(endpoint.url)
+        self.breakers.record_success(endpoint)
         return result
 
     async def login(self, endpoint: OdooEndpoint, version: int | None) -> TenantOdoo:
