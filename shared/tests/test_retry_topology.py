@@ -214,6 +214,36 @@ async def test_waiting_for_a_prerequisite_does_not_spend_the_retry_budget(
     assert calls == 10
 
 
+async def test_a_message_waiting_longer_than_the_schedule_allows_is_dead_lettered_saying_why(
+    pool: asyncpg.Pool, amqp_url: str, broker_namespace: str
+) -> None:
+    schedule = RetrySchedule.of([30], wait_ms=20, max_wait_s=0.5)
+    dead: list[tuple[str, int]] = []
+    calls = 0
+
+    async def never(db: Db, envelope: EventEnvelope, data: Any) -> None:
+        nonlocal calls
+        calls += 1
+        raise WaitForPrerequisite("tenant_unknown", "tenant 42's tier is not known yet")
+
+    async with _consuming(pool, amqp_url, broker_namespace, never, schedule, dead) as (
+        topology,
+        spec,
+    ):
+        started = time.monotonic()
+        await _publish(amqp_url, topology.exchange, _event())
+        message = await _dead_letter(amqp_url, spec)
+        waited_s = time.monotonic() - started
+    headers = message.headers or {}
+    assert headers["x-error-class"] == "WaitedTooLongError"
+    assert "for tenant_unknown: tenant 42's tier is not known yet" in str(
+        headers["x-error-message"]
+    )
+    assert dead == [("WaitedTooLongError", 1)]
+    assert waited_s >= 0.5
+    assert calls > 5, "it waited in rounds before it was given up"
+
+
 async def test_deleting_the_tiers_removes_every_holding_queue(
     pool: asyncpg.Pool, amqp_url: str, broker_namespace: str
 ) -> None:

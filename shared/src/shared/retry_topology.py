@@ -48,20 +48,31 @@ ATTEMPTS_HEADER = "x-attempts"
 WAITS_HEADER = "x-waits"
 
 
+class WaitedTooLongError(PermanentHandlingError):
+    """A message waited for its prerequisite longer than the schedule allows: it is not coming
+    (a tenant that no longer exists, a register never created), so an operator must look."""
+
+
 @dataclass(frozen=True)
 class RetrySchedule:
-    """Delays of the retry tiers in order, and how long a waiting message waits per round."""
+    """Delays of the retry tiers in order, how long a waiting message waits per round, and how
+    long in all it may wait before it is dead-lettered with what it waited for."""
 
     delays_ms: tuple[int, ...]
     wait_ms: int
+    max_wait_s: float = 7 * 24 * 3600.0
 
     def __post_init__(self) -> None:
         if not self.delays_ms or any(d <= 0 for d in self.delays_ms) or self.wait_ms <= 0:
             raise ValueError("retry delays and the wait must be positive, with at least one tier")
+        if self.max_wait_s <= 0:
+            raise ValueError("the longest wait must be positive")
 
     @classmethod
-    def of(cls, delays_ms: Sequence[int], wait_ms: int) -> RetrySchedule:
-        return cls(tuple(int(d) for d in delays_ms), int(wait_ms))
+    def of(
+        cls, delays_ms: Sequence[int], wait_ms: int, max_wait_s: float = 7 * 24 * 3600.0
+    ) -> RetrySchedule:
+        return cls(tuple(int(d) for d in delays_ms), int(wait_ms), float(max_wait_s))
 
     @property
     def retries(self) -> int:
@@ -139,6 +150,18 @@ def waits_of(message: AbstractIncomingMessage) -> int:
     return _int_header(message, WAITS_HEADER)
 
 
+def _waited_s(message: AbstractIncomingMessage) -> float:
+    """How long the message has been waiting, from the first time it went to the wait queue."""
+    since = (message.headers or {}).get("x-waiting-since")
+    if not since:
+        return 0.0
+    try:
+        started = datetime.fromisoformat(str(since))
+    except ValueError:
+        return 0.0
+    return max(0.0, (datetime.now(UTC) - started).total_seconds())
+
+
 def _int_header(message: AbstractIncomingMessage, name: str) -> int:
     value = (message.headers or {}).get(name, 0)
     try:
@@ -179,18 +202,18 @@ class RetryThroughTiers:
         self, consumer: EventConsumer, message: AbstractIncomingMessage, error: Exception
     ) -> None:
         if isinstance(error, WaitForPrerequisite):
-            await self._wait(consumer, message, error)
-            return
+            waited_s = _waited_s(message)
+            if waited_s <= self.schedule.max_wait_s:
+                await self._wait(consumer, message, error)
+                return
+            allowed_h = self.schedule.max_wait_s / 3600
+            error = WaitedTooLongError(
+                f"waited {waited_s / 3600:.1f} h, longer than the {allowed_h:g} h allowed, "
+                f"for {error.reason}: {error}"
+            )
         attempts = attempts_of(message) + 1
         if isinstance(error, PermanentHandlingError) or attempts > self.schedule.retries:
-            if self._on_dead_letter is not None:
-                try:
-                    await self._on_dead_letter(message, error, attempts)
-                except Exception as hook_error:
-                    log.error("dead_letter_hook_failed", error=repr(hook_error))
-                    await message.nack(requeue=True)
-                    return
-            await consumer.dead_letter(message, error, attempts)
+            await self._give_up(consumer, message, error, attempts)
             return
         delay_ms = self.schedule.delays_ms[attempts - 1]
         headers = failure_headers(message, error, attempts, consumer.queue.name)
@@ -205,6 +228,22 @@ class RetryThroughTiers:
                 error_class=type(error).__name__,
                 error=str(error)[:300],
             )
+
+    async def _give_up(
+        self,
+        consumer: EventConsumer,
+        message: AbstractIncomingMessage,
+        error: Exception,
+        attempts: int,
+    ) -> None:
+        if self._on_dead_letter is not None:
+            try:
+                await self._on_dead_letter(message, error, attempts)
+            except Exception as hook_error:
+                log.error("dead_letter_hook_failed", error=repr(hook_error))
+                await message.nack(requeue=True)
+                return
+        await consumer.dead_letter(message, error, attempts)
 
     async def _wait(
         self, consumer: EventConsumer, message: AbstractIncomingMessage, error: WaitForPrerequisite

@@ -31,6 +31,9 @@ class ConnectorSettings(ServiceSettings):
     register_create_settle_ms: int = Field(default=1_000, ge=0)
     # How long a message that waits (prerequisite missing, Odoo down) sits out per round.
     wait_ms: int = Field(default=5_000, gt=0)
+    # A message waiting for a prerequisite (an Odoo outage, a register not in Odoo, a tenant the
+    # connector never heard of) is dead-lettered with what it waited for after this long.
+    max_wait_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     odoo_timeout_s: float = Field(default=30.0, gt=0)
     odoo_batch_size: int = Field(default=20, ge=1, le=100)
     # A register's order waits for the previous one (in flight on another replica, say): held in
@@ -48,8 +51,8 @@ class ConnectorSettings(ServiceSettings):
 
     @property
     def retry_schedule(self) -> RetrySchedule:
-        return RetrySchedule.of(self.retry_delays_ms, self.wait_ms)
+        return RetrySchedule.of(self.retry_delays_ms, self.wait_ms, self.max_wait_s)
 
     @property
     def register_retry_schedule(self) -> RetrySchedule:
-        return RetrySchedule.of(self.register_retry_delays_ms, self.wait_ms)
+        return RetrySchedule.of(self.register_retry_delays_ms, self.wait_ms, self.max_wait_s)
