@@ -3,6 +3,7 @@ only a retry, or a predecessor that never comes, lets an order go ahead of an ea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -171,3 +172,32 @@ async def _references_in_odoo(emu: RunningEmulator, database: str = "demo") -> l
 
 def _references(*orders: OrderPlaced) -> list[str]:
     return [f"Order {order.receipt_number}" for order in orders]
+
+
+async def test_two_replicas_drain_each_registers_backlog_in_order_after_an_odoo_outage(
+    settings: ConnectorSettings,
+) -> None:
+    changed = settings.model_copy(update={"wait_ms": 1000, "predecessor_hold_ms": 200})
+    async with (
+        running_emulator(version=18, databases=DATABASES) as emu,
+        running_connector(changed) as world,
+        connector_app(changed),
+    ):
+        tills = [await world.pro_tenant(emu.url, await emu.control.seed(db)) for db in DATABASES]
+        emu.go_down()
+        placed: dict[str, list[OrderPlaced]] = {db: [] for db in DATABASES}
+        for _ in range(40):
+            for db, till in zip(DATABASES, tills, strict=True):
+                order = world.order(till)
+                placed[db].append(order)
+                await world.place(till, order)
+        await asyncio.sleep(3)
+        emu.come_up()
+        for db in DATABASES:
+            for order in placed[db]:
+                await world.synced_odoo_id(order.order_id, within_s=120)
+        in_odoo = {db: await _references_in_odoo(emu, db) for db in DATABASES}
+        dead = await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters")
+    for db in DATABASES:
+        assert in_odoo[db] == _references(*placed[db]), f"{db} got its orders out of order"
+    assert dead == 0

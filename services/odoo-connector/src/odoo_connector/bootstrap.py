@@ -115,6 +115,7 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
             secrets,
             settings.predecessor_wait_max_s,
             settings.register_create_settle_ms / 1000,
+            settings.wait_ms / 1000,
         )
         retry_policy = RetryThroughTiers(
             settings.retry_schedule,

@@ -197,7 +197,9 @@ class ConnectorHandlers:
         secrets: SecretBox,
         predecessor_wait_max_s: float,
         register_create_settle_s: float = 0.0,
+        wait_s: float = 5.0,
     ) -> None:
+        self._wait_s = wait_s
         self._pool = pool
         self._register_create_settle_s = register_create_settle_s
         self._odoo = odoo_pos
@@ -277,7 +279,7 @@ class ConnectorHandlers:
                 self._float_wait_over(envelope),
             )
             pushed: Pushed = await self._lanes.run(
-                ticket, ("push", data.business_date), self._push, job
+                ticket, ("push", data.business_date), self._push, job, data.receipt_sequence
             )
 
         async def apply(db: Db) -> None:
@@ -760,23 +762,32 @@ class ConnectorHandlers:
         for index, job in enumerate(jobs):
             n = job.receipt_sequence
             if n is not None and n > 1 and n - 1 not in settled and n - 1 not in gone:
-                if waited.get(n, 0.0) < self._predecessor_wait_max_s:
+                wait = waited.get(n)
+                if wait is None or wait.waited_s < self._predecessor_wait_max_s:
                     results[index] = NotYet(
                         WaitForPrerequisite(
                             "previous_order_not_sent",
                             f"order {n - 1} of register {register_id} has not gone to Odoo yet",
-                        )
+                        ),
+                        hold_s=self._hold_for(wait),
                     )
                     continue
                 log.warning(
                     "order_sent_without_its_predecessor",
                     register_id=str(register_id),
                     receipt_sequence=n,
-                    waited_s=round(waited[n], 1),
+                    waited_s=round(wait.waited_s, 1),
                 )
             going.append(index)
             gone.add(n)
         return going
+
+    def _hold_for(self, wait: repo.PredecessorWait | None) -> float:
+        """A predecessor seen on its way (back from a wait round, or held on another replica)
+        comes within a wait round: holding its successor that long lets a backlog drain in
+        order at full speed, instead of a wait round per order as they come back shuffled
+        after an outage. One never seen may never come: the lanes' short hold."""
+        return 1.5 * self._wait_s if wait is not None and wait.predecessor_seen else 0.0
 
     async def _send(
         self,

@@ -45,14 +45,19 @@ class Ticket:
     runner: BatchRunner | None = None
     item: Any = None
     held_since: float | None = None
+    # The register's sale number of an order: tickets with one run in its order, whatever
+    # order the broker delivered them in (after a wait round, say).
+    order_key: int | None = None
 
 
 class NotYet(Exception):  # noqa: N818 - an answer, not a fault
-    """A runner's answer for an item that must run again shortly, keeping its place."""
+    """A runner's answer for an item that must run again shortly, keeping its place; `hold_s`
+    holds it longer than the lanes' own hold time (what it waits for is sure to come soon)."""
 
-    def __init__(self, give_up: Exception) -> None:
+    def __init__(self, give_up: Exception, hold_s: float = 0.0) -> None:
         super().__init__(str(give_up))
         self.give_up = give_up
+        self.hold_s = hold_s
 
 
 @dataclass
@@ -85,12 +90,21 @@ class RegisterLanes:
                 ticket.filled.set()
                 self._kick(register_id)
 
-    async def run(self, ticket: Ticket, group: Hashable, runner: BatchRunner, item: Any) -> Any:
-        """Runs `item` through `runner` at the ticket's place; tickets of one group may batch.
+    async def run(
+        self,
+        ticket: Ticket,
+        group: Hashable,
+        runner: BatchRunner,
+        item: Any,
+        order_key: int | None = None,
+    ) -> Any:
+        """Runs `item` through `runner` at the ticket's place; tickets of one group may batch,
+        and those of a group with an `order_key` go in its order.
 
         The runner returns one result per item, an Exception instance for an item that failed.
         """
         ticket.group, ticket.runner, ticket.item = group, runner, item
+        ticket.order_key = order_key
         ticket.filled.set()
         self._kick(ticket.register_id)
         return await ticket.done
@@ -110,6 +124,10 @@ class RegisterLanes:
                 if head.cancelled:
                     lane.pending.popleft()
                     continue
+                if head.order_key is not None:
+                    batch = self._in_key_order(lane, head)
+                    await self._run_batch(register_id, lane, batch)
+                    continue
                 batch = [lane.pending.popleft()]
                 while (
                     lane.pending
@@ -128,6 +146,23 @@ class RegisterLanes:
             else:
                 self._kick(register_id)
 
+    def _in_key_order(self, lane: _Lane, head: Ticket) -> list[Ticket]:
+        """The head and the lane's other ready tickets of its kind, lowest keys first: an order
+        the broker brought back after its successor runs before it, not a wait round later."""
+        keyed = [
+            t
+            for t in lane.pending
+            if t.filled.is_set()
+            and not t.cancelled
+            and t.order_key is not None
+            and t.group == head.group
+            and t.runner == head.runner
+        ]
+        batch = sorted(keyed, key=lambda t: t.order_key or 0)[: self._batch_size]
+        for ticket in batch:
+            lane.pending.remove(ticket)
+        return batch
+
     async def _run_batch(self, register_id: UUID, lane: _Lane, batch: list[Ticket]) -> None:
         runner = batch[0].runner
         assert runner is not None
@@ -145,7 +180,7 @@ class RegisterLanes:
                 continue
             if isinstance(result, NotYet):
                 ticket.held_since = now if moved else (ticket.held_since or now)
-                if now - ticket.held_since < self._hold_s:
+                if now - ticket.held_since < max(self._hold_s, result.hold_s):
                     held.append(ticket)
                     continue
                 result = result.give_up

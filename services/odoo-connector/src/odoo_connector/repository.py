@@ -607,11 +607,20 @@ async def note_waiting(db: Db, register_id: UUID, sequences: list[int]) -> None:
     )
 
 
+@dataclass(frozen=True)
+class PredecessorWait:
+    # How long the order has waited for a predecessor that is not coming: since it was first
+    # found waiting, or since its predecessor was last seen waiting, if later.
+    waited_s: float
+    # Whether its predecessor was ever seen (waiting, or held for its own predecessor): it is
+    # on its way, not an order that never reached us.
+    predecessor_seen: bool
+
+
 async def waiting_for_predecessor(
     db: Db, register_id: UUID, sequences: list[int]
-) -> dict[int, float]:
-    """Seconds each of these orders has waited for a predecessor that is not coming: since it
-    was first found waiting, or since its predecessor was last seen waiting, if later."""
+) -> dict[int, PredecessorWait]:
+    """How each of these orders has waited for its predecessor, which is not settled."""
     rows = await db.fetch(
         """WITH stamped AS (
                INSERT INTO register_receipts (register_id, receipt_sequence, waiting_since)
@@ -621,11 +630,14 @@ async def waiting_for_predecessor(
                RETURNING receipt_sequence, waiting_since)
            SELECT s.receipt_sequence,
                   extract(epoch FROM now() - GREATEST(s.waiting_since, p.last_waited_at))::float8
-                      AS waited_s
+                      AS waited_s,
+                  p.register_id IS NOT NULL AS predecessor_seen
            FROM stamped s
            LEFT JOIN register_receipts p
              ON p.register_id = $1 AND p.receipt_sequence = s.receipt_sequence - 1""",
         register_id,
         sorted(set(sequences)),
     )
-    return {r["receipt_sequence"]: r["waited_s"] for r in rows}
+    return {
+        r["receipt_sequence"]: PredecessorWait(r["waited_s"], r["predecessor_seen"]) for r in rows
+    }
