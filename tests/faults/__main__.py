@@ -1,0 +1,3 @@
+from tests.faults.run import cli
+
+cli()
