@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench faults faults-quick clean
 
 install: $(VENV)/.installed
 
@@ -30,7 +30,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src services/*/src tests/odoo_emulator/src deploy
+	$(BIN)/mypy shared/src services/*/src tests/odoo_emulator/src deploy tests/faults
 
 format: install
 	$(BIN)/ruff format .
@@ -38,6 +38,14 @@ format: install
 
 bench: install
 	$(BIN)/python tests/bench/run_all.py
+
+# The fault suite on a private PostgreSQL and RabbitMQ: MODE=full (before a release) or quick (CI).
+MODE ?= full
+faults: install
+	$(BIN)/python -m tests.faults --mode $(MODE) $(FAULTS_ARGS)
+
+faults-quick: install
+	$(BIN)/python -m tests.faults --mode quick $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
