@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from odoo_connector.testing import ConnectorWorld
-from odoo_emulator.testing import running_emulator
+from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.events.contracts import PaymentState
 from shared.testing.event_tap import EventTap
 from shared.testing.polling import eventually
@@ -73,26 +73,31 @@ async def _refused_closes(world: ConnectorWorld) -> float:
     return 0.0
 
 
+async def _close_refused(world: ConnectorWorld, emu: RunningEmulator, refusals: int) -> None:
+    """A till session with one order in Odoo closes while Odoo refuses its next closes."""
+    tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+    order = world.order(tenant)
+    await world.place(tenant, order)
+    await world.synced_odoo_id(order.order_id)
+    await emu.control.fail(
+        "odoo_error",
+        count=refusals,
+        model="pos.session",
+        method="close_session_from_ui",
+        error_name="odoo.exceptions.UserError",
+        error_message="You cannot close the POS when orders are still in draft",
+    )
+    await world.publish(
+        world.session_closed(tenant, order_count=1), tenant.tenant_id, tenant.session_id
+    )
+
+
 async def test_a_close_odoo_refuses_is_reported_with_its_reason_then_retried_until_it_closes(
     world: ConnectorWorld, tap: EventTap
 ) -> None:
     async with running_emulator(version=17) as emu:
-        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
-        order = world.order(tenant)
-        await world.place(tenant, order)
-        await world.synced_odoo_id(order.order_id)
-        await emu.control.fail(
-            "odoo_error",
-            count=1,
-            model="pos.session",
-            method="close_session_from_ui",
-            error_name="odoo.exceptions.UserError",
-            error_message="You cannot close the POS when orders are still in draft",
-        )
         refused_before = await _refused_closes(world)
-        await world.publish(
-            world.session_closed(tenant, order_count=1), tenant.tenant_id, tenant.session_id
-        )
+        await _close_refused(world, emu, refusals=1)
         await tap.wait_for(1, "session.odoo_synced")
         sessions = await emu.control.records("demo", "pos.session")
         closes = await emu.control.calls(model="pos.session", method="close_session_from_ui")
@@ -111,21 +116,7 @@ async def test_a_close_odoo_keeps_refusing_is_dead_lettered_and_reported_final(
     world: ConnectorWorld, tap: EventTap
 ) -> None:
     async with running_emulator(version=18) as emu:
-        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
-        order = world.order(tenant)
-        await world.place(tenant, order)
-        await world.synced_odoo_id(order.order_id)
-        await emu.control.fail(
-            "odoo_error",
-            count=100,
-            model="pos.session",
-            method="close_session_from_ui",
-            error_name="odoo.exceptions.UserError",
-            error_message="You cannot close the POS when orders are still in draft",
-        )
-        await world.publish(
-            world.session_closed(tenant, order_count=1), tenant.tenant_id, tenant.session_id
-        )
+        await _close_refused(world, emu, refusals=100)
 
         async def final() -> list[dict[str, Any]] | None:
             found = [e for e in tap.of_type("session.odoo_sync_failed") if e["data"]["final"]]
