@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from odoo_connector.odoo_client import OdooClient, OdooEndpoint
 from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.events.contracts import PaymentState
@@ -224,3 +225,42 @@ async def test_an_answer_lost_at_any_session_step_leaves_one_session_opened_and_
     assert [(s["state"], s["cash_register_difference"]) for s in sessions] == [("closed", 0.0)]
     assert len(lost) >= 1
     assert tap.of_type("session.odoo_sync_failed") == []
+
+
+@pytest.mark.parametrize("version", [16, 17, 18])
+async def test_a_session_closed_in_odoo_by_hand_mid_day_still_gets_the_rest_of_the_day_closed(
+    world: ConnectorWorld, tap: EventTap, version: int
+) -> None:
+    async with running_emulator(version=version) as emu:
+        seed = await emu.control.seed("demo")
+        tenant = await world.pro_tenant(emu.url, seed)
+        morning = world.order(tenant)
+        await world.place(tenant, morning)
+        await world.synced_odoo_id(morning.order_id)
+        [first] = await emu.control.records("demo", "pos.session")
+        admin = next(u for u in seed["users"] if u["login"] == "admin")
+        client = OdooClient(timeout_s=10)
+        try:
+            endpoint = OdooEndpoint(emu.url, "demo", "admin", admin["api_key"])
+            uid = await client.authenticate(endpoint)
+            assert uid is not None
+            await client.execute_kw(
+                endpoint, uid, "pos.session", "action_pos_session_closing_control", [[first["id"]]]
+            )
+        finally:
+            await client.aclose()
+        afternoon = world.order(tenant)
+        await world.place(tenant, afternoon)
+        await world.synced_odoo_id(afternoon.order_id)
+        await world.publish(
+            world.session_closed(tenant, order_count=2), tenant.tenant_id, tenant.session_id
+        )
+        await tap.wait_for(1, "session.odoo_synced")
+        sessions = {s["id"]: s for s in await emu.control.records("demo", "pos.session")}
+        orders = {o["pos_reference"]: o for o in await emu.control.records("demo", "pos.order")}
+    [synced] = tap.of_type("session.odoo_synced")
+    later = orders[f"Order {afternoon.receipt_number}"]["session_id"]
+    assert later != first["id"]
+    assert synced["data"]["odoo_session_ids"] == [later]
+    assert {s["state"] for s in sessions.values()} == {"closed"}
+    assert sessions[later]["rescue"] is (version != 18)

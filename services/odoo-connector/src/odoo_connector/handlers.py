@@ -880,6 +880,9 @@ class ConnectorHandlers:
             and r.odoo_session_id != session.odoo_session_id
         }
         for rescue_id in sorted(elsewhere):
+            if not await self._odoo.is_live_rescue_session(job.odoo, rescue_id):
+                # An order Odoo had already (a redelivery), in a session of its own time.
+                continue
             await repo.set_odoo_session_state(
                 db, job.register_id, session.odoo_session_id, "closed"
             )

@@ -189,6 +189,16 @@ class OdooPos:
         )
         return str(rows[0]["state"]) if rows else "closed"
 
+    async def is_live_rescue_session(self, odoo: TenantOdoo, session_id: int) -> bool:
+        rows = await self.call(
+            odoo,
+            "pos.session",
+            "search_read",
+            [[["id", "=", session_id], ["rescue", "=", True], ["state", "!=", "closed"]]],
+            {"fields": ["id"]},
+        )
+        return bool(rows)
+
     async def session_figures(self, odoo: TenantOdoo, session_id: int) -> dict[str, Any]:
         rows = await self.call(
             odoo, "pos.session", "read", [[session_id]], {"fields": SESSION_FIGURES}
