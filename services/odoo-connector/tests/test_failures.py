@@ -358,3 +358,26 @@ async def test_an_order_event_of_an_unknown_contract_version_is_dead_lettered_at
         assert await emu.control.records("demo", "pos.order") == []
     assert message.headers["x-error-class"] == "PoisonMessageError"
     assert "order.placed version 99" in str(message.headers["x-error-message"])
+
+
+async def test_an_answer_lost_after_odoo_committed_a_refund_does_not_create_it_twice(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=16) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        order = world.order(tenant)
+        await world.place(tenant, order)
+        await world.synced_odoo_id(order.order_id)
+        await emu.control.fail(
+            "connection_reset",
+            count=1,
+            model="pos.order",
+            method="create_from_ui",
+            after_commit=True,
+        )
+        refund = world.refund(tenant, order)
+        await world.publish(refund, tenant.tenant_id, order.order_id, version=2)
+        order_id = await world.synced_odoo_id(order.order_id)
+        refund_id = await world.synced_odoo_id(refund.refund_id)
+        in_odoo = await emu.control.records("demo", "pos.order")
+    assert sorted(o["id"] for o in in_odoo) == [order_id, refund_id]

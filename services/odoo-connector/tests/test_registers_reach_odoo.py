@@ -464,3 +464,29 @@ async def test_a_lost_create_answer_is_recovered_even_when_another_tenants_odoo_
     assert synced["odoo_pos_config_id"] == first_config
     assert [c["id"] for c in configs] == [synced["odoo_pos_config_id"]]
     assert tap.of_type("register.odoo_sync_failed") == []
+
+
+async def test_an_answer_lost_after_odoo_renamed_the_pos_config_ends_renamed_and_synced(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        register_id = uuid.uuid4()
+        await world.publish_register(tenant, register_id, 1, created=True, name="Terrace")
+        config_id = (await _synced(tap, register_id))["odoo_pos_config_id"]
+        await emu.control.fail(
+            "connection_reset", count=1, model="pos.config", method="write", after_commit=True
+        )
+        await world.publish_register(
+            tenant,
+            register_id,
+            2,
+            name="Garden",
+            sync_state="pending_update",
+            odoo_pos_config_id=config_id,
+        )
+        renamed = await _synced(tap, register_id, count=2)
+        configs = await _configs(emu, tenant)
+    assert [(c["id"], c["name"]) for c in configs] == [(config_id, "Garden")]
+    assert (renamed["operation"], renamed["pushed_name"]) == ("update", "Garden")
+    assert tap.of_type("register.odoo_sync_failed") == []
