@@ -60,11 +60,11 @@ class Fault:
 
 async def _broker_kill(injection: Injection) -> None:
     rabbitmq = injection.stack.rabbitmq
-    injection.window.begin()
-    started = time.monotonic()
     # The helper writes out the node's tables first, as a node that has run a while has them on
     # disk; kill -9 of every broker process follows.
     await asyncio.to_thread(rabbitmq.kill)
+    injection.window.begin()
+    started = time.monotonic()
     await asyncio.sleep(injection.timings.broker_down_s)
     await asyncio.to_thread(rabbitmq.start)
     injection.window.end()
@@ -73,9 +73,10 @@ async def _broker_kill(injection: Injection) -> None:
 
 async def _broker_close_connections(injection: Injection) -> None:
     rabbitmq = injection.stack.rabbitmq
-    injection.window.begin()
     for _ in range(2):
         await asyncio.to_thread(rabbitmq.close_all_connections, "closed by the fault suite")
+        if not injection.window.injected.is_set():
+            injection.window.begin()
         await asyncio.sleep(2)
     injection.window.end()
     injection.described = "close_all_connections ×2, 2s apart"
@@ -83,9 +84,9 @@ async def _broker_close_connections(injection: Injection) -> None:
 
 async def _database_restart(injection: Injection) -> None:
     postgres = injection.stack.postgres
+    await asyncio.to_thread(postgres.stop, "fast")
     injection.window.begin()
     started = time.monotonic()
-    await asyncio.to_thread(postgres.stop, "fast")
     await asyncio.sleep(injection.timings.database_down_s)
     await asyncio.to_thread(postgres.start)
     injection.window.end()
@@ -95,8 +96,8 @@ async def _database_restart(injection: Injection) -> None:
 async def _odoo_outage(injection: Injection) -> None:
     emulator = injection.stack.emulator
     timings = injection.timings
-    injection.window.begin()
     await emulator.go_down()
+    injection.window.begin()
     await asyncio.sleep(timings.odoo_down_s)
     await emulator.come_up()
     await asyncio.sleep(1)
@@ -120,7 +121,6 @@ async def _odoo_lost_answers(injection: Injection) -> None:
     armed = {("pos.order", "sync_from_ui" if v18 else "create_from_ui"): ORDER_ANSWERS_LOST}
     opening = "set_opening_control" if v18 else "set_cashbox_pos"
     armed.update({("pos.session", method): 1 for method in (*SESSION_METHODS, opening)})
-    injection.window.begin()
     for (model, method), count in armed.items():
         await emulator.fail(
             "connection_reset",
@@ -130,6 +130,7 @@ async def _odoo_lost_answers(injection: Injection) -> None:
             database=database,
             after_commit=True,
         )
+    injection.window.begin()
     await asyncio.sleep(injection.timings.lost_answers_window_s)
     injection.window.end()
 
@@ -145,9 +146,9 @@ async def _odoo_lost_answers(injection: Injection) -> None:
 def _kill_process(name: str) -> Callable[[Injection], Awaitable[None]]:
     async def kill(injection: Injection) -> None:
         process = injection.stack.services[name]
+        await asyncio.to_thread(process.kill)
         injection.window.begin()
         started = time.monotonic()
-        await asyncio.to_thread(process.kill)
         await asyncio.sleep(injection.timings.process_down_s)
         process.start()
         await process.wait_ready()
@@ -171,5 +172,12 @@ FAULTS = {
         Fault("kill-connector", "one connector replica killed", _kill_process("connector-1")),
     )
 }
-QUICK = ("broker-kill", "db-restart", "odoo-outage", "odoo-lost-answers", "kill-connector")
+QUICK = (
+    "broker-kill",
+    "broker-close",
+    "db-restart",
+    "odoo-outage",
+    "odoo-lost-answers",
+    "kill-connector",
+)
 FULL = tuple(FAULTS)
