@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import aio_pika
 
 from orders.settings import OrdersSettings
-from orders.testing import OrdersWorld, proxied_url, running_orders
-from shared.events.contracts import OrderOdooSynced
+from orders.testing import OrdersWorld, Register, proxied_url, running_orders
+from shared.events.contracts import OrderOdooSynced, SessionOdooSynced, SessionOdooSyncFailed
 from shared.testing.event_tap import EventTap
 from shared.testing.polling import eventually
 from shared.testing.tcp_proxy import TcpProxy
@@ -172,3 +173,73 @@ async def test_an_undecodable_message_goes_to_the_dead_letter_queue_with_its_rea
         assert message.body == b"not json at all"
     finally:
         await connection.close()
+
+
+async def _till_session(world: OrdersWorld, register: Register) -> dict[str, Any]:
+    order = await world.place(register)
+    response = await world.client.get(
+        f"/v1/sessions/{order['session_id']}", headers=world.device(register)
+    )
+    session: dict[str, Any] = response.json()
+    return session
+
+
+async def _session_shows(
+    world: OrdersWorld, register: Register, session_id: str, state: str
+) -> dict[str, Any]:
+    async def shown() -> dict[str, Any] | None:
+        response = await world.client.get(
+            f"/v1/sessions/{session_id}", headers=world.device(register)
+        )
+        session: dict[str, Any] = response.json()
+        return session if session["sync_state"] == state else None
+
+    return await eventually(shown, what=f"the session {state}")
+
+
+async def test_a_pro_till_session_shows_why_odoo_refused_its_close_until_odoo_closes_it(
+    world: OrdersWorld,
+) -> None:
+    register = await world.create_register(tenant_tier="pro")
+    session = await _till_session(world, register)
+    assert session["sync_state"] == "pending"
+    session_id = uuid.UUID(session["id"])
+    refusal = SessionOdooSyncFailed(
+        session_id=session_id,
+        error_class="SessionCloseRefusedError",
+        message="Please go on the Cash journal and define a Loss Account.",
+        final=False,
+    )
+    await world.publish(refusal, register.tenant_id, session_id)
+    shown = await eventually(
+        lambda: _error_of(world, register, session["id"]), what="the refusal on the session"
+    )
+    retrying = await _session_shows(world, register, session["id"], "pending")
+    given_up = refusal.model_copy(update={"final": True})
+    await world.publish(given_up, register.tenant_id, session_id)
+    failed = await _session_shows(world, register, session["id"], "failed")
+    synced = SessionOdooSynced(session_id=session_id, odoo_session_ids=[4, 9], cash_difference=0)
+    await world.publish(synced, register.tenant_id, session_id)
+    closed = await _session_shows(world, register, session["id"], "synced")
+    # A late report of an earlier refusal does not undo Odoo's close.
+    await world.publish(refusal, register.tenant_id, session_id)
+    await asyncio.sleep(0.5)
+    still = await _session_shows(world, register, session["id"], "synced")
+    assert retrying["sync_error"] == shown
+    assert "define a Loss Account" in shown
+    assert failed["sync_error"] == (
+        "SessionCloseRefusedError: Please go on the Cash journal and define a Loss Account."
+    )
+    assert (closed["sync_error"], closed["odoo_session_id"]) == (None, 9)
+    assert still["sync_error"] is None
+
+
+async def _error_of(world: OrdersWorld, register: Register, session_id: str) -> str | None:
+    response = await world.client.get(f"/v1/sessions/{session_id}", headers=world.device(register))
+    error: str | None = response.json()["sync_error"]
+    return error
+
+
+async def test_a_starter_till_session_is_local(world: OrdersWorld) -> None:
+    register = await world.create_register()
+    assert (await _till_session(world, register))["sync_state"] == "local"
