@@ -300,6 +300,3 @@ def main(
 def cli() -> None:
     typer.run(main)
 
-
-if __name__ == "__main__":
-    cli()
