@@ -38,6 +38,8 @@ class Outcome:
     refunds_linked: int = 0
     sessions: int = 0
     sessions_closed: int = 0
+    reports: int = 0
+    reports_right: int = 0
     dead_letters: int = 0
     revocation: str = "-"
     drain_s: float | None = None
@@ -176,6 +178,8 @@ async def verify(
     _check_orders(ledger, orders, by_reference, outcome)
     _check_refunds(ledger, books, by_reference, outcome)
     _check_sessions(ledger, sessions, books, by_reference, outcome)
+    closed = [s for s in sessions if str(s["id"]) in ledger.sessions_closed]
+    await _check_reports(stack, client, tenant, closed, outcome)
     await _check_dead_letters(stack, tenant, dlq_before, outcome)
 
 
@@ -342,6 +346,57 @@ def _check_sessions(
         outcome.fail(f"{len(problems)} till sessions not closed as counted: {_sample(problems)}")
     if left_open:
         outcome.fail(f"Odoo sessions left unclosed: {_sample(left_open)}")
+
+
+def _report_mismatch(session: dict[str, Any], report: dict[str, Any]) -> str | None:
+    """How the Z report differs from the till session in the orders API, or None."""
+    totals = session["totals"]
+    sales = report["sales"]
+    wanted = {
+        "type": ("Z", report["report_type"]),
+        "orders": (totals["order_count"], sales["order_count"]),
+        "refunds": (totals["refund_count"], sales["refund_count"]),
+        "net total": (totals["net_total"]["amount"], sales["net_total"]),
+        "over/short": (
+            (session["cash_difference"] or {}).get("amount"),
+            report["cash_drawer"]["over_short"],
+        ),
+        "synced": (totals["order_count"], report["integration"]["synced"]),
+    }
+    wrong = [f"{k} {got} (orders API {want})" for k, (want, got) in wanted.items() if want != got]
+    return f"Z report of {session['id']}: " + ", ".join(wrong) if wrong else None
+
+
+async def _check_reports(
+    stack: Stack,
+    client: httpx.AsyncClient,
+    tenant: ProTenant,
+    sessions: list[dict[str, Any]],
+    outcome: Outcome,
+    within_s: float = 15,
+) -> None:
+    """Reporting's Z report of each closed till session says what the orders service says: every
+    event counted once, through the fault. Read models follow the events, so give them time."""
+    base = stack.url("reporting")
+    started = time.monotonic()
+    while True:
+        problems = []
+        for session in sessions:
+            response = await client.get(
+                f"{base}/v1/reports/sessions/{session['id']}",
+                headers=bearer(tenant.manager_token),
+            )
+            if response.status_code != 200:
+                problems.append(f"Z report of {session['id']}: {response.status_code}")
+            elif (mismatch := _report_mismatch(session, response.json())) is not None:
+                problems.append(mismatch)
+        if not problems or time.monotonic() - started > within_s:
+            break
+        await asyncio.sleep(0.5)
+    outcome.reports = len(sessions)
+    outcome.reports_right = len(sessions) - len(problems)
+    if problems:
+        outcome.fail(f"{len(problems)} Z reports disagree with the orders API: {_sample(problems)}")
 
 
 async def _check_dead_letters(

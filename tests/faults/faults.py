@@ -79,7 +79,7 @@ async def _broker_close_connections(injection: Injection) -> None:
             injection.window.begin()
         await asyncio.sleep(2)
     injection.window.end()
-    injection.described = "close_all_connections ×2, 2s apart"
+    injection.described = "close_all_connections ×2"
 
 
 async def _database_restart(injection: Injection) -> None:

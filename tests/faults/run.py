@@ -28,7 +28,7 @@ from tests.faults.tenant import pro_tenant, spare_device_token
 # The last till's cashier counts 0.50 short at every close: Odoo must book it once, as a loss.
 SHORT_AT_LAST_TILL = 50
 # Wide enough for the table in CI's logs too, where there is no terminal to measure.
-console = Console(width=None if Console().is_terminal else 220)
+console = Console(width=None if Console().is_terminal else 240)
 
 
 class Mode(enum.StrEnum):
@@ -229,6 +229,7 @@ def results_table(outcomes: list[Outcome], title: str) -> Table:
         "missing",
         "refunds linked",
         "sessions closed",
+        "Z reports",
         "dead letters",
         "revoked token",
         "drain",
@@ -248,6 +249,7 @@ def results_table(outcomes: list[Outcome], title: str) -> Table:
             str(o.missing),
             _ratio(o.refunds_linked, o.refunds),
             _ratio(o.sessions_closed, o.sessions),
+            _ratio(o.reports_right, o.reports),
             str(o.dead_letters),
             o.revocation,
             "-" if o.drain_s is None else f"{o.drain_s:.1f}s",
@@ -299,4 +301,3 @@ def main(
 
 def cli() -> None:
     typer.run(main)
-
