@@ -411,7 +411,7 @@ async def _check_dead_letters(
         )
     finally:
         await conn.close()
-    queued = await asyncio.to_thread(stack.dead_letter_queues)
+    queued = await stack.blocking(stack.dead_letter_queues)
     grown = {q: n - dlq_before.get(q, 0) for q, n in queued.items() if n > dlq_before.get(q, 0)}
     outcome.dead_letters = max(len(rows), sum(grown.values()))
     if rows:

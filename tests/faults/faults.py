@@ -62,11 +62,11 @@ async def _broker_kill(injection: Injection) -> None:
     rabbitmq = injection.stack.rabbitmq
     # The helper writes out the node's tables first, as a node that has run a while has them on
     # disk; kill -9 of every broker process follows.
-    await asyncio.to_thread(rabbitmq.kill)
+    await injection.stack.blocking(rabbitmq.kill)
     injection.window.begin()
     started = time.monotonic()
     await asyncio.sleep(injection.timings.broker_down_s)
-    await asyncio.to_thread(rabbitmq.start)
+    await injection.stack.blocking(rabbitmq.start)
     injection.window.end()
     injection.described = f"kill -9; back after {time.monotonic() - started:.1f}s"
 
@@ -74,7 +74,7 @@ async def _broker_kill(injection: Injection) -> None:
 async def _broker_close_connections(injection: Injection) -> None:
     rabbitmq = injection.stack.rabbitmq
     for _ in range(2):
-        await asyncio.to_thread(rabbitmq.close_all_connections, "closed by the fault suite")
+        await injection.stack.blocking(rabbitmq.close_all_connections, "closed by the suite")
         if not injection.window.injected.is_set():
             injection.window.begin()
         await asyncio.sleep(2)
@@ -84,11 +84,11 @@ async def _broker_close_connections(injection: Injection) -> None:
 
 async def _database_restart(injection: Injection) -> None:
     postgres = injection.stack.postgres
-    await asyncio.to_thread(postgres.stop, "fast")
+    await injection.stack.blocking(postgres.stop, "fast")
     injection.window.begin()
     started = time.monotonic()
     await asyncio.sleep(injection.timings.database_down_s)
-    await asyncio.to_thread(postgres.start)
+    await injection.stack.blocking(postgres.start)
     injection.window.end()
     injection.described = f"stop, start; down {time.monotonic() - started:.1f}s"
 

@@ -90,7 +90,7 @@ async def run_phase(
     outcome: Outcome,
 ) -> None:
     tenant = await pro_tenant(stack, client, platform_token, f"faults-{number:02d}-{fault.key}")
-    dlq_before = await asyncio.to_thread(stack.dead_letter_queues)
+    dlq_before = await stack.blocking(stack.dead_letter_queues)
     spare_id, spare = await spare_device_token(stack, client, tenant)
     ledger = outcome.ledger
     window = FaultWindow()

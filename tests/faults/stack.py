@@ -15,9 +15,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -52,6 +54,7 @@ CONNECTOR_SETTINGS = {
     "ODOO_TIMEOUT_S": "10",
 }
 CONNECTOR_REPLICAS = ("connector-1", "connector-2")
+T = TypeVar("T")
 
 
 @dataclass
@@ -141,6 +144,12 @@ class Stack:
     odoo_version: int
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     control: EmulatorControl | None = None
+    # Every blocking call on the servers runs here, so that the end of the run can wait for one
+    # in flight (a broker starting when Ctrl-C comes) before it takes the servers down.
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2))
+
+    async def blocking(self, call: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call, *args)
 
     @property
     def database_url(self) -> str:
@@ -241,9 +250,9 @@ class Stack:
     async def heal(self) -> None:
         """Everything up again after a fault, whatever state the fault left it in."""
         if not self.postgres.running:
-            await asyncio.to_thread(self.postgres.start)
+            await self.blocking(self.postgres.start)
         if not self.rabbitmq.running:
-            await asyncio.to_thread(self.rabbitmq.start)
+            await self.blocking(self.rabbitmq.start)
         with contextlib.suppress(httpx.HTTPError, RuntimeError):
             await self.emulator.come_up()
             await self.emulator.clear_faults()
@@ -334,5 +343,6 @@ async def running_stack(run_dir: Path, odoo_version: int) -> AsyncIterator[Stack
                 with contextlib.suppress(RuntimeError):
                     await stack.control.aclose()
         finally:
+            stack.executor.shutdown(wait=True, cancel_futures=True)
             _keep_logs(stack)
             servers.__exit__(None, None, None)
