@@ -144,9 +144,14 @@ async def revoke_during_fault(
             answer = 0
         now = time.monotonic()
         if answer == 401:
-            late = now - max(revoked_at, window.recovered_at or revoked_at)
+            ended_at = window.recovered_at or revoked_at
+            late = now - max(revoked_at, ended_at)
             cell = f"401 after {now - revoked_at:.1f}s"
-            return cell if late <= REVOCATION_WITHIN_S else f"FAIL {cell}"
+            if ended_at > revoked_at:
+                cell += f" ({late:.1f}s after the fault)"
+            if late <= REVOCATION_WITHIN_S:
+                return cell
+            return f"FAIL {cell}, allowed {REVOCATION_WITHIN_S:.0f}s"
         if (
             window.recovered_at is not None
             and now - max(revoked_at, window.recovered_at) > 3 * REVOCATION_WITHIN_S

@@ -133,11 +133,16 @@ async def run_phase(
         if outcome.revocation.startswith("FAIL"):
             outcome.fail(f"revoked token: {outcome.revocation.removeprefix('FAIL ')}")
         await verify(stack, client, tenant, ledger, dlq_before, outcome, fault.database_outage)
+    except BaseException:
+        # Cut short (a refusal, the time limit): what happened so far is the evidence.
+        await keep_evidence(stack, tenant.odoo_database, ledger)
+        raise
+    else:
+        if not outcome.passed:
+            await keep_evidence(stack, tenant.odoo_database, ledger)
     finally:
         revocation.cancel()
         outcome.injected = injection.described or outcome.injected
-        if not outcome.passed:
-            await keep_evidence(stack, tenant.odoo_database, ledger)
 
 
 async def keep_evidence(stack: Stack, database: str, ledger: Ledger) -> None:
@@ -194,12 +199,12 @@ async def run_all(plan: Plan, repeat: int, run_dir: Path) -> list[Outcome]:
         httpx.AsyncClient(timeout=15) as client,
     ):
         platform_token = await stack.platform_admin_token()
-        # Enough to hold a failed phase's calls when they are written out.
-        await stack.emulator.set_call_log_size(100_000)
         number = 0
         for version in plan.versions:
             if version != stack.odoo_version:
                 await stack.restart_emulator(version)
+            # Enough to hold a failed phase's calls when they are written out.
+            await stack.emulator.set_call_log_size(100_000)
             for _ in range(repeat):
                 for key in plan.faults:
                     number += 1

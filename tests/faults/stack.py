@@ -177,27 +177,20 @@ class Stack:
             env.update(CONNECTOR_SETTINGS)
         return {f"{prefix}_{key}": value for key, value in env.items()}
 
-    def _define(self) -> None:
-        logs = self.run_dir
-        control_port = free_port()
+    def define_processes(self) -> None:
+        odoo_port, control_port = free_port(), free_port()
         emulator = ServiceProcess(
             "odoo-emulator",
             [
-                "-m",
-                "odoo_emulator",
-                "--port",
-                str(free_port()),
-                "--control-port",
-                str(control_port),
-                "--odoo-version",
-                str(self.odoo_version),
+                *("-m", "odoo_emulator", "--port", str(odoo_port)),
+                *("--control-port", str(control_port)),
+                *("--odoo-version", str(self.odoo_version)),
             ],
             {},
-            0,
-            logs / "odoo-emulator.log",
+            odoo_port,
+            self.run_dir / "odoo-emulator.log",
             ready_path="/_emulator/health",
         )
-        emulator.port = int(emulator.args[3])
         self.services["odoo-emulator"] = emulator
         self.control = EmulatorControl(f"http://127.0.0.1:{control_port}")
         modules = {
@@ -213,7 +206,7 @@ class Stack:
                 ["-m", module, "serve", "--port", str(port)],
                 self.service_env(prefix),
                 port,
-                logs / f"{name}.log",
+                self.run_dir / f"{name}.log",
             )
 
     async def start_all(self) -> None:
@@ -331,7 +324,7 @@ async def running_stack(run_dir: Path, odoo_version: int) -> AsyncIterator[Stack
     stack = Stack(run_dir, postgres, rabbitmq, odoo_version)
     try:
         await _create_database(postgres.url)
-        stack._define()
+        stack.define_processes()
         await stack.start_all()
         yield stack
     finally:
