@@ -144,10 +144,11 @@ async def revoke_during_fault(
             answer = 0
         now = time.monotonic()
         if answer == 401:
-            ended_at = window.recovered_at or revoked_at
-            late = now - max(revoked_at, ended_at)
             cell = f"401 after {now - revoked_at:.1f}s"
-            if ended_at > revoked_at:
+            if window.recovered_at is None:
+                return cell + " (during the fault)"
+            late = now - max(revoked_at, window.recovered_at)
+            if window.recovered_at > revoked_at:
                 cell += f" ({late:.1f}s after the fault)"
             if late <= REVOCATION_WITHIN_S:
                 return cell
