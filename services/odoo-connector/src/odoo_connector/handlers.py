@@ -780,6 +780,10 @@ class ConnectorHandlers:
                 )
             going.append(index)
             gone.add(n)
+        held = [n for job in jobs if (n := job.receipt_sequence) is not None and n not in gone]
+        if held:
+            # Held here, they are on their way: their successors must keep waiting for them.
+            await repo.note_waiting(db, register_id, held)
         return going
 
     def _hold_for(self, wait: repo.PredecessorWait | None) -> float:
