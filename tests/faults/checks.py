@@ -111,6 +111,12 @@ async def wait_for_drain(api: OrdersApi, ledger: Ledger, within_s: float) -> flo
     return None
 
 
+@dataclass(frozen=True)
+class Revocation:
+    cell: str
+    failure: str | None = None
+
+
 async def revoke_during_fault(
     stack: Stack,
     client: httpx.AsyncClient,
@@ -118,13 +124,13 @@ async def revoke_during_fault(
     token_id: str,
     token: str,
     window: FaultWindow,
-) -> str:
+) -> Revocation:
     """Revokes a spare tablet's token a second into the fault and waits for the orders service
-    to refuse it. Returns the table's cell; a failure starts with FAIL."""
+    to refuse it."""
     probe = f"{stack.url('orders')}/v1/orders?limit=1"
     accepted = (await client.get(probe, headers=bearer(token))).status_code
     if accepted != 200:
-        return f"FAIL the spare tablet's token was answered {accepted} before its revocation"
+        return Revocation("-", f"the spare tablet's token was answered {accepted} before")
     await window.injected.wait()
     await asyncio.sleep(1)
     revoke_url = f"{stack.url('registers')}/v1/tokens/{token_id}"
@@ -144,20 +150,27 @@ async def revoke_during_fault(
             answer = 0
         now = time.monotonic()
         if answer == 401:
-            cell = f"401 after {now - revoked_at:.1f}s"
+            cell = f"401 in {now - revoked_at:.1f}s"
             if window.recovered_at is None:
-                return cell + " (during the fault)"
+                return Revocation(cell + ", during")
             late = now - max(revoked_at, window.recovered_at)
             if window.recovered_at > revoked_at:
-                cell += f" ({late:.1f}s after the fault)"
+                cell += f", {late:.1f}s after"
             if late <= REVOCATION_WITHIN_S:
-                return cell
-            return f"FAIL {cell}, allowed {REVOCATION_WITHIN_S:.0f}s"
+                return Revocation(cell)
+            return Revocation(
+                cell,
+                f"refused {now - revoked_at:.1f}s after its revocation, {late:.1f}s after the "
+                f"fault's end (allowed {REVOCATION_WITHIN_S:.0f}s)",
+            )
         if (
             window.recovered_at is not None
             and now - max(revoked_at, window.recovered_at) > 3 * REVOCATION_WITHIN_S
         ):
-            return f"FAIL still {answer} after {now - revoked_at:.0f}s"
+            return Revocation(
+                f"{answer} after {now - revoked_at:.0f}s",
+                f"still answered {answer} {now - revoked_at:.0f}s after its revocation",
+            )
         await asyncio.sleep(0.25)
 
 

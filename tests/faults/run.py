@@ -129,9 +129,10 @@ async def run_phase(
             outcome.drain_s = max(0.0, drained_at - settled_at)
         for settle in injection.settle:
             await settle()
-        outcome.revocation = await asyncio.wait_for(revocation, 60)
-        if outcome.revocation.startswith("FAIL"):
-            outcome.fail(f"revoked token: {outcome.revocation.removeprefix('FAIL ')}")
+        revoked = await asyncio.wait_for(revocation, 60)
+        outcome.revocation = revoked.cell
+        if revoked.failure is not None:
+            outcome.fail(f"revoked token: {revoked.failure}")
         await verify(stack, client, tenant, ledger, dlq_before, outcome, fault.database_outage)
     except BaseException:
         # Cut short (a refusal, the time limit): what happened so far is the evidence.
