@@ -261,6 +261,6 @@ async def test_a_session_closed_in_odoo_by_hand_mid_day_still_gets_the_rest_of_t
     [synced] = tap.of_type("session.odoo_synced")
     later = orders[f"Order {afternoon.receipt_number}"]["session_id"]
     assert later != first["id"]
-    assert synced["data"]["odoo_session_ids"] == [later]
+    assert synced["data"]["odoo_session_ids"] == [first["id"], later]
     assert {s["state"] for s in sessions.values()} == {"closed"}
     assert sessions[later]["rescue"] is (version != 18)

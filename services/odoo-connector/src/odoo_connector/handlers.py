@@ -905,19 +905,25 @@ class ConnectorHandlers:
         expects, the last with the till's counted cash, so the difference is booked once."""
         results: list[Any] = []
         for job in jobs:
-            session_ids = await repo.odoo_sessions_of_till(db, job.register_id, job.cash_session_id)
+            sessions = await repo.odoo_sessions_of_till(db, job.register_id, job.cash_session_id)
+            session_ids = [session_id for session_id, _ in sessions]
             difference = 0.0
             try:
-                for index, session_id in enumerate(session_ids):
-                    last = index == len(session_ids) - 1
-                    await repo.set_odoo_session_state(db, job.register_id, session_id, "closing")
+                for index, (session_id, state) in enumerate(sessions):
+                    last = index == len(sessions) - 1
+                    if state != "closed":
+                        await repo.set_odoo_session_state(
+                            db, job.register_id, session_id, "closing"
+                        )
+                    # Closed already (a lost answer): Odoo answers what it booked, nothing more.
                     booked = await self._odoo.close_session(
                         job.odoo,
                         session_id,
                         amount(job.counted_cash, job.currency) if last else None,
                     )
-                    await repo.set_odoo_session_state(db, job.register_id, session_id, "closed")
-                    log.info("odoo_session_closed", odoo_session_id=session_id)
+                    if state != "closed":
+                        await repo.set_odoo_session_state(db, job.register_id, session_id, "closed")
+                        log.info("odoo_session_closed", odoo_session_id=session_id)
                     if last:
                         difference = booked
             except Exception as error:

@@ -449,16 +449,21 @@ async def set_odoo_session_state(
     )
 
 
-async def odoo_sessions_of_till(db: Db, register_id: UUID, cash_session_id: UUID) -> list[int]:
-    """The Odoo sessions a till session's orders went to that are not closed, oldest first."""
+async def odoo_sessions_of_till(
+    db: Db, register_id: UUID, cash_session_id: UUID
+) -> list[tuple[int, str]]:
+    """The Odoo sessions a till session's orders went to and their states, oldest first, closed
+    ones too: a
+    close whose answer was lost may have closed the last one already (and the register's next
+    order seen it closed), and its difference is still the one to report."""
     rows = await db.fetch(
-        """SELECT odoo_session_id FROM odoo_pos_sessions
-           WHERE register_id = $1 AND cash_session_id = $2 AND state <> 'closed'
+        """SELECT odoo_session_id, state FROM odoo_pos_sessions
+           WHERE register_id = $1 AND cash_session_id = $2
            ORDER BY opened_at, odoo_session_id""",
         register_id,
         cash_session_id,
     )
-    return [r["odoo_session_id"] for r in rows]
+    return [(r["odoo_session_id"], r["state"]) for r in rows]
 
 
 async def mark_attempted(db: Db, references: list[str]) -> set[str]:
