@@ -182,7 +182,7 @@ class EventConsumer:
         prefetch: int = 50,
         failure_policy: FailurePolicy | None = None,
         reconnect_interval_s: float = 2.0,
-        reopen_after_s: float = 10.0,
+        reopen_after_s: float = 3.0,
     ) -> None:
         self.name = name
         self.queue = queue

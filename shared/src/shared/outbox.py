@@ -124,7 +124,7 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval_s: float = 2.0,
         max_backoff_s: float = 60.0,
-        broker_retry_max_s: float = 10.0,
+        broker_retry_max_s: float = 3.0,
     ) -> None:
         self._dsn = dsn
         self._schema = schema

@@ -27,6 +27,9 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     # Only "connection is closed" among these; see is_database_unavailable.
     asyncpg.InterfaceError,
+    # Only "another operation is in progress": a pooled connection that took the server's
+    # shutdown message a moment before it was handed out.
+    asyncpg.exceptions.InternalClientError,
 )
 
 
@@ -34,6 +37,8 @@ def is_database_unavailable(error: BaseException) -> bool:
     """Whether `error` says the database cannot be reached (rather than that a query failed)."""
     if isinstance(error, asyncpg.InterfaceError):
         return "connection is closed" in str(error)
+    if isinstance(error, asyncpg.exceptions.InternalClientError):
+        return "another operation" in str(error)
     return isinstance(error, UNAVAILABLE_ERRORS)
 
 
