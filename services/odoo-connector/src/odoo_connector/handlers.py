@@ -711,6 +711,23 @@ class ConnectorHandlers:
     async def _push(self, db: Db, jobs: list[PushJob]) -> list[Any]:
         """One batch of a register's orders and refunds for one business date."""
         first = jobs[0]
+        if any(job.cash_session_id != first.cash_session_id for job in jobs):
+            # An Odoo session takes one till session's orders: the first till session's go now,
+            # the next one's run again right after (and wait until Odoo closed the previous).
+            own = [i for i, job in enumerate(jobs) if job.cash_session_id == first.cash_session_id]
+            mixed: list[Any] = [
+                NotYet(
+                    WaitForPrerequisite(
+                        "previous_session_not_closed",
+                        f"till session {first.cash_session_id} goes to Odoo first",
+                    )
+                )
+            ] * len(jobs)
+            for index, result in zip(
+                own, await self._push(db, [jobs[i] for i in own]), strict=True
+            ):
+                mixed[index] = result
+            return mixed
         results: list[Any] = [None] * len(jobs)
         going = await self._in_register_order(db, jobs, results)
         if not going:
