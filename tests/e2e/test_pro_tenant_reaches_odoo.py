@@ -104,6 +104,7 @@ async def test_a_pro_refund_lands_in_odoo_after_its_order(
         headers=device,
     )
     assert refunded.status_code == 201, refunded.text
+    assert refunded.json()["sync_state"] == "pending"
 
     async def refund_in_odoo() -> list[dict[str, Any]] | None:
         orders = await odoo.control.records("demo", "pos.order")
@@ -120,3 +121,11 @@ async def test_a_pro_refund_lands_in_odoo_after_its_order(
     )
     croissant_line = next(line for line in original_lines if line["qty"] == 1)
     assert [line["refunded_orderline_id"] for line in refund_lines] == [croissant_line["id"]]
+
+    async def refund_stamped() -> dict[str, Any] | None:
+        response = await system.orders.client.get(f"/v1/orders/{placed['id']}", headers=device)
+        [shown] = response.json()["refunds"]
+        return shown if shown["sync_state"] == "synced" else None
+
+    stamped = await eventually(refund_stamped, within_s=20, what="the refund's Odoo id stamped")
+    assert (stamped["odoo_order_id"], stamped["sync_error"]) == (refund["id"], None)

@@ -13,7 +13,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from odoo_connector.bootstrap import odoo_queue
 from odoo_connector.settings import ConnectorSettings
 from odoo_connector.testing import ConnectorWorld, connector_app, delete_connector_topology
-from odoo_emulator.testing import running_emulator
+from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.events.envelope import EventEnvelope
 from shared.testing.event_tap import EventTap
 from shared.testing.polling import eventually
@@ -124,18 +124,22 @@ async def test_an_order_failing_every_retry_is_dead_lettered_with_its_story_and_
     assert failed["error_class"] == SERIALIZATION_FAILURE
 
 
+async def _odoo_refuses_the_next_pos_order(emu: RunningEmulator) -> None:
+    await emu.control.fail(
+        "odoo_error",
+        count=1,
+        model="pos.order",
+        method="create_from_ui",
+        error_name="odoo.exceptions.ValidationError",
+        error_message="The payment method selected is not allowed in the config of the POS "
+        "session.",
+    )
+
+
 async def test_an_odoo_validation_error_is_dead_lettered_at_once(world: ConnectorWorld) -> None:
     async with running_emulator(version=17) as emu:
         tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
-        await emu.control.fail(
-            "odoo_error",
-            count=1,
-            model="pos.order",
-            method="create_from_ui",
-            error_name="odoo.exceptions.ValidationError",
-            error_message="The payment method selected is not allowed in the config of the POS "
-            "session.",
-        )
+        await _odoo_refuses_the_next_pos_order(emu)
         await world.place(tenant, world.order(tenant))
         message = await _one_dead_letter(world)
         creates = await emu.control.calls(model="pos.order", method="create_from_ui")
@@ -381,3 +385,25 @@ async def test_an_answer_lost_after_odoo_committed_a_refund_does_not_create_it_t
         refund_id = await world.synced_odoo_id(refund.refund_id)
         in_odoo = await emu.control.records("demo", "pos.order")
     assert sorted(o["id"] for o in in_odoo) == [order_id, refund_id]
+
+
+async def test_a_refund_odoo_refuses_is_dead_lettered_and_reported_with_the_reason(
+    world: ConnectorWorld, tap: EventTap
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        order = world.order(tenant)
+        await world.place(tenant, order)
+        await world.synced_odoo_id(order.order_id)
+        await _odoo_refuses_the_next_pos_order(emu)
+        refund = world.refund(tenant, order)
+        await world.publish(refund, tenant.tenant_id, order.order_id, version=2)
+        await tap.wait_for(1, "refund.odoo_sync_failed")
+    [failed] = tap.of_type("refund.odoo_sync_failed")
+    assert (failed["data"]["refund_id"], failed["data"]["order_id"]) == (
+        str(refund.refund_id),
+        str(order.order_id),
+    )
+    assert failed["data"]["error_class"] == "OdooValidationError"
+    assert "payment method selected is not allowed" in failed["data"]["message"]
+    assert tap.of_type("refund.odoo_synced") == []

@@ -16,7 +16,7 @@ from shared.testing.polling import eventually
 
 
 async def test_a_refund_published_before_its_order_waits_then_lands_after_it(
-    world: ConnectorWorld,
+    world: ConnectorWorld, tap: EventTap
 ) -> None:
     async with running_emulator(version=17) as emu:
         tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
@@ -34,6 +34,12 @@ async def test_a_refund_published_before_its_order_waits_then_lands_after_it(
         refund_id = await world.synced_odoo_id(refund.refund_id)
         in_odoo = {o["id"]: o for o in await emu.control.records("demo", "pos.order")}
         lines = await emu.control.records("demo", "pos.order.line")
+        await tap.wait_for(1, "refund.odoo_synced")
+    [announced] = tap.of_type("refund.odoo_synced")
+    assert (announced["data"]["refund_id"], announced["data"]["odoo_order_id"]) == (
+        str(refund.refund_id),
+        refund_id,
+    )
     assert refund_id > order_id
     assert in_odoo[refund_id]["amount_total"] == -1.8
     assert in_odoo[refund_id]["state"] == "paid"

@@ -10,7 +10,13 @@ import aio_pika
 
 from orders.settings import OrdersSettings
 from orders.testing import OrdersWorld, Register, proxied_url, running_orders
-from shared.events.contracts import OrderOdooSynced, SessionOdooSynced, SessionOdooSyncFailed
+from shared.events.contracts import (
+    OrderOdooSynced,
+    RefundOdooSynced,
+    RefundOdooSyncFailed,
+    SessionOdooSynced,
+    SessionOdooSyncFailed,
+)
 from shared.testing.event_tap import EventTap
 from shared.testing.polling import eventually
 from shared.testing.tcp_proxy import TcpProxy
@@ -243,3 +249,73 @@ async def _error_of(world: OrdersWorld, register: Register, session_id: str) -> 
 async def test_a_starter_till_session_is_local(world: OrdersWorld) -> None:
     register = await world.create_register()
     assert (await _till_session(world, register))["sync_state"] == "local"
+
+
+async def _refund_of(world: OrdersWorld, register: Register) -> tuple[dict[str, Any], str]:
+    order = await world.place(register)
+    response = await world.client.post(
+        f"/v1/orders/{order['id']}/refunds",
+        json={
+            "id": str(uuid.uuid4()),
+            "lines": [{"order_line_id": order["lines"][1]["id"], "quantity": "1"}],
+            "payments": [
+                {"method": "card", "kind": "card", "amount": {"amount": 220, "currency": "EUR"}}
+            ],
+            "reason": "stale",
+        },
+        headers=world.device(register),
+    )
+    assert response.status_code == 201, response.text
+    refund: dict[str, Any] = response.json()
+    return refund, order["id"]
+
+
+async def _refund_shows(
+    world: OrdersWorld, register: Register, order_id: str, state: str
+) -> dict[str, Any]:
+    async def shown() -> dict[str, Any] | None:
+        response = await world.client.get(f"/v1/orders/{order_id}", headers=world.device(register))
+        [refund] = response.json()["refunds"]
+        return refund if refund["sync_state"] == state else None
+
+    found: dict[str, Any] = await eventually(shown, what=f"the refund {state}")
+    return found
+
+
+async def test_a_pro_refund_shows_its_odoo_id_once_odoo_has_it(world: OrdersWorld) -> None:
+    register = await world.create_register(tenant_tier="pro")
+    refund, order_id = await _refund_of(world, register)
+    assert (refund["sync_state"], refund["odoo_order_id"]) == ("pending", None)
+    refund_id = uuid.UUID(refund["id"])
+    synced = RefundOdooSynced(
+        refund_id=refund_id, order_id=uuid.UUID(order_id), odoo_order_id=41, odoo_session_id=3
+    )
+    await world.publish(synced, register.tenant_id, refund_id)
+    stamped = await _refund_shows(world, register, order_id, "synced")
+    assert (stamped["odoo_order_id"], stamped["sync_error"]) == (41, None)
+
+
+async def test_a_pro_refund_the_connector_gave_up_on_shows_failed_with_the_reason(
+    world: OrdersWorld,
+) -> None:
+    register = await world.create_register(tenant_tier="pro")
+    refund, order_id = await _refund_of(world, register)
+    refund_id = uuid.UUID(refund["id"])
+    failed = RefundOdooSyncFailed(
+        refund_id=refund_id,
+        order_id=uuid.UUID(order_id),
+        error_class="RefundNotMappableError",
+        message="the refunded order was dead-lettered and is not in Odoo",
+    )
+    await world.publish(failed, register.tenant_id, refund_id)
+    shown = await _refund_shows(world, register, order_id, "failed")
+    assert shown["sync_error"] == (
+        "RefundNotMappableError: the refunded order was dead-lettered and is not in Odoo"
+    )
+    assert shown["odoo_order_id"] is None
+
+
+async def test_a_starter_refund_is_local(world: OrdersWorld) -> None:
+    register = await world.create_register()
+    refund, _ = await _refund_of(world, register)
+    assert (refund["sync_state"], refund["sync_error"]) == ("local", None)

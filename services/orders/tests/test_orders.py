@@ -40,6 +40,20 @@ async def test_replaying_the_same_order_returns_the_stored_one(world: OrdersWorl
     assert await world.count("orders", register.tenant_id) == 1
 
 
+async def test_an_order_reads_the_same_in_utc_whatever_offset_the_tablet_sent(
+    world: OrdersWorld,
+) -> None:
+    register = await world.create_register(timezone="Europe/Paris")
+    body = world.order_body(register, created_at="2026-11-30T09:15:00.123+01:00")
+    first = await world.client.post("/v1/orders", json=body, headers=world.device(register))
+    again = await world.client.post("/v1/orders", json=body, headers=world.device(register))
+    fetched = await world.client.get(
+        f"/v1/orders/{first.json()['id']}", headers=world.device(register)
+    )
+    assert first.json()["created_at"] == "2026-11-30T08:15:00.123000Z"
+    assert again.json() == first.json() == fetched.json()
+
+
 async def test_same_order_id_with_a_different_body_is_a_conflict(world: OrdersWorld) -> None:
     register = await world.create_register()
     body = world.order_body(register)

@@ -70,6 +70,8 @@ from shared.events.contracts import (
     OrderPlaced,
     OrderRefunded,
     PaymentMethodState,
+    RefundOdooSynced,
+    RefundOdooSyncFailed,
     RegisterOdooSynced,
     RegisterOdooSyncFailed,
     RegisterState,
@@ -389,6 +391,13 @@ class ConnectorHandlers:
                 odoo_session_id=pushed.odoo_session_id,
                 line_ids=[str(line.refund_line_id) for line in data.lines],
             ):
+                synced = RefundOdooSynced(
+                    refund_id=data.refund_id,
+                    order_id=data.order_id,
+                    odoo_order_id=pushed.odoo_order_id,
+                    odoo_session_id=pushed.odoo_session_id,
+                )
+                await add_event(db, self._event(synced, envelope, data.refund_id))
                 MESSAGES_PROCESSED.labels(envelope.type, "synced").inc()
                 log.info(
                     "refund_synced",
@@ -1098,6 +1107,14 @@ class ConnectorHandlers:
                     message=str(error)[:500],
                 )
                 await add_event(conn, self._event(failed, envelope, data.order_id))
+            if first and envelope is not None and isinstance(data, OrderRefunded):
+                refund_failed = RefundOdooSyncFailed(
+                    refund_id=data.refund_id,
+                    order_id=data.order_id,
+                    error_class=type(error).__name__,
+                    message=str(error)[:500],
+                )
+                await add_event(conn, self._event(refund_failed, envelope, data.refund_id))
             if first and envelope is not None and isinstance(data, SessionClosed):
                 SESSION_CLOSES_REFUSED.labels("true").inc()
                 session_failed = SessionOdooSyncFailed(

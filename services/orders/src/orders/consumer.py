@@ -11,6 +11,8 @@ REGISTER_EVENTS = ("register.created", "register.updated")
 SYNC_EVENTS = (
     "order.odoo_synced",
     "order.odoo_sync_failed",
+    "refund.odoo_synced",
+    "refund.odoo_sync_failed",
     "session.odoo_synced",
     "session.odoo_sync_failed",
 )
@@ -27,6 +29,8 @@ def odoo_sync_handlers(handlers: OrderHandlers) -> Mapping[str, Handler]:
     return {
         "order.odoo_synced": handlers.stamp_odoo_synced,
         "order.odoo_sync_failed": handlers.stamp_odoo_failed,
+        "refund.odoo_synced": handlers.stamp_refund_synced,
+        "refund.odoo_sync_failed": handlers.stamp_refund_failed,
         "session.odoo_synced": handlers.stamp_session_synced,
         "session.odoo_sync_failed": handlers.stamp_session_failed,
     }

@@ -50,6 +50,8 @@ from shared.events.contracts import (
     OrderRefunded,
     PaymentState,
     RefundLineState,
+    RefundOdooSynced,
+    RefundOdooSyncFailed,
     RegisterState,
     SessionClosed,
     SessionOdooSynced,
@@ -592,6 +594,7 @@ class OrderHandlers:
             "total": total,
             "created_by": actor.subject,
             "request_fingerprint": request_fingerprint,
+            "sync_state": "pending" if register["tenant_tier"] == "pro" else "local",
         }
         await repo.insert_refund(db, refund, lines, payments)
         version = await repo.set_order_refund_state(
@@ -645,6 +648,8 @@ class OrderHandlers:
                     tax_total=_money(r["tax_total"], currency),
                     total=_money(r["total"], currency),
                     source=r["source"],
+                    sync_state=r["sync_state"],
+                    sync_error=r["sync_error"],
                     odoo_order_id=r["odoo_order_id"],
                 )
             )
@@ -678,7 +683,7 @@ class OrderHandlers:
         self, db: Db, envelope: EventEnvelope, data: OrderOdooSynced
     ) -> None:
         found = await repo.mark_synced(
-            db, envelope.tenant_id, data.order_id, data.odoo_order_id, data.odoo_session_id
+            db, "order", envelope.tenant_id, data.order_id, data.odoo_order_id, data.odoo_session_id
         )
         if not found:
             log.warning("odoo_sync_for_unknown_order", order_id=str(data.order_id))
@@ -687,7 +692,28 @@ class OrderHandlers:
         self, db: Db, envelope: EventEnvelope, data: OrderOdooSyncFailed
     ) -> None:
         await repo.mark_sync_failed(
-            db, envelope.tenant_id, data.order_id, f"{data.error_class}: {data.message}"
+            db, "order", envelope.tenant_id, data.order_id, f"{data.error_class}: {data.message}"
+        )
+
+    async def stamp_refund_synced(
+        self, db: Db, envelope: EventEnvelope, data: RefundOdooSynced
+    ) -> None:
+        found = await repo.mark_synced(
+            db,
+            "refund",
+            envelope.tenant_id,
+            data.refund_id,
+            data.odoo_order_id,
+            data.odoo_session_id,
+        )
+        if not found:
+            log.warning("odoo_sync_for_unknown_refund", refund_id=str(data.refund_id))
+
+    async def stamp_refund_failed(
+        self, db: Db, envelope: EventEnvelope, data: RefundOdooSyncFailed
+    ) -> None:
+        await repo.mark_sync_failed(
+            db, "refund", envelope.tenant_id, data.refund_id, f"{data.error_class}: {data.message}"
         )
 
     async def stamp_session_synced(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 from uuid import UUID
@@ -30,6 +30,15 @@ def _decimal_string(value: str, *, allow_zero: bool, upper: Decimal, what: str) 
     if number.as_tuple().exponent < -3:  # type: ignore[operator]
         raise ValueError(f"{what} may have at most 3 decimal places; got {value}")
     return number
+
+
+def _in_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# A moment is answered in UTC whatever offset the tablet sent, so the first answer, an idempotent
+# replay and a later GET of the same order serialize the same.
+UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 def _quantity(value: str) -> str:
@@ -168,7 +177,7 @@ class RefundPublic(BaseModel):
     register_id: UUID
     session_id: UUID
     business_date: date
-    created_at: datetime
+    created_at: UtcDatetime
     state: Literal["refunded"]
     reason: str
     lines: list[RefundLinePublic]
@@ -177,7 +186,12 @@ class RefundPublic(BaseModel):
     tax_total: SignedMoney
     total: SignedMoney
     source: Literal["pos", "odoo_pulled"]
-    odoo_order_id: int | None  # the Odoo refund order's id, for an imported refund
+    sync_state: Literal["local", "pending", "synced", "failed"] = Field(
+        description="local: Starter, never pushed; pending: on its way to Odoo; synced: in Odoo "
+        "(odoo_order_id is its refund order); failed: the connector gave up (sync_error says why)"
+    )
+    sync_error: str | None
+    odoo_order_id: int | None  # the Odoo refund order's id
 
 
 class OrderPublic(BaseModel):
@@ -187,8 +201,8 @@ class OrderPublic(BaseModel):
     session_id: UUID
     receipt_number: str
     business_date: date
-    created_at: datetime
-    received_at: datetime
+    created_at: UtcDatetime
+    received_at: UtcDatetime
     state: Literal["paid", "partially_refunded", "refunded"]
     source: Literal["pos", "odoo_pulled"]
     lines: list[OrderLinePublic]
@@ -236,11 +250,11 @@ class SessionPublic(BaseModel):
     shop_id: UUID
     state: Literal["open", "closed"]
     business_date: date
-    opened_at: datetime
+    opened_at: UtcDatetime
     opened_by: str
     opened_implicitly: bool
     opening_cash: SignedMoney
-    closed_at: datetime | None
+    closed_at: UtcDatetime | None
     closed_by: str | None
     closing_note: str | None
     expected_cash: SignedMoney

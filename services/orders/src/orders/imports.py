@@ -542,6 +542,7 @@ class _ImportRun:
             "request_fingerprint": fingerprint(item),
             "source": "odoo_pulled",
             "odoo_order_id": item.odoo_order_id,
+            "sync_state": "synced",
         }
         await repo.insert_refund(self.db, refund, new.lines, new.payments)
         version = await repo.set_order_refund_state(

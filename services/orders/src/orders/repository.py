@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -373,6 +373,21 @@ async def refunded_quantities(db: Db, tenant_id: UUID, order_id: UUID) -> dict[U
     return {row["order_line_id"]: row["quantity"] for row in rows}
 
 
+async def refunded_so_far(db: Db, tenant_id: UUID, order_id: UUID) -> dict[UUID, Row]:
+    """Per order line: the quantity, net, tax and total its refunds have given back."""
+    rows = await db.fetch(
+        """SELECT rl.order_line_id, sum(rl.quantity) AS quantity, sum(rl.net)::bigint AS net,
+                  sum(rl.tax)::bigint AS tax, sum(rl.total)::bigint AS total
+           FROM refund_lines rl JOIN refunds r
+             ON r.tenant_id = rl.tenant_id AND r.refund_id = rl.refund_id
+           WHERE r.tenant_id = $1 AND r.order_id = $2
+           GROUP BY rl.order_line_id""",
+        tenant_id,
+        order_id,
+    )
+    return {row["order_line_id"]: row for row in rows}
+
+
 async def set_order_refund_state(db: Db, tenant_id: UUID, order_id: UUID, state: str) -> int:
     version: int = await db.fetchval(
         """UPDATE orders SET state = $3, version = version + 1
@@ -440,8 +455,9 @@ async def insert_refund(
         """INSERT INTO refunds (tenant_id, refund_id, order_id, register_id, session_id,
                                 business_date, created_at, currency, reason, net_total,
                                 tax_total, total, created_by, request_fingerprint, source,
-                                odoo_order_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
+                                odoo_order_id, sync_state)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                   $17)""",
         refund["tenant_id"],
         refund["refund_id"],
         refund["order_id"],
@@ -458,6 +474,7 @@ async def insert_refund(
         refund["request_fingerprint"],
         refund.get("source", "pos"),
         refund.get("odoo_order_id"),
+        refund["sync_state"],
     )
     await db.executemany(
         """INSERT INTO refund_lines (refund_line_id, tenant_id, refund_id, order_line_id, position,
@@ -528,28 +545,45 @@ async def refund_payments(db: Db, tenant_id: UUID, refund_ids: Sequence[UUID]) -
 # Odoo sync status, stamped from the connector's events.
 
 
+# What the connector pushes to Odoo as a pos.order, with the table and key it is stamped on.
+SyncedKind = Literal["order", "refund"]
+_SYNCED_ROWS: dict[str, tuple[str, str]] = {
+    "order": ("orders", "order_id"),
+    "refund": ("refunds", "refund_id"),
+}
+
+
 async def mark_synced(
-    db: Db, tenant_id: UUID, order_id: UUID, odoo_order_id: int, odoo_session_id: int | None
+    db: Db,
+    kind: SyncedKind,
+    tenant_id: UUID,
+    row_id: UUID,
+    odoo_order_id: int,
+    odoo_session_id: int | None,
 ) -> bool:
+    table, key = _SYNCED_ROWS[kind]
     result = await db.execute(
-        """UPDATE orders SET sync_state = 'synced', sync_error = NULL, odoo_order_id = $3,
-                             odoo_session_id = $4
-           WHERE tenant_id = $1 AND order_id = $2""",
+        f"""UPDATE {table} SET sync_state = 'synced', sync_error = NULL, odoo_order_id = $3,
+                               odoo_session_id = $4
+            WHERE tenant_id = $1 AND {key} = $2""",
         tenant_id,
-        order_id,
+        row_id,
         odoo_order_id,
         odoo_session_id,
     )
     return str(result).endswith(" 1")
 
 
-async def mark_sync_failed(db: Db, tenant_id: UUID, order_id: UUID, error: str) -> bool:
+async def mark_sync_failed(
+    db: Db, kind: SyncedKind, tenant_id: UUID, row_id: UUID, error: str
+) -> bool:
+    table, key = _SYNCED_ROWS[kind]
     # A late failure report never undoes a success.
     result = await db.execute(
-        """UPDATE orders SET sync_state = 'failed', sync_error = $3
-           WHERE tenant_id = $1 AND order_id = $2 AND sync_state <> 'synced'""",
+        f"""UPDATE {table} SET sync_state = 'failed', sync_error = $3
+            WHERE tenant_id = $1 AND {key} = $2 AND sync_state <> 'synced'""",
         tenant_id,
-        order_id,
+        row_id,
         error,
     )
     return str(result).endswith(" 1")

@@ -258,6 +258,28 @@ class OrderOdooSyncFailed(EventData):
     message: str
 
 
+class RefundOdooSynced(EventData):
+    """The refund is in Odoo as its own refund order, linked to the original's lines."""
+
+    event_type: ClassVar[str] = "refund.odoo_synced"
+
+    refund_id: UUID
+    order_id: UUID
+    odoo_order_id: int
+    odoo_session_id: int | None = None
+
+
+class RefundOdooSyncFailed(EventData):
+    """The connector gave up on pushing the refund (dead-lettered); `message` says why."""
+
+    event_type: ClassVar[str] = "refund.odoo_sync_failed"
+
+    refund_id: UUID
+    order_id: UUID
+    error_class: str
+    message: str
+
+
 # Cash sessions (published by the orders service).
 
 
