@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from orders.domain import (
+    Figures,
+    LineAmounts,
     LineInput,
     business_date,
     line_amounts,
     recorded_line_amounts,
-    refund_share,
+    refund_part,
 )
 
 
@@ -97,16 +100,108 @@ def test_business_date_in_a_timezone_behind_utc() -> None:
     ) == date(2026, 1, 1)
 
 
-@given(
-    amount=st.integers(min_value=0, max_value=10**9),
-    parts=st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=8),
-)
-def test_partial_refund_shares_always_add_up_to_the_whole(amount: int, parts: list[int]) -> None:
-    sold = Decimal(sum(parts))
-    refunded = Decimal(0)
-    shares = []
-    for part in parts:
-        shares.append(refund_share(amount, sold, refunded, Decimal(part)))
-        refunded += part
-    assert sum(shares) == amount
-    assert all(share >= 0 for share in shares)
+NOTHING = Figures(net=0, tax=0, total=0)
+
+
+def _figures(amounts: LineAmounts) -> Figures:
+    return Figures(net=amounts.net, tax=amounts.tax, total=amounts.total)
+
+
+def _refund_in_parts(priced: LineInput, parts: list[Decimal]) -> list[Figures]:
+    sold = _figures(line_amounts(priced))
+    refunded, given_back, result = Decimal(0), NOTHING, []
+    for quantity in parts:
+        part = refund_part(priced, sold, refunded, given_back, quantity)
+        refunded += quantity
+        given_back = Figures(
+            given_back.net + part.net, given_back.tax + part.tax, given_back.total + part.total
+        )
+        result.append(part)
+    return result
+
+
+def test_a_refund_of_one_of_two_adds_up_to_what_the_customer_paid_for_it() -> None:
+    # 2 × 1.80 EUR, 10 % included: net 327, tax 33. Rounding net and tax each on the quantity
+    # gave 164 + 17 = 181 for one of the two, against a total of 180.
+    coffees = line("2", 180, tax="10")
+    assert _figures(line_amounts(coffees)) == Figures(net=327, tax=33, total=360)
+    first, second = _refund_in_parts(coffees, [Decimal(1), Decimal(1)])
+    # Priced as the till prices one coffee; the last part takes what is left.
+    assert first == Figures(net=164, tax=16, total=180)
+    assert second == Figures(net=163, tax=17, total=180)
+
+
+def test_a_part_of_a_line_with_tax_added_is_its_share_of_the_net_taxed_at_the_rate() -> None:
+    # 3 × 3.35, 10 % added: net 1005, tax 101 (100.5 rounded up), total 1106.
+    parts = _refund_in_parts(line("3", 335, tax="10", inclusive=False), [Decimal(1)] * 3)
+    assert parts == [
+        Figures(net=335, tax=34, total=369),
+        Figures(net=335, tax=34, total=369),
+        Figures(net=335, tax=33, total=368),
+    ]
+
+
+def test_refunding_the_whole_quantity_at_once_returns_the_line_exactly() -> None:
+    tea = line("3", 333, discount="10", tax="5.5")
+    assert _refund_in_parts(tea, [Decimal(3)]) == [_figures(line_amounts(tea))]
+
+
+def test_many_small_parts_never_leave_the_last_one_a_negative_tax() -> None:
+    # 10 × 0.06 included at 10 %: 60 with tax 5, but a single 0.06 carries a tax of 1. Taxed
+    # alone each, nine parts would give back 9 and leave the last -4.
+    parts = _refund_in_parts(line("10", 6, tax="10"), [Decimal(1)] * 10)
+    assert sum(p.tax for p in parts) == 5
+    assert all(min(p.net, p.tax) >= 0 and p.net + p.tax == 6 for p in parts)
+
+
+def test_refund_part_refuses_sold_figures_that_do_not_add_up() -> None:
+    with pytest.raises(ValueError, match="do not add up"):
+        refund_part(
+            line("1", 180), Figures(net=164, tax=17, total=180), Decimal(0), NOTHING, Decimal(1)
+        )
+
+
+def _thousandths(value: int) -> Decimal:
+    return Decimal(value).scaleb(-3)
+
+
+def _percent(draw: st.DrawFn, usual: list[int]) -> Decimal:
+    """A percentage with up to 3 decimals, as often a common one as any other."""
+    if draw(st.booleans()):
+        return _thousandths(draw(st.sampled_from(usual)))
+    return _thousandths(draw(st.integers(min_value=0, max_value=100_000)))
+
+
+@st.composite
+def refunded_lines(draw: st.DrawFn) -> tuple[LineInput, list[Decimal]]:
+    """A line as a till sells it and its quantity cut into refund parts at random points."""
+    sold = draw(st.integers(min_value=1, max_value=50_000))  # thousandths of a unit
+    priced = LineInput(
+        quantity=_thousandths(sold),
+        unit_price=draw(st.integers(min_value=0, max_value=100_000)),
+        discount_percent=_percent(draw, [0, 5_000, 10_000, 12_500, 33_333, 100_000]),
+        tax_rate_percent=_percent(draw, [0, 2_100, 5_500, 7_700, 10_000, 20_000, 100_000]),
+        prices_include_tax=draw(st.booleans()),
+    )
+    cuts = draw(st.lists(st.integers(min_value=1, max_value=sold), max_size=12, unique=True))
+    points = sorted({0, sold, *cuts})
+    return priced, [_thousandths(b - a) for a, b in pairwise(points)]
+
+
+@given(refunded_lines())
+def test_refund_parts_add_up_each_and_together_to_the_line(
+    case: tuple[LineInput, list[Decimal]],
+) -> None:
+    priced, parts = case
+    sold = _figures(line_amounts(priced))
+    given_back = _refund_in_parts(priced, parts)
+    for quantity, part in zip(parts, given_back, strict=True):
+        assert part.net + part.tax == part.total
+        assert min(part.net, part.tax, part.total) >= 0
+        # The figure the price means is never more than a cent from its exact share.
+        priced_figure = part.total if priced.prices_include_tax else part.net
+        exact = (sold.total if priced.prices_include_tax else sold.net) * quantity / priced.quantity
+        assert abs(priced_figure - exact) <= 1
+    assert sum(p.net for p in given_back) == sold.net
+    assert sum(p.tax for p in given_back) == sold.tax
+    assert sum(p.total for p in given_back) == sold.total

@@ -160,3 +160,50 @@ async def test_refund_of_unknown_order_is_a_404(world: OrdersWorld) -> None:
     response = await _refund(world, register, missing, refund_body(order, {0: "1"}, 350))
     assert response.status_code == 404
     assert problem(response)["detail"] == f"No order {missing['id']} exists."
+
+
+def _line(name: str, quantity: str, price: int, inclusive: bool, total: int) -> dict[str, Any]:
+    return {
+        "product_ref": name.upper(),
+        "product_name": name,
+        "quantity": quantity,
+        "unit_price": {"amount": price, "currency": "EUR"},
+        "tax_rate_percent": "10",
+        "prices_include_tax": inclusive,
+        "total": {"amount": total, "currency": "EUR"},
+    }
+
+
+async def test_every_refund_adds_up_and_its_parts_give_back_exactly_each_line(
+    world: OrdersWorld,
+) -> None:
+    register = await world.create_register()
+    # 2 × 1.80 with 10 % in it: net 327, tax 33. 3 × 3.35 with 10 % on top: 1005 + 101.
+    lines = [_line("Espresso", "2", 180, True, 360), _line("Wine", "3", 335, False, 1106)]
+    payments = [{"method": "card", "kind": "card", "amount": {"amount": 1466, "currency": "EUR"}}]
+    order = await world.place(
+        register, lines=lines, payments=payments, total={"amount": 1466, "currency": "EUR"}
+    )
+    refunds = []
+    for quantities, amount in (({0: "1", 1: "1"}, 180 + 369), ({0: "1", 1: "2"}, 180 + 737)):
+        response = await _refund(world, register, order, refund_body(order, quantities, amount))
+        assert response.status_code == 201, response.text
+        refunds.append(response.json())
+
+    # The first espresso back is priced as one espresso: 1.80 with 0.16 of tax in it.
+    first_espresso = refunds[0]["lines"][0]
+    assert [first_espresso[k]["amount"] for k in ("net", "tax", "total")] == [164, 16, 180]
+    for refund in refunds:
+        for refund_line in refund["lines"]:
+            assert (
+                refund_line["net"]["amount"] + refund_line["tax"]["amount"]
+                == refund_line["total"]["amount"]
+            )
+        for figure in ("net", "tax", "total"):
+            assert refund[f"{figure}_total" if figure != "total" else "total"]["amount"] == sum(
+                refund_line[figure]["amount"] for refund_line in refund["lines"]
+            )
+    for sold in order["lines"]:
+        parts = [rl for r in refunds for rl in r["lines"] if rl["order_line_id"] == sold["id"]]
+        for figure in ("net", "tax", "total"):
+            assert sum(p[figure]["amount"] for p in parts) == sold[figure]["amount"], figure

@@ -1,4 +1,4 @@
-"""Orders' plain types and rules: line and order arithmetic, business dates, refund amounts."""
+"""Orders' plain types and rules: line and order arithmetic, business dates, refund parts."""
 
 from __future__ import annotations
 
@@ -73,17 +73,54 @@ def business_date(moment: datetime, timezone: str, cutoff: time) -> date:
     return local.date()
 
 
-def refund_share(
-    amount: int, sold_quantity: Decimal, refunded_before: Decimal, refunding: Decimal
-) -> int:
-    """This refund's part of a line amount, apportioned on cumulative quantities.
+@dataclass(frozen=True)
+class Figures:
+    """A line's or a refund part's net, tax and total, in minor units: net + tax = total."""
 
-    Rounding the cumulative share (not each refund's) means partial refunds always add up to
-    exactly the line's amount once the whole quantity is back.
+    net: int
+    tax: int
+    total: int
+
+
+def _between(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+def refund_part(
+    line: LineInput, sold: Figures, refunded: Decimal, given_back: Figures, quantity: Decimal
+) -> Figures:
+    """This refund's part of a sold line: `quantity` more units after `refunded` units, for which
+    earlier refunds gave back `given_back`.
+
+    The part is priced as the till (and Odoo, which is sent its price) prices a line: the
+    figure the price means (the total when it includes tax, else the net) is the line's share
+    of it on cumulative quantities, and the tax follows from it at the line's rate. The part
+    that brings the refunded quantity up to the sold one takes the remainder of all three, so a
+    line refunded in parts gives back exactly its net, tax and total. A part's tax is kept where
+    the rest can still add up, so no part, the last included, ever has a negative figure.
     """
-    before = round_minor(amount * refunded_before / sold_quantity)
-    after = round_minor(amount * (refunded_before + refunding) / sold_quantity)
-    return after - before
+    if sold.net + sold.tax != sold.total:
+        raise ValueError(f"the sold line's figures do not add up: {sold}")
+    left = Figures(
+        net=sold.net - given_back.net,
+        tax=sold.tax - given_back.tax,
+        total=sold.total - given_back.total,
+    )
+    after = refunded + quantity
+    if after >= line.quantity:
+        return left
+    rate = line.tax_rate_percent / HUNDRED
+    if line.prices_include_tax:
+        share = round_minor(sold.total * after / line.quantity) - given_back.total
+        total = _between(share, 0, left.total)
+        tax = total - round_minor(total / (1 + rate))
+        # What is left to refund must still hold the tax left, which is part of its total.
+        tax = _between(tax, left.tax - (left.total - total), min(total, left.tax))
+        return Figures(net=total - tax, tax=tax, total=total)
+    share = round_minor(sold.net * after / line.quantity) - given_back.net
+    net = _between(share, 0, left.net)
+    tax = _between(round_minor(net * rate), 0, left.tax)
+    return Figures(net=net, tax=tax, total=net + tax)
 
 
 def format_quantity(value: Decimal) -> str:

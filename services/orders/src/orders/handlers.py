@@ -18,11 +18,12 @@ import structlog
 
 from orders import repository as repo
 from orders.domain import (
+    Figures,
     LineInput,
     business_date,
     format_quantity,
     line_amounts,
-    refund_share,
+    refund_part,
 )
 from orders.http_models import (
     OrderCreate,
@@ -570,8 +571,9 @@ class OrderHandlers:
             )
         order_lines = await repo.order_lines(db, actor.tenant_id, [order_id])
         sold = {line["line_id"]: line for line in order_lines}
-        already = await repo.refunded_quantities(db, actor.tenant_id, order_id)
-        lines = _refund_lines(body, sold, already, actor.tenant_id)
+        given_back = await repo.refunded_so_far(db, actor.tenant_id, order_id)
+        already = {line_id: row["quantity"] for line_id, row in given_back.items()}
+        lines = _refund_lines(body, sold, given_back, actor.tenant_id)
         total = sum(line["total"] for line in lines)
         payments = _refund_payments(body, currency, total, actor.tenant_id)
 
@@ -844,7 +846,7 @@ def _payments_cover(paid: int, total: int, currency: str, what: str) -> None:
 def _refund_lines(
     body: RefundCreate,
     sold: dict[UUID, repo.Row],
-    already: dict[UUID, Decimal],
+    given_back: dict[UUID, repo.Row],
     tenant_id: UUID,
 ) -> list[dict[str, Any]]:
     seen: set[UUID] = set()
@@ -864,7 +866,8 @@ def _refund_lines(
             )
         seen.add(item.order_line_id)
         quantity = Decimal(item.quantity)
-        refunded = already.get(item.order_line_id, Decimal(0))
+        earlier = given_back.get(item.order_line_id)
+        refunded = earlier["quantity"] if earlier else Decimal(0)
         left = line["quantity"] - refunded
         if quantity > left:
             raise InvalidRequestError(
@@ -874,18 +877,35 @@ def _refund_lines(
                 f"{format_quantity(refunded)}); {item.quantity} was asked for.",
                 field=f"lines[{index}].quantity",
             )
+        part = refund_part(
+            LineInput(
+                quantity=line["quantity"],
+                unit_price=line["unit_price"],
+                discount_percent=line["discount_percent"],
+                tax_rate_percent=line["tax_rate_percent"],
+                prices_include_tax=line["prices_include_tax"],
+            ),
+            _figures(line),
+            refunded,
+            _figures(earlier) if earlier else Figures(net=0, tax=0, total=0),
+            quantity,
+        )
         lines.append(
             {
                 "refund_line_id": derived_id(tenant_id, body.id, "refund-line", index),
                 "order_line_id": item.order_line_id,
                 "position": index,
                 "quantity": quantity,
-                "net": refund_share(line["net"], line["quantity"], refunded, quantity),
-                "tax": refund_share(line["tax"], line["quantity"], refunded, quantity),
-                "total": refund_share(line["total"], line["quantity"], refunded, quantity),
+                "net": part.net,
+                "tax": part.tax,
+                "total": part.total,
             }
         )
     return lines
+
+
+def _figures(row: Fields) -> Figures:
+    return Figures(net=row["net"], tax=row["tax"], total=row["total"])
 
 
 def state_after_refund(
