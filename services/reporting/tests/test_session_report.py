@@ -57,7 +57,10 @@ async def test_the_x_report_of_an_open_session_works_out_the_drawer(
     tenders = {t["method"]: t for t in report["tenders"]}
     assert tenders["card"]["net_amount"] == 920
     assert tenders["cash"]["refunds_amount"] == 220
-    assert [h["hour"] for h in report["by_hour"]] == [10, 11]  # Paris local time
+    assert report["by_hour"] == [  # Paris local time
+        {"hour": 10, "order_count": 1, "refund_count": 0, "gross": 920, "refunds": 0, "net": 920},
+        {"hour": 11, "order_count": 1, "refund_count": 1, "gross": 220, "refunds": 220, "net": 0},
+    ]
     assert report["integration"] == {
         "tier": "pro",
         "orders": 2,
@@ -92,7 +95,29 @@ async def test_the_z_report_keeps_the_drawer_the_till_closed_with(world: Reporti
     assert report["cash_drawer"]["over_short"] == -50
     cash = report["tenders"][0]
     assert (cash["expected"], cash["counted"], cash["difference"]) == (2700, 2650, -50)
-    assert report["integration"]["tier"] == "starter"
+    assert report["integration"] is None, "a Starter tenant has no Odoo to be pending for"
+
+
+async def test_first_and_last_receipts_go_by_the_receipt_sequence_not_the_tablets_clock(
+    world: ReportingWorld,
+) -> None:
+    shop = Shop.new(registers=1)
+    events = Events(shop)
+    at = datetime(2026, 4, 3, 8, 0, tzinfo=UTC)
+    till = shop.register_ids[0]
+    opened = events.session_opened(till, at)
+    session = opened.aggregate_id
+    # Receipts 1 and 2 share a moment; receipt 3's tablet clock ran behind both.
+    orders = [
+        events.order(till, session, moment, receipt_number=f"T1-{n}", receipt_sequence=n)
+        for n, moment in ((1, at), (2, at), (3, at - timedelta(minutes=1)))
+    ]
+    await world.feed([*events.reference_data(at), opened, *reversed(orders)])
+
+    report = await world.get(f"/v1/reports/sessions/{session}", shop.tenant_id)
+
+    assert (report["first_receipt_number"], report["last_receipt_number"]) == ("T1-1", "T1-3")
+    assert report["receipt_count"] == 3
 
 
 async def test_an_unknown_session_is_not_found(world: ReportingWorld) -> None:

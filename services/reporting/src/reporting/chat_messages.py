@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reporting.http_models import DailyReportPublic, SessionReportPublic
+from reporting.http_models import DailyReportPublic, IntegrationStatus, SessionReportPublic
 from shared.money import UnknownCurrencyError, format_money
 
 
@@ -52,18 +52,19 @@ def shift_close_message(report: SessionReportPublic) -> str:
         f"Counted cash: {_money(drawer.counted_cash or 0, c)}",
         f"Difference: {_signed(drawer.over_short or 0, c)}",
         "",
-        _integration_line(
-            integration.tier, integration.synced, integration.pending, integration.failed
-        ),
+        _integration_line(integration),
     ]
     return "\n".join(lines)
 
 
-def _integration_line(tier: str | None, synced: int, pending: int, failed: int) -> str:
-    if tier != "pro":
+def _integration_line(integration: IntegrationStatus | None) -> str:
+    if integration is None or integration.tier != "pro":
         return "Odoo: not connected"
-    status = f"Odoo: {synced} synced, {pending} pending, {failed} failed"
-    return status + ("  <- check the connector" if failed else "")
+    status = (
+        f"Odoo: {integration.synced} synced, {integration.pending} pending, "
+        f"{integration.failed} failed"
+    )
+    return status + ("  <- check the connector" if integration.failed else "")
 
 
 def daily_message(report: DailyReportPublic) -> str:

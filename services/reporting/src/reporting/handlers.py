@@ -190,6 +190,7 @@ class Projector:
             "business_date": data.business_date,
             "created_at": data.created_at,
             "receipt_number": data.receipt_number,
+            "receipt_sequence": data.receipt_sequence,
             "currency": data.currency,
             "gross": sum(line.gross for line in data.lines),
             "discount": sum(line.discount for line in data.lines),
@@ -391,12 +392,12 @@ def _hours(rows: Iterable[Fields], cutoff: time | None) -> list[HourTotals]:
         HourTotals(
             hour=row["hour"],
             order_count=row["order_count"],
-            refund_count=row.get("refund_count", 0),
+            refund_count=row["refund_count"],
             gross=row["gross"],
             refunds=row["refunds"],
             net=row["gross"] - row["refunds"],
         )
-        for row in (dict(r) for r in rows)
+        for row in rows
     ]
     return sorted(result, key=lambda h: hour_order(h.hour, cutoff))
 
@@ -823,10 +824,11 @@ def _session_report(
             over_short=over_short,
         ),
         by_product=[_product(p) for p in products],
-        by_hour=_hours(
-            [{**dict(h), "refund_count": 0} for h in hours], session["business_day_cutoff"]
-        ),
-        integration=IntegrationStatus(
+        by_hour=_hours(hours, session["business_day_cutoff"]),
+        # A Starter tenant has no Odoo: nothing of its is pending there.
+        integration=None
+        if tier == "starter"
+        else IntegrationStatus(
             tier=tier,
             orders=order_count,
             pending=order_count - synced - failed,

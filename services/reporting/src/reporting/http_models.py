@@ -243,7 +243,11 @@ class CashDrawer(_Out):
 
 
 class IntegrationStatus(_Out):
-    tier: str | None
+    """Odoo status of a Pro session's orders; `pending` counts those not reported on yet."""
+
+    tier: str | None = Field(
+        description="pro, or null while the tenant's tier has not reached reports yet"
+    )
     orders: int
     pending: int
     synced: int
@@ -277,7 +281,9 @@ class SessionReportPublic(_Out):
     cash_drawer: CashDrawer
     by_product: list[ProductTotals]
     by_hour: list[HourTotals]
-    integration: IntegrationStatus
+    integration: IntegrationStatus | None = Field(
+        description="null for a Starter tenant, which has no Odoo to sync with"
+    )
 
 
 _BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")

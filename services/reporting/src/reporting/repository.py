@@ -277,8 +277,8 @@ _PLACE_ORDER = """
 WITH new_order AS (
     INSERT INTO order_facts (tenant_id, order_id, shop_id, register_id, session_id, business_date,
                              created_at, receipt_number, currency, gross, discount, net_total,
-                             tax_total, total, source)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                             tax_total, total, source, receipt_sequence)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $32)
     ON CONFLICT (tenant_id, order_id) DO NOTHING
     RETURNING tenant_id, order_id, shop_id, register_id, session_id, business_date
 ),
@@ -409,6 +409,7 @@ async def place_order(
         [p["method"] for p in payments],
         [p["kind"] for p in payments],
         [p["amount"] for p in payments],
+        order["receipt_sequence"],
     )
     return bool(inserted)
 
@@ -819,13 +820,16 @@ async def session_order_summary(db: Db, tenant_id: UUID, session_id: UUID) -> Ro
                   count(*) FILTER (WHERE discount > 0) AS discounted_order_count,
                   COALESCE(sum(net_total), 0)::bigint AS net, COALESCE(sum(tax_total), 0)::bigint
                   AS tax, COALESCE(sum(total), 0)::bigint AS total,
-                  min(receipt_number) FILTER (WHERE created_at = first_at) AS first_receipt,
-                  min(receipt_number) FILTER (WHERE created_at = last_at) AS last_receipt,
+                  (array_agg(receipt_number ORDER BY receipt_sequence NULLS LAST, created_at,
+                                                     receipt_number))[1] AS first_receipt,
+                  (array_agg(receipt_number ORDER BY receipt_sequence DESC NULLS LAST,
+                                                     created_at DESC, receipt_number DESC))[1]
+                      AS last_receipt,
                   count(o.order_id) FILTER (WHERE sy.state = 'synced') AS synced,
                   count(o.order_id) FILTER (WHERE sy.state = 'failed') AS failed
-           FROM (SELECT *, min(created_at) OVER () AS first_at, max(created_at) OVER () AS last_at
-                 FROM order_facts WHERE tenant_id = $1 AND session_id = $2) o
-           LEFT JOIN order_sync sy ON sy.tenant_id = o.tenant_id AND sy.order_id = o.order_id""",
+           FROM order_facts o
+           LEFT JOIN order_sync sy ON sy.tenant_id = o.tenant_id AND sy.order_id = o.order_id
+           WHERE o.tenant_id = $1 AND o.session_id = $2""",
         tenant_id,
         session_id,
     )
@@ -936,12 +940,12 @@ async def day_taxes(db: Db, tenant_id: UUID, shop_id: UUID, day: date) -> list[R
 async def session_hours(db: Db, tenant_id: UUID, session_id: UUID, timezone: str) -> list[Row]:
     return await db.fetch(
         """SELECT hour, sum(order_count)::bigint AS order_count, sum(gross)::bigint AS gross,
-                  sum(refunds)::bigint AS refunds
+                  sum(refund_count)::bigint AS refund_count, sum(refunds)::bigint AS refunds
            FROM (SELECT extract(hour FROM created_at AT TIME ZONE $3)::int AS hour,
-                        1 AS order_count, total AS gross, 0 AS refunds
+                        1 AS order_count, total AS gross, 0 AS refund_count, 0 AS refunds
                  FROM order_facts WHERE tenant_id = $1 AND session_id = $2
                  UNION ALL
-                 SELECT extract(hour FROM created_at AT TIME ZONE $3)::int, 0, 0, total
+                 SELECT extract(hour FROM created_at AT TIME ZONE $3)::int, 0, 0, 1, total
                  FROM refund_facts WHERE tenant_id = $1 AND session_id = $2) AS f
            GROUP BY hour""",
         tenant_id,

@@ -89,9 +89,30 @@ COFFEE = Item("FW", "Flat white", 2, 350)
 CROISSANT = Item("CR", "Croissant", 1, 220)
 
 
-def _share(amount: int, sold: Decimal, before: Decimal, after: Decimal) -> int:
-    """The part of a line amount between two cumulative refunded quantities."""
-    return round_minor(amount * after / sold) - round_minor(amount * before / sold)
+def _refund_part(
+    line: dict[str, Any], before: Decimal, after: Decimal, given_back: tuple[int, int, int]
+) -> tuple[int, int, int]:
+    """Net, tax and total of a refund of a line from `before` to `after` refunded units, priced
+    as the orders service prices it: the figure the price means on cumulative quantities, the
+    tax at the line's rate, the tax kept where the rest can carry it, the last part the rest."""
+    net, tax, total = line["net"], line["tax"], line["total"]
+    left_net, left_tax, left_total = (
+        net - given_back[0],
+        tax - given_back[1],
+        total - given_back[2],
+    )
+    sold = Decimal(line["quantity"])
+    if after == sold:
+        return left_net, left_tax, left_total
+    rate = Decimal(line["tax_rate_percent"]) / 100
+    if line["prices_include_tax"]:
+        part_total = max(0, min(left_total, round_minor(total * after / sold) - given_back[2]))
+        part_tax = part_total - round_minor(part_total / (1 + rate))
+        part_tax = max(left_tax - (left_total - part_total), min(part_total, left_tax, part_tax))
+        return part_total - part_tax, part_tax, part_total
+    part_net = max(0, min(left_net, round_minor(net * after / sold) - given_back[0]))
+    part_tax = max(0, min(left_tax, round_minor(part_net * rate)))
+    return part_net, part_tax, part_net + part_tax
 
 
 def _envelope(
@@ -114,6 +135,8 @@ class Events:
     shop: Shop
     order_versions: dict[uuid.UUID, int] = field(default_factory=dict)
     refunded: dict[uuid.UUID, Decimal] = field(default_factory=dict)
+    given_back: dict[uuid.UUID, tuple[int, int, int]] = field(default_factory=dict)
+    receipts: dict[uuid.UUID, int] = field(default_factory=dict)
 
     def reference_data(self, at: datetime) -> list[EventEnvelope]:
         shop = self.shop
@@ -241,8 +264,11 @@ class Events:
         items: Sequence[Item] = (COFFEE, CROISSANT),
         payments: Sequence[tuple[str, str]] = (("card", "card"),),
         receipt_number: str | None = None,
+        receipt_sequence: int | None = None,
     ) -> EventEnvelope:
-        """A paid order; the total is split over `payments`, the last one taking the rest."""
+        """A paid order; the total is split over `payments`, the last one taking the rest.
+
+        Receipts are numbered per register in the order they are built, unless given."""
         lines = []
         for item in items:
             gross = item.quantity * item.unit_price
@@ -281,13 +307,17 @@ class Events:
             )
         order_id = uuid.uuid4()
         self.order_versions[order_id] = 1
+        if receipt_sequence is None:
+            receipt_sequence = self.receipts.get(register_id, 0) + 1
+        self.receipts[register_id] = max(self.receipts.get(register_id, 0), receipt_sequence)
         return _envelope(
             OrderPlaced(
                 order_id=order_id,
                 register_id=register_id,
                 shop_id=self.shop.shop_id,
                 session_id=session_id,
-                receipt_number=receipt_number or f"R-{order_id.hex[:6]}",
+                receipt_number=receipt_number or f"R{register_id.hex[:4]}-{receipt_sequence}",
+                receipt_sequence=receipt_sequence,
                 business_date=self.shop.business_date(at),
                 created_at=at,
                 currency=self.shop.currency,
@@ -314,28 +344,27 @@ class Events:
         register_id: uuid.UUID | None = None,
         session_id: uuid.UUID | None = None,
     ) -> EventEnvelope:
-        """Refunds (line index, quantity) pairs of an order, apportioned as the orders service does.
-
-        Net, tax and total are each shared on cumulative quantities, so a line refunded in parts
-        adds up to the whole line exactly.
-        """
+        """Refunds (line index, quantity) pairs of an order, priced as the orders service does,
+        so a line refunded in parts adds up to the whole line exactly."""
         placed = order.data
         lines = []
         for index, quantity in quantities:
             line = placed["lines"][index]
             line_id = uuid.UUID(str(line["line_id"]))
-            sold = Decimal(line["quantity"])
             before = self.refunded.get(line_id, Decimal(0))
             after = self.refunded[line_id] = before + quantity
+            earlier = self.given_back.get(line_id, (0, 0, 0))
+            net, tax, total = _refund_part(line, before, after, earlier)
+            self.given_back[line_id] = (earlier[0] + net, earlier[1] + tax, earlier[2] + total)
             lines.append(
                 RefundLineState(
                     refund_line_id=uuid.uuid4(),
                     order_line_id=line_id,
                     product_ref=line["product_ref"],
                     quantity=str(quantity),
-                    net=_share(line["net"], sold, before, after),
-                    tax=_share(line["tax"], sold, before, after),
-                    total=_share(line["total"], sold, before, after),
+                    net=net,
+                    tax=tax,
+                    total=total,
                 )
             )
         total = sum(line.total for line in lines)
