@@ -111,8 +111,9 @@ async def test_first_order_opens_a_session_silently_with_no_cash(world: OrdersWo
 
 async def test_order_for_unknown_register_is_refused(world: OrdersWorld) -> None:
     register = await world.create_register()
-    body = world.order_body(register, register_id=str(uuid.uuid4()))
-    token = world.manager(register.tenant_id)
+    unknown = uuid.uuid4()
+    body = world.order_body(register, register_id=str(unknown))
+    token = world.token(register.tenant_id, register_id=unknown)
     response = await world.client.post("/v1/orders", json=body, headers=token)
     assert response.status_code == 422
     assert "is not known" in problem(response)["detail"]

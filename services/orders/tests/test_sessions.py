@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
+
 from orders.testing import OrdersWorld, problem
+from shared.auth import Role
 
 
 async def test_only_one_session_opens_when_a_register_opens_concurrently(
@@ -95,6 +98,25 @@ async def test_a_closed_session_cannot_close_again(world: OrdersWorld) -> None:
     again = await world.client.post(url, json=body, headers=world.device(register))
     assert (first.status_code, again.status_code) == (200, 409)
     assert problem(again)["detail"].startswith(f"Session {order['session_id']} was already closed")
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
+async def test_the_back_office_closes_a_session_a_till_left_open_and_is_named_as_closer(
+    world: OrdersWorld, role: Role
+) -> None:
+    register = await world.create_register()
+    order = await world.place(register)
+    closed = await world.client.post(
+        f"/v1/sessions/{order['session_id']}/close",
+        json={"counted_cash": {"amount": 0, "currency": "EUR"}, "note": "left open overnight"},
+        headers=world.token(register.tenant_id, role),
+    )
+    assert closed.status_code == 200, closed.text
+    session = closed.json()
+    assert (session["state"], session["opened_by"]) == ("closed", "cashier@test")
+    assert session["closed_by"] == f"{role.value}@test"
+    # The till carries on in a session of its own.
+    assert (await world.place(register))["session_id"] != order["session_id"]
 
 
 async def test_after_a_close_the_next_order_opens_a_new_session(world: OrdersWorld) -> None:

@@ -7,6 +7,7 @@ tests, and a service outside dev mode refuses to start with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -175,3 +176,35 @@ def require_role(claims: TokenClaims, *roles: Role) -> None:
             f"This action needs one of the roles {allowed}; the token's role is {claims.role}.",
             type_="urn:pos:problem:forbidden",
         )
+
+
+def allow_roles(*roles: Role) -> Callable[[TokenClaims], TokenClaims]:
+    """A route dependency: 403 unless the token's role is one of `roles`.
+
+    Used in a route's `dependencies`, it runs before the body and path are validated, so a caller
+    who may not use the route learns nothing about what it takes.
+    """
+    allowed = [role.value for role in roles]
+
+    def role_allowed(claims: Claims) -> TokenClaims:
+        if claims.role in roles:
+            return claims
+        detail = (
+            f"This action needs one of the roles {', '.join(allowed)}; "
+            f"the token's role is {claims.role.value}."
+        )
+        if claims.role is Role.PLATFORM_ADMIN:
+            # The one caller whose next step is not obvious: it owns no tenant's data.
+            detail += (
+                " A platform admin creates tenants and issues their tokens; to act in a tenant, "
+                "issue an admin token for that tenant (POST /v1/tokens with its tenant_id)."
+            )
+        raise Problem(
+            403,
+            "Forbidden",
+            detail,
+            type_="urn:pos:problem:forbidden",
+            extra={"allowed_roles": allowed, "role": claims.role.value},
+        )
+
+    return role_allowed

@@ -93,20 +93,29 @@ class Actor:
 
     @classmethod
     def from_claims(cls, claims: TokenClaims) -> Actor:
+        if claims.role is Role.CASHIER and claims.register_id is None:
+            # Without its register a till's token would have no scope at all.
+            raise ForbiddenError(
+                "This cashier token names no register; a till needs a device token issued for "
+                "its register (POST /v1/tokens with role cashier and register_id)."
+            )
         return cls(claims.tenant_id, claims.sub, claims.role, claims.register_id)
 
-    def require_admin(self, action: str) -> None:
-        if self.role != Role.ADMIN:
-            raise ForbiddenError(
-                f"Only an admin token may {action}; this token's role is {self.role}."
-            )
-
     def check_register(self, register_id: UUID, action: str) -> None:
-        if self.register_id is not None and self.register_id != register_id:
+        """A cashier is a till's device: it works on its own register only."""
+        if self.role is Role.CASHIER and self.register_id != register_id:
             raise ForbiddenError(
                 f"This device's token belongs to register {self.register_id}; "
                 f"it cannot {action} on register {register_id}."
             )
+
+    def register_scope(self, register_id: UUID | None, action: str) -> UUID | None:
+        """The register a list is limited to: a cashier's own, whether it named it or not."""
+        if self.role is not Role.CASHIER:
+            return register_id
+        if register_id is not None:
+            self.check_register(register_id, action)
+        return self.register_id
 
 
 def _money(amount: int, currency: str) -> SignedMoney:
@@ -298,6 +307,7 @@ class OrderHandlers:
             session = await repo.get_session(db, actor.tenant_id, session_id)
             if session is None:
                 raise NotFoundError(f"No session {session_id} exists.")
+            actor.check_register(session["register_id"], "read sessions")
             return (await self._sessions_public(db, [session]))[0]
 
     async def list_sessions(
@@ -314,7 +324,7 @@ class OrderHandlers:
             rows = await repo.list_sessions(
                 db,
                 actor.tenant_id,
-                register_id=register_id,
+                register_id=actor.register_scope(register_id, "read sessions"),
                 state=state,
                 business_date=business_date,
                 before_seq=decode_cursor(cursor),
@@ -451,6 +461,7 @@ class OrderHandlers:
             found = await self._orders_public(db, actor.tenant_id, [order_id])
             if not found:
                 raise NotFoundError(f"No order {order_id} exists.")
+            actor.check_register(found[0].register_id, "read orders")
             return found[0]
 
     async def list_orders(
@@ -468,7 +479,7 @@ class OrderHandlers:
             rows = await repo.list_orders(
                 db,
                 actor.tenant_id,
-                register_id=register_id,
+                register_id=actor.register_scope(register_id, "read orders"),
                 session_id=session_id,
                 business_date=business_date,
                 state=state,
@@ -522,6 +533,11 @@ class OrderHandlers:
     ) -> tuple[RefundPublic, bool]:
         request_fingerprint = fingerprint(body)
         async with self._pool.acquire() as db:
+            # Checked before a replay too: a refund id alone must not show another till's refund.
+            sold = await repo.get_orders(db, actor.tenant_id, [order_id])
+            if not sold:
+                raise NotFoundError(f"No order {order_id} exists.")
+            actor.check_register(sold[0]["register_id"], "refund orders")
             replay = await self._refund_replay(db, actor, order_id, body.id, request_fingerprint)
             if replay is not None:
                 return replay, False
@@ -560,9 +576,7 @@ class OrderHandlers:
         order = await repo.lock_order(db, actor.tenant_id, order_id)
         if order is None:
             raise NotFoundError(f"No order {order_id} exists.")
-        register = await self._register_for_sale(
-            db, actor, actor.register_id or order["register_id"]
-        )
+        register = await self._register_for_sale(db, actor, order["register_id"])
         currency = order["currency"]
         if register["currency"] != currency:
             raise InvalidRequestError(
