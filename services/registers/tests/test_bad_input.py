@@ -143,7 +143,7 @@ async def test_cashier_token_is_forbidden_on_admin_endpoints(
 ) -> None:
     tenant = await world.tenant()
     cashier = await _cashier(world, tenant)
-    await _refused(world, method, path, cashier, 403, "this token's role is cashier", json=json)
+    await _refused(world, method, path, cashier, 403, "the token's role is cashier", json=json)
 
 
 async def test_manager_reads_but_cannot_change(world: RegistersWorld) -> None:
@@ -157,7 +157,7 @@ async def test_manager_reads_but_cannot_change(world: RegistersWorld) -> None:
         f"/v1/registers/{register['id']}",
         manager,
         403,
-        "This needs a admin token; this token's role is manager.",
+        "This action needs one of the roles admin; the token's role is manager.",
         json={"name": "Mine now"},
     )
 

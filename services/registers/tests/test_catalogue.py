@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registers.testing import RegistersWorld
+from registers.testing import RegistersWorld, problem
 
 
 async def test_platform_admin_creates_a_tenant_and_it_is_announced(world: RegistersWorld) -> None:
@@ -104,7 +104,7 @@ async def test_patch_without_changes_writes_no_version_and_no_event(world: Regis
 async def test_tenant_tier_change_is_announced(world: RegistersWorld) -> None:
     tenant = await world.tenant("starter")
     upgraded = await world.ok(
-        "PATCH", f"/v1/tenants/{tenant.id}", tenant.admin, json={"tier": "pro"}
+        "PATCH", f"/v1/tenants/{tenant.id}", world.platform, json={"tier": "pro"}
     )
     assert (upgraded["tier"], upgraded["version"]) == ("pro", 2)
     event = (await world.events_of(tenant.id))[-1]
@@ -113,6 +113,24 @@ async def test_tenant_tier_change_is_announced(world: RegistersWorld) -> None:
         "pro",
         ["tier"],
     )
+
+
+async def test_a_tenants_own_admin_renames_it_but_cannot_change_its_tier(
+    world: RegistersWorld,
+) -> None:
+    tenant = await world.tenant("starter")
+    url = f"/v1/tenants/{tenant.id}"
+    upgrade = await world.client.patch(url, json={"tier": "pro"}, headers=tenant.admin)
+    assert upgrade.status_code == 403
+    assert problem(upgrade)["detail"].startswith("Only a platform admin changes a tenant's tier")
+    assert problem(upgrade)["errors"][0]["field"] == "tier"
+    # Sending the tier it already has, with other changes, is no change of tier.
+    renamed = await world.ok("PATCH", url, tenant.admin, json={"name": "Cafe", "tier": "starter"})
+    assert (renamed["name"], renamed["tier"], renamed["version"]) == ("Cafe", "starter", 2)
+    assert [event["type"] for event in await world.events_of(tenant.id)] == [
+        "tenant.created",
+        "tenant.updated",
+    ]
 
 
 async def test_payment_methods_are_created_changed_and_announced(world: RegistersWorld) -> None:

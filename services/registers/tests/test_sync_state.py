@@ -39,7 +39,7 @@ async def test_upgrading_to_pro_queues_a_create_for_each_active_register(
     inactive = await world.register(tenant, shop)
     await world.patch_register(tenant, inactive, active=False)
 
-    await world.ok("PATCH", f"/v1/tenants/{tenant.id}", tenant.admin, json={"tier": "pro"})
+    await world.ok("PATCH", f"/v1/tenants/{tenant.id}", world.platform, json={"tier": "pro"})
 
     assert (await world.get_register(tenant, active))["sync_state"] == "pending_create"
     assert (await world.get_register(tenant, inactive))["sync_state"] == "local"
@@ -57,11 +57,11 @@ async def test_downgrading_to_starter_keeps_the_odoo_link_and_goes_local(
     register = await world.register(tenant)
     await world.odoo_synced(tenant, register, odoo_id=41, name="Till 1")
 
-    await world.ok("PATCH", f"/v1/tenants/{tenant.id}", tenant.admin, json={"tier": "starter"})
+    await world.ok("PATCH", f"/v1/tenants/{tenant.id}", world.platform, json={"tier": "starter"})
     local = await world.get_register(tenant, register)
     assert (local["sync_state"], local["odoo_pos_config_id"]) == ("local", 41)
 
-    await world.ok("PATCH", f"/v1/tenants/{tenant.id}", tenant.admin, json={"tier": "pro"})
+    await world.ok("PATCH", f"/v1/tenants/{tenant.id}", world.platform, json={"tier": "pro"})
     # Back on Pro, the existing pos.config is updated, never created a second time.
     back = await world.get_register(tenant, register)
     assert (back["sync_state"], back["odoo_pos_config_id"]) == ("pending_update", 41)

@@ -34,7 +34,7 @@ from registers.http_models import (
     TokenPage,
 )
 from registers.settings import RegistersSettings
-from shared.auth import Claims
+from shared.auth import Claims, Role, allow_roles
 from shared.errors import install_domain_error_handler
 from shared.http_service import create_service_app, service_readiness
 
@@ -55,6 +55,13 @@ ActorDep = Annotated[Actor, Depends(_actor)]
 Limit = Annotated[int, Query(ge=1, le=250)]
 IfMatch = Annotated[str | None, Header(description='The ETag of your last read, such as "3"')]
 
+# Who may call each route (README, "Who may do what"); tenant scope is the handlers'.
+PLATFORM = Depends(allow_roles(Role.PLATFORM_ADMIN))
+BACK_OFFICE = Depends(allow_roles(Role.MANAGER, Role.ADMIN))
+TENANT_READERS = Depends(allow_roles(Role.MANAGER, Role.ADMIN, Role.PLATFORM_ADMIN))
+ADMIN = Depends(allow_roles(Role.ADMIN))
+ADMINS = Depends(allow_roles(Role.ADMIN, Role.PLATFORM_ADMIN))
+
 
 def _tagged(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
@@ -63,7 +70,7 @@ def _tagged(response: Response, version: int) -> None:
 # Tenants.
 
 
-@router.post("/tenants", status_code=201)
+@router.post("/tenants", status_code=201, dependencies=[PLATFORM])
 async def create_tenant(
     body: TenantCreate, response: Response, actor: ActorDep, handlers: HandlersDep
 ) -> TenantPublic:
@@ -72,14 +79,14 @@ async def create_tenant(
     return tenant
 
 
-@router.get("/tenants")
+@router.get("/tenants", dependencies=[TENANT_READERS])
 async def list_tenants(
     actor: ActorDep, handlers: HandlersDep, cursor: str | None = None, limit: Limit = 50
 ) -> TenantPage:
     return await handlers.list_tenants(actor, cursor, limit)
 
 
-@router.get("/tenants/{tenant_id}")
+@router.get("/tenants/{tenant_id}", dependencies=[TENANT_READERS])
 async def get_tenant(
     tenant_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
 ) -> TenantPublic:
@@ -88,7 +95,7 @@ async def get_tenant(
     return tenant
 
 
-@router.patch("/tenants/{tenant_id}")
+@router.patch("/tenants/{tenant_id}", dependencies=[ADMINS])
 async def patch_tenant(
     tenant_id: UUID,
     body: TenantPatch,
@@ -105,7 +112,7 @@ async def patch_tenant(
 # Shops.
 
 
-@router.post("/shops", status_code=201)
+@router.post("/shops", status_code=201, dependencies=[ADMIN])
 async def create_shop(
     body: ShopCreate, response: Response, actor: ActorDep, handlers: HandlersDep
 ) -> ShopPublic:
@@ -114,14 +121,14 @@ async def create_shop(
     return shop
 
 
-@router.get("/shops")
+@router.get("/shops", dependencies=[BACK_OFFICE])
 async def list_shops(
     actor: ActorDep, handlers: HandlersDep, cursor: str | None = None, limit: Limit = 50
 ) -> ShopPage:
     return await handlers.list_shops(actor, cursor, limit)
 
 
-@router.get("/shops/{shop_id}")
+@router.get("/shops/{shop_id}", dependencies=[BACK_OFFICE])
 async def get_shop(
     shop_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
 ) -> ShopPublic:
@@ -130,7 +137,7 @@ async def get_shop(
     return shop
 
 
-@router.patch("/shops/{shop_id}")
+@router.patch("/shops/{shop_id}", dependencies=[ADMIN])
 async def patch_shop(
     shop_id: UUID,
     body: ShopPatch,
@@ -147,7 +154,7 @@ async def patch_shop(
 # Registers.
 
 
-@router.post("/shops/{shop_id}/registers", status_code=201)
+@router.post("/shops/{shop_id}/registers", status_code=201, dependencies=[ADMIN])
 async def create_register(
     shop_id: UUID,
     body: RegisterCreate,
@@ -160,7 +167,7 @@ async def create_register(
     return register
 
 
-@router.get("/registers")
+@router.get("/registers", dependencies=[BACK_OFFICE])
 async def list_registers(
     actor: ActorDep,
     handlers: HandlersDep,
@@ -174,7 +181,7 @@ async def list_registers(
     )
 
 
-@router.get("/registers/{register_id}")
+@router.get("/registers/{register_id}", dependencies=[BACK_OFFICE])
 async def get_register(
     register_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
 ) -> RegisterPublic:
@@ -183,7 +190,7 @@ async def get_register(
     return register
 
 
-@router.patch("/registers/{register_id}")
+@router.patch("/registers/{register_id}", dependencies=[ADMIN])
 async def patch_register(
     register_id: UUID,
     body: RegisterPatch,
@@ -197,7 +204,7 @@ async def patch_register(
     return register
 
 
-@router.post("/registers/{register_id}/retry-sync")
+@router.post("/registers/{register_id}/retry-sync", dependencies=[ADMIN])
 async def retry_sync(
     register_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
 ) -> RegisterPublic:
@@ -209,7 +216,7 @@ async def retry_sync(
 # Payment methods.
 
 
-@router.post("/payment-methods", status_code=201)
+@router.post("/payment-methods", status_code=201, dependencies=[ADMIN])
 async def create_payment_method(
     body: PaymentMethodCreate, response: Response, actor: ActorDep, handlers: HandlersDep
 ) -> PaymentMethodPublic:
@@ -218,14 +225,14 @@ async def create_payment_method(
     return method
 
 
-@router.get("/payment-methods")
+@router.get("/payment-methods", dependencies=[BACK_OFFICE])
 async def list_payment_methods(
     actor: ActorDep, handlers: HandlersDep, cursor: str | None = None, limit: Limit = 50
 ) -> PaymentMethodPage:
     return await handlers.list_payment_methods(actor, cursor, limit)
 
 
-@router.get("/payment-methods/{payment_method_id}")
+@router.get("/payment-methods/{payment_method_id}", dependencies=[BACK_OFFICE])
 async def get_payment_method(
     payment_method_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
 ) -> PaymentMethodPublic:
@@ -234,7 +241,7 @@ async def get_payment_method(
     return method
 
 
-@router.patch("/payment-methods/{payment_method_id}")
+@router.patch("/payment-methods/{payment_method_id}", dependencies=[ADMIN])
 async def patch_payment_method(
     payment_method_id: UUID,
     body: PaymentMethodPatch,
@@ -251,19 +258,19 @@ async def patch_payment_method(
 # Tokens.
 
 
-@router.post("/tokens", status_code=201)
+@router.post("/tokens", status_code=201, dependencies=[ADMINS])
 async def issue_token(body: TokenCreate, actor: ActorDep, handlers: HandlersDep) -> TokenIssued:
     return await handlers.issue_token(actor, body)
 
 
-@router.get("/tokens")
+@router.get("/tokens", dependencies=[ADMINS])
 async def list_tokens(
     actor: ActorDep, handlers: HandlersDep, cursor: str | None = None, limit: Limit = 50
 ) -> TokenPage:
     return await handlers.list_tokens(actor, cursor, limit)
 
 
-@router.delete("/tokens/{token_id}", status_code=204)
+@router.delete("/tokens/{token_id}", status_code=204, dependencies=[ADMINS])
 async def revoke_token(token_id: UUID, actor: ActorDep, handlers: HandlersDep) -> Response:
     await handlers.revoke_token(actor, token_id)
     return Response(status_code=204)

@@ -104,24 +104,6 @@ class Actor:
     def is_platform_admin(self) -> bool:
         return self.role is Role.PLATFORM_ADMIN
 
-    def require(self, *roles: Role) -> None:
-        if self.role in roles:
-            return
-        allowed = " or ".join(role.value for role in roles)
-        if self.is_platform_admin:
-            raise ForbiddenError(
-                "A platform admin token creates tenants and issues their tokens; to manage a "
-                "tenant's shops, registers and payment methods, issue an admin token for that "
-                "tenant (POST /v1/tokens with its tenant_id) and use it."
-            )
-        raise ForbiddenError(f"This needs a {allowed} token; this token's role is {self.role}.")
-
-    def require_reader(self) -> None:
-        self.require(Role.ADMIN, Role.MANAGER)
-
-    def require_admin(self) -> None:
-        self.require(Role.ADMIN)
-
 
 @dataclass(frozen=True)
 class TokenPolicy:
@@ -308,8 +290,6 @@ class RegisterHandlers:
     async def _tenant_in_scope(
         self, db: Db, actor: Actor, tenant_id: UUID, lock: repo.Lock = ""
     ) -> repo.Row:
-        if not actor.is_platform_admin:
-            actor.require_reader()
         tenant = None
         if actor.is_platform_admin or tenant_id == actor.tenant_id:
             tenant = await repo.get_tenant(db, tenant_id, lock)
@@ -327,7 +307,6 @@ class RegisterHandlers:
         return tenant
 
     async def create_tenant(self, actor: Actor, body: TenantCreate) -> TenantPublic:
-        actor.require(Role.PLATFORM_ADMIN)
         currency = valid_currency(body.default_currency, "default_currency")
         timezone = valid_timezone(body.default_timezone, "default_timezone")
         async with self._pool.acquire() as db, db.transaction():
@@ -354,8 +333,6 @@ class RegisterHandlers:
             return tenant_public(await self._tenant_in_scope(db, actor, tenant_id))
 
     async def list_tenants(self, actor: Actor, cursor: str | None, limit: int) -> TenantPage:
-        if not actor.is_platform_admin:
-            actor.require_reader()
         only = None if actor.is_platform_admin else actor.tenant_id
         async with self._pool.acquire() as db:
             rows = await repo.list_tenants(db, only, decode_cursor(cursor), limit)
@@ -365,8 +342,6 @@ class RegisterHandlers:
     async def patch_tenant(
         self, actor: Actor, tenant_id: UUID, body: TenantPatch, if_match: str | None
     ) -> TenantPublic:
-        if not actor.is_platform_admin:
-            actor.require_admin()
         wanted = _wanted(body)
         if "default_currency" in wanted:
             valid_currency(wanted["default_currency"], "default_currency")
@@ -376,6 +351,13 @@ class RegisterHandlers:
             tenant = await self._tenant_in_scope(db, actor, tenant_id, "FOR UPDATE")
             _check_version(tenant, expected_version(if_match), "tenant")
             changes = _changes(tenant, wanted)
+            if "tier" in changes and not actor.is_platform_admin:
+                # The tier is what the tenant pays for: the platform sets it, as billing would.
+                raise ForbiddenError(
+                    f"Only a platform admin changes a tenant's tier (it is {tenant['tier']}); "
+                    "ask the platform to upgrade or downgrade this tenant.",
+                    field="tier",
+                )
             if not changes:
                 return tenant_public(tenant)
             row = await repo.update_tenant(db, tenant_id, changes)
@@ -419,7 +401,6 @@ class RegisterHandlers:
     # Shops.
 
     async def create_shop(self, actor: Actor, body: ShopCreate) -> ShopPublic:
-        actor.require_admin()
         cutoff = valid_cutoff(body.business_day_cutoff)
         async with self._pool.acquire() as db, db.transaction():
             tenant = await self._own_tenant(db, actor, "FOR SHARE")
@@ -451,12 +432,10 @@ class RegisterHandlers:
         return shop
 
     async def get_shop(self, actor: Actor, shop_id: UUID) -> ShopPublic:
-        actor.require_reader()
         async with self._pool.acquire() as db:
             return shop_public(await self._shop(db, actor, shop_id))
 
     async def list_shops(self, actor: Actor, cursor: str | None, limit: int) -> ShopPage:
-        actor.require_reader()
         async with self._pool.acquire() as db:
             rows = await repo.list_shops(db, actor.tenant_id, decode_cursor(cursor), limit)
         items, next_cursor = _page(rows, limit, shop_public)
@@ -465,7 +444,6 @@ class RegisterHandlers:
     async def patch_shop(
         self, actor: Actor, shop_id: UUID, body: ShopPatch, if_match: str | None
     ) -> ShopPublic:
-        actor.require_admin()
         wanted = _wanted(body)
         if "currency" in wanted:
             valid_currency(wanted["currency"], "currency")
@@ -511,7 +489,6 @@ class RegisterHandlers:
     async def create_register(
         self, actor: Actor, shop_id: UUID, body: RegisterCreate
     ) -> RegisterPublic:
-        actor.require_admin()
         prefix = valid_receipt_prefix(body.receipt_prefix)
         async with self._pool.acquire() as db, db.transaction():
             tenant = await self._own_tenant(db, actor, "FOR SHARE")
@@ -549,7 +526,6 @@ class RegisterHandlers:
         return register
 
     async def get_register(self, actor: Actor, register_id: UUID) -> RegisterPublic:
-        actor.require_reader()
         async with self._pool.acquire() as db:
             return register_public(await self._register(db, actor, register_id))
 
@@ -562,7 +538,6 @@ class RegisterHandlers:
         cursor: str | None,
         limit: int,
     ) -> RegisterPage:
-        actor.require_reader()
         async with self._pool.acquire() as db:
             rows = await repo.list_registers(
                 db,
@@ -578,7 +553,6 @@ class RegisterHandlers:
     async def patch_register(
         self, actor: Actor, register_id: UUID, body: RegisterPatch, if_match: str | None
     ) -> RegisterPublic:
-        actor.require_admin()
         wanted = _wanted(body)
         if "receipt_prefix" in wanted:
             wanted["receipt_prefix"] = valid_receipt_prefix(wanted["receipt_prefix"])
@@ -622,7 +596,6 @@ class RegisterHandlers:
         return register_public(row)
 
     async def retry_sync(self, actor: Actor, register_id: UUID) -> RegisterPublic:
-        actor.require_admin()
         async with self._pool.acquire() as db, db.transaction():
             tenant = await self._own_tenant(db, actor, "FOR SHARE")
             register = await self._register(db, actor, register_id, "FOR UPDATE")
@@ -715,7 +688,6 @@ class RegisterHandlers:
     async def create_payment_method(
         self, actor: Actor, body: PaymentMethodCreate
     ) -> PaymentMethodPublic:
-        actor.require_admin()
         async with self._pool.acquire() as db, db.transaction():
             await self._own_tenant(db, actor, "FOR SHARE")
             try:
@@ -755,14 +727,12 @@ class RegisterHandlers:
     async def get_payment_method(
         self, actor: Actor, payment_method_id: UUID
     ) -> PaymentMethodPublic:
-        actor.require_reader()
         async with self._pool.acquire() as db:
             return payment_method_public(await self._payment_method(db, actor, payment_method_id))
 
     async def list_payment_methods(
         self, actor: Actor, cursor: str | None, limit: int
     ) -> PaymentMethodPage:
-        actor.require_reader()
         async with self._pool.acquire() as db:
             rows = await repo.list_payment_methods(
                 db, actor.tenant_id, decode_cursor(cursor), limit
@@ -777,7 +747,6 @@ class RegisterHandlers:
         body: PaymentMethodPatch,
         if_match: str | None,
     ) -> PaymentMethodPublic:
-        actor.require_admin()
         # Clearing the Odoo id unlinks the method from Odoo's.
         wanted = _wanted(body, nullable=frozenset({"odoo_payment_method_id"}))
         async with self._pool.acquire() as db, db.transaction():
@@ -867,7 +836,6 @@ class RegisterHandlers:
     async def _token_tenant(self, actor: Actor, body: TokenCreate, role: Role) -> UUID:
         """The tenant a new token belongs to, after checking the caller may issue it."""
         if not actor.is_platform_admin:
-            actor.require_admin()
             if role is Role.PLATFORM_ADMIN:
                 raise ForbiddenError("Only a platform admin issues platform admin tokens.")
             if body.tenant_id not in (None, actor.tenant_id):
@@ -893,8 +861,6 @@ class RegisterHandlers:
         return body.tenant_id
 
     async def list_tokens(self, actor: Actor, cursor: str | None, limit: int) -> TokenPage:
-        if not actor.is_platform_admin:
-            actor.require_admin()
         async with self._pool.acquire() as db:
             rows = await repo.list_tokens(db, actor.tenant_id, decode_cursor(cursor), limit)
         items, next_cursor = _page(rows, limit, token_public)
@@ -902,8 +868,6 @@ class RegisterHandlers:
 
     async def revoke_token(self, actor: Actor, token_id: UUID) -> None:
         """Revokes a token everywhere; revoking it again changes nothing."""
-        if not actor.is_platform_admin:
-            actor.require_admin()
         scope = None if actor.is_platform_admin else actor.tenant_id
         async with self._pool.acquire() as db, db.transaction():
             token = await repo.get_token(db, token_id, scope, "FOR UPDATE")
