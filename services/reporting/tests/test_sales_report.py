@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from reporting.testing import COFFEE, CROISSANT, Events, ReportingWorld, Shop, problem
 
@@ -47,6 +48,69 @@ async def test_every_grouping_of_a_period_adds_up_to_its_totals(world: Reporting
     assert totals["order_count"] == 6
     assert totals["gross"] == 3 * (700 + 920)
     assert totals["refunds"] == 3 * (350 + 350)
+
+
+async def test_groups_by_payment_method_and_product_compute_their_figures_or_give_none(
+    world: ReportingWorld,
+) -> None:
+    shop = Shop.new(registers=1)
+    events = Events(shop)
+    at = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
+    till = shop.register_ids[0]
+    card = events.payment_method("visa", "Visa card", "card", at)
+    opened = events.session_opened(till, at)
+    session = opened.aggregate_id
+    # 2 flat whites (700, tax 64) and a croissant (220, tax 20), half by card, half cash.
+    split = events.order(till, session, at, payments=[("visa", "card"), ("cash", "cash")])
+    coffee = events.order(till, session, at, items=[COFFEE], payments=[("visa", "card")])
+    refund = events.refund(split, at, [(0, 1)], method=("visa", "card"))
+    await world.feed([*events.reference_data(at), card, opened, split, coffee, refund])
+
+    def grouped(group_by: str) -> Any:
+        return world.get(
+            "/v1/reports/sales",
+            shop.tenant_id,
+            shop_id=str(shop.shop_id),
+            group_by=group_by,
+            **{"from": at.date(), "to": at.date()},
+        )
+
+    by_method = {g["key"]: g for g in (await grouped("payment_method"))["groups"]}
+    visa = by_method["visa"]
+    assert (visa["label"], visa["kind"]) == ("Visa card", "card")
+    assert visa["payment_method_id"] == str(card.aggregate_id)
+    assert visa["totals"] == {
+        "order_count": 2,
+        "refund_count": 1,
+        "gross": 460 + 700,
+        "refunds": 350,
+        "net": 460 + 700 - 350,
+        "average_ticket": None,
+        "discounts": None,
+        "sales_tax": None,
+        "refunds_tax": None,
+        "net_tax": None,
+    }
+    cash = by_method["cash"]
+    assert (cash["label"], cash["kind"], cash["payment_method_id"]) == ("cash", "cash", None)
+    assert (cash["totals"]["order_count"], cash["totals"]["gross"]) == (1, 460)
+
+    by_product = {g["key"]: g for g in (await grouped("product"))["groups"]}
+    assert by_product["FW"]["label"] == "Flat white"
+    assert by_product["FW"]["totals"] == {
+        "order_count": 2,
+        "refund_count": 1,
+        "gross": 1400,
+        "refunds": 350,
+        "net": 1050,
+        "average_ticket": None,
+        "discounts": 0,
+        "sales_tax": 128,
+        "refunds_tax": 32,
+        "net_tax": 96,
+    }
+    assert by_product["CR"]["totals"]["order_count"] == 1
+    assert by_product["CR"]["totals"]["sales_tax"] == 20
 
 
 async def test_sales_report_refuses_an_upside_down_or_overlong_period(

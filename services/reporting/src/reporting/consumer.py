@@ -20,6 +20,8 @@ CONSUMED_EVENTS = (
     "shop.updated",
     "tenant.created",
     "tenant.updated",
+    "payment_method.created",
+    "payment_method.updated",
 )
 
 

@@ -40,6 +40,7 @@ from reporting.http_models import (
     RegisterTotals,
     SalesGroup,
     SalesGroupBy,
+    SalesGroupTotals,
     SalesReportPublic,
     SalesSummary,
     SessionEntry,
@@ -57,6 +58,7 @@ from shared.events.contracts import (
     OrderOdooSyncFailed,
     OrderPlaced,
     OrderRefunded,
+    PaymentMethodState,
     RegisterState,
     SessionClosed,
     SessionOpened,
@@ -137,6 +139,16 @@ class Projector:
                 currency=data.currency,
                 timezone=data.timezone,
                 cutoff=parse_cutoff(data.business_day_cutoff),
+                version=envelope.aggregate_version,
+            )
+        elif isinstance(data, PaymentMethodState):
+            await repo.upsert_payment_method(
+                db,
+                tenant_id=tenant_id,
+                payment_method_id=data.payment_method_id,
+                code=data.code,
+                name=data.name,
+                kind=data.kind,
                 version=envelope.aggregate_version,
             )
         elif isinstance(data, TenantState):
@@ -417,6 +429,63 @@ def _payment_methods(rows: Iterable[Fields]) -> list[PaymentMethodTotals]:
     ]
 
 
+def _group(key: str, label: str | None, row: Fields) -> SalesGroup:
+    """A group of a sales report by day, hour or register: every figure of Totals."""
+    totals = _totals([row])
+    return SalesGroup(
+        key=key,
+        label=label,
+        payment_method_id=None,
+        kind=None,
+        totals=SalesGroupTotals(**totals.model_dump()),
+    )
+
+
+def _payment_method_group(row: Fields) -> SalesGroup:
+    sales, refunds, orders = int(row["sales"]), int(row["refunds"]), int(row["orders_paid"])
+    return SalesGroup(
+        key=row["method"],
+        label=row["name"] or row["method"],
+        payment_method_id=row["payment_method_id"],
+        kind=row["kind"],
+        totals=SalesGroupTotals(
+            order_count=orders,
+            refund_count=int(row["refunds_paid"]),
+            gross=sales,
+            refunds=refunds,
+            net=sales - refunds,
+            average_ticket=None,
+            discounts=None,
+            sales_tax=None,
+            refunds_tax=None,
+            net_tax=None,
+        ),
+    )
+
+
+def _product_group(row: Fields) -> SalesGroup:
+    sold, refunds = int(row["total"]), int(row["refunds"])
+    sales_tax, refunds_tax = int(row["sales_tax"]), int(row["refunds_tax"])
+    return SalesGroup(
+        key=row["product_ref"],
+        label=row["product_name"] or row["product_ref"],
+        payment_method_id=None,
+        kind=None,
+        totals=SalesGroupTotals(
+            order_count=int(row["order_count"]),
+            refund_count=int(row["refund_count"]),
+            gross=sold,
+            refunds=refunds,
+            net=sold - refunds,
+            average_ticket=None,
+            discounts=int(row["discounts"]),
+            sales_tax=sales_tax,
+            refunds_tax=refunds_tax,
+            net_tax=sales_tax - refunds_tax,
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class ShopContext:
     shop_id: UUID
@@ -603,76 +672,28 @@ class ReportQueries:
             groups: list[SalesGroup]
             if group_by == "day":
                 rows = await repo.totals_by_day(db, tenant_id, shop_id, first, last)
-                groups = [
-                    SalesGroup(key=r["business_date"].isoformat(), label=None, totals=_totals([r]))
-                    for r in rows
-                ]
+                groups = [_group(r["business_date"].isoformat(), None, r) for r in rows]
             elif group_by == "hour":
                 rows = await repo.totals_by_local_hour(
                     db, tenant_id, shop_id, first, last, shop.timezone
                 )
                 ordered = sorted(rows, key=lambda r: hour_order(r["hour"], shop.cutoff))
-                groups = [
-                    SalesGroup(key=f"{r['hour']:02d}:00", label=None, totals=_totals([r]))
-                    for r in ordered
-                ]
+                groups = [_group(f"{r['hour']:02d}:00", None, r) for r in ordered]
             elif group_by == "register":
                 named = await repo.registers_of_shop(
                     db, tenant_id, shop_id, [r["register_id"] for r in registers]
                 )
                 names = {r["register_id"]: r["name"] for r in named}
                 groups = [
-                    SalesGroup(
-                        key=str(r["register_id"]),
-                        label=names.get(r["register_id"]),
-                        totals=_totals([r]),
-                    )
+                    _group(str(r["register_id"]), names.get(r["register_id"]), r)
                     for r in sorted(registers, key=lambda r: -(r["gross"] - r["refunds"]))
                 ]
             elif group_by == "payment_method":
                 methods = await repo.payment_method_totals(db, tenant_id, shop_id, first, last)
-                groups = [
-                    SalesGroup(
-                        key=f"{m['method']}",
-                        label=m["kind"],
-                        totals=_totals(
-                            [
-                                {
-                                    "order_count": m["sale_count"],
-                                    "refund_count": m["refund_count"],
-                                    "gross": m["sales"],
-                                    "refunds": m["refunds"],
-                                    "discounts": 0,
-                                    "sales_tax": 0,
-                                    "refunds_tax": 0,
-                                }
-                            ]
-                        ),
-                    )
-                    for m in methods
-                ]
+                groups = [_payment_method_group(m) for m in methods]
             else:
                 products = await repo.product_totals(db, tenant_id, shop_id, first, last, None)
-                groups = [
-                    SalesGroup(
-                        key=p["product_ref"],
-                        label=p["product_name"] or p["product_ref"],
-                        totals=_totals(
-                            [
-                                {
-                                    "order_count": 0,
-                                    "refund_count": 0,
-                                    "gross": p["total"],
-                                    "refunds": p["refunds"],
-                                    "discounts": p["discounts"],
-                                    "sales_tax": 0,
-                                    "refunds_tax": 0,
-                                }
-                            ]
-                        ),
-                    )
-                    for p in products
-                ]
+                groups = [_product_group(p) for p in products]
         return SalesReportPublic(
             shop_id=shop_id,
             currency=shop.currency,

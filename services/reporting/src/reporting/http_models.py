@@ -182,10 +182,49 @@ class DailyReportPublic(_Out):
     registers_still_open: list[OpenRegister]
 
 
+class SalesGroupTotals(_Out):
+    """A group's figures. Grouped by day, hour or register a group has every figure of Totals.
+    A figure a grouping cannot have is null, never 0: a payment method takes part of an order,
+    not its discounts or tax; a product is part of a ticket, so has no average ticket."""
+
+    order_count: int = Field(
+        description="Orders in the group; by payment method those paid (at least in part) by it, "
+        "by product those with a line of it"
+    )
+    refund_count: int = Field(
+        description="Refunds in the group; by payment method those paid back by it, by product "
+        "those giving it back"
+    )
+    gross: int = Field(
+        description="What the orders came to, with tax; by payment method what it took, by "
+        "product what its lines came to"
+    )
+    refunds: int
+    net: int = Field(description="gross − refunds")
+    average_ticket: int | None = Field(
+        description="net / order_count; null by payment method and by product"
+    )
+    discounts: int | None = Field(description="null by payment method")
+    sales_tax: int | None = Field(description="null by payment method")
+    refunds_tax: int | None = Field(description="null by payment method")
+    net_tax: int | None = Field(description="sales_tax − refunds_tax; null by payment method")
+
+
 class SalesGroup(_Out):
-    key: str = Field(description="The group: a date, an hour, a register, a method or a product")
-    label: str | None
-    totals: Totals
+    key: str = Field(
+        description="The group: a date, an hour, a register id, a payment method's code (as "
+        "payments name it) or a product ref"
+    )
+    label: str | None = Field(
+        description="A register's name, a payment method's name (its code until the registers "
+        "service has named it here), a product's name; null by day and hour"
+    )
+    payment_method_id: UUID | None = Field(
+        description="By payment method: its id in the registers service, null if it has none "
+        "there (a method imported from Odoo, or not announced yet); null in other groupings"
+    )
+    kind: str | None = Field(description="By payment method: cash, card, qr or other; else null")
+    totals: SalesGroupTotals
 
 
 SalesGroupBy = Literal["day", "hour", "register", "payment_method", "product"]

@@ -30,6 +30,7 @@ READ_MODEL_TABLES = (
     "payment_totals",
     "product_totals",
     "daily_totals",
+    "payment_methods",
 )
 
 
@@ -235,6 +236,32 @@ async def upsert_register(
     )
 
 
+async def upsert_payment_method(
+    db: Db,
+    *,
+    tenant_id: UUID,
+    payment_method_id: UUID,
+    code: str,
+    name: str,
+    kind: str,
+    version: int,
+) -> None:
+    await db.execute(
+        """INSERT INTO payment_methods (tenant_id, payment_method_id, code, name, kind, version)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (tenant_id, payment_method_id) DO UPDATE
+           SET code = excluded.code, name = excluded.name, kind = excluded.kind,
+               version = excluded.version
+           WHERE payment_methods.version < excluded.version""",
+        tenant_id,
+        payment_method_id,
+        code,
+        name,
+        kind,
+        version,
+    )
+
+
 async def upsert_session(db: Db, session: dict[str, Any]) -> None:
     """Applies a session state if it is newer than the one held (closed outranks opened)."""
     await db.execute(
@@ -322,27 +349,30 @@ slot_in AS (
 ),
 payment_totals_in AS (
     INSERT INTO payment_totals AS t (tenant_id, shop_id, business_date, register_id, method,
-                                     kind, sale_count, sales)
+                                     kind, sale_count, sales, orders_paid)
     SELECT o.tenant_id, o.shop_id, o.business_date, o.register_id, p.method, p.kind,
-           count(*), sum(p.amount)
+           count(*), sum(p.amount), 1
     FROM new_order o CROSS JOIN payment p
     GROUP BY o.tenant_id, o.shop_id, o.business_date, o.register_id, p.method, p.kind
     ORDER BY p.method, p.kind
     ON CONFLICT (tenant_id, shop_id, business_date, register_id, method, kind) DO UPDATE
-    SET sale_count = t.sale_count + excluded.sale_count, sales = t.sales + excluded.sales
+    SET sale_count = t.sale_count + excluded.sale_count, sales = t.sales + excluded.sales,
+        orders_paid = t.orders_paid + 1
 ),
 product_totals_in AS (
     INSERT INTO product_totals AS t (tenant_id, shop_id, business_date, product_ref,
-                                     product_name, quantity, gross, discounts, total)
+                                     product_name, quantity, gross, discounts, total,
+                                     order_count, sales_tax)
     SELECT o.tenant_id, o.shop_id, o.business_date, l.product_ref, max(l.product_name),
-           sum(l.quantity), sum(l.gross), sum(l.discount), sum(l.total)
+           sum(l.quantity), sum(l.gross), sum(l.discount), sum(l.total), 1, sum(l.tax)
     FROM new_order o CROSS JOIN line l
     GROUP BY o.tenant_id, o.shop_id, o.business_date, l.product_ref
     ORDER BY l.product_ref
     ON CONFLICT (tenant_id, shop_id, business_date, product_ref) DO UPDATE
     SET product_name = GREATEST(t.product_name, excluded.product_name),
         quantity = t.quantity + excluded.quantity, gross = t.gross + excluded.gross,
-        discounts = t.discounts + excluded.discounts, total = t.total + excluded.total
+        discounts = t.discounts + excluded.discounts, total = t.total + excluded.total,
+        order_count = t.order_count + 1, sales_tax = t.sales_tax + excluded.sales_tax
 ),
 day_in AS (
     INSERT INTO daily_totals AS d (tenant_id, shop_id, business_date, register_id, order_count,
@@ -459,27 +489,29 @@ slot_in AS (
 ),
 payment_totals_in AS (
     INSERT INTO payment_totals AS t (tenant_id, shop_id, business_date, register_id, method,
-                                     kind, refund_count, refunds)
+                                     kind, refund_count, refunds, refunds_paid)
     SELECT r.tenant_id, r.shop_id, r.business_date, r.register_id, p.method, p.kind,
-           count(*), sum(p.amount)
+           count(*), sum(p.amount), 1
     FROM new_refund r CROSS JOIN payment p
     GROUP BY r.tenant_id, r.shop_id, r.business_date, r.register_id, p.method, p.kind
     ORDER BY p.method, p.kind
     ON CONFLICT (tenant_id, shop_id, business_date, register_id, method, kind) DO UPDATE
     SET refund_count = t.refund_count + excluded.refund_count,
-        refunds = t.refunds + excluded.refunds
+        refunds = t.refunds + excluded.refunds, refunds_paid = t.refunds_paid + 1
 ),
 product_totals_in AS (
     INSERT INTO product_totals AS t (tenant_id, shop_id, business_date, product_ref,
-                                     product_name, refund_quantity, refunds)
+                                     product_name, refund_quantity, refunds, refund_count,
+                                     refunds_tax)
     SELECT r.tenant_id, r.shop_id, r.business_date, l.product_ref, '', sum(l.quantity),
-           sum(l.total)
+           sum(l.total), 1, sum(l.tax)
     FROM new_refund r CROSS JOIN line l
     GROUP BY r.tenant_id, r.shop_id, r.business_date, l.product_ref
     ORDER BY l.product_ref
     ON CONFLICT (tenant_id, shop_id, business_date, product_ref) DO UPDATE
     SET refund_quantity = t.refund_quantity + excluded.refund_quantity,
-        refunds = t.refunds + excluded.refunds
+        refunds = t.refunds + excluded.refunds, refund_count = t.refund_count + 1,
+        refunds_tax = t.refunds_tax + excluded.refunds_tax
 ),
 day_in AS (
     INSERT INTO daily_totals AS d (tenant_id, shop_id, business_date, register_id, refund_count,
@@ -673,11 +705,16 @@ async def payment_method_totals(
     db: Db, tenant_id: UUID, shop_id: UUID, first: date, last: date
 ) -> list[Row]:
     return await db.fetch(
-        """SELECT method, kind, sum(sale_count)::bigint AS sale_count, sum(sales)::bigint AS sales,
-                  sum(refund_count)::bigint AS refund_count, sum(refunds)::bigint AS refunds
-           FROM payment_totals
-           WHERE tenant_id = $1 AND shop_id = $2 AND business_date BETWEEN $3 AND $4
-           GROUP BY method, kind ORDER BY sum(sales) - sum(refunds) DESC, method, kind""",
+        """SELECT t.method, t.kind, m.payment_method_id, m.name,
+                  sum(sale_count)::bigint AS sale_count, sum(sales)::bigint AS sales,
+                  sum(refund_count)::bigint AS refund_count, sum(refunds)::bigint AS refunds,
+                  sum(orders_paid)::bigint AS orders_paid, sum(refunds_paid)::bigint
+                  AS refunds_paid
+           FROM payment_totals t
+           LEFT JOIN payment_methods m ON m.tenant_id = t.tenant_id AND m.code = t.method
+           WHERE t.tenant_id = $1 AND shop_id = $2 AND business_date BETWEEN $3 AND $4
+           GROUP BY t.method, t.kind, m.payment_method_id, m.name
+           ORDER BY sum(sales) - sum(refunds) DESC, t.method, t.kind""",
         tenant_id,
         shop_id,
         first,
@@ -692,7 +729,9 @@ async def product_totals(
         """SELECT product_ref, max(product_name) AS product_name, sum(quantity) AS quantity,
                   sum(gross)::bigint AS gross, sum(discounts)::bigint AS discounts,
                   sum(total)::bigint AS total, sum(refund_quantity) AS refund_quantity,
-                  sum(refunds)::bigint AS refunds
+                  sum(refunds)::bigint AS refunds, sum(order_count)::bigint AS order_count,
+                  sum(refund_count)::bigint AS refund_count,
+                  sum(sales_tax)::bigint AS sales_tax, sum(refunds_tax)::bigint AS refunds_tax
            FROM product_totals
            WHERE tenant_id = $1 AND shop_id = $2 AND business_date BETWEEN $3 AND $4
            GROUP BY product_ref ORDER BY sum(total) - sum(refunds) DESC, product_ref

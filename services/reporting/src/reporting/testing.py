@@ -38,6 +38,7 @@ from shared.events.contracts import (
     OrderOdooSyncFailed,
     OrderPlaced,
     OrderRefunded,
+    PaymentMethodCreated,
     PaymentState,
     RefundLineState,
     RegisterCreated,
@@ -191,6 +192,17 @@ class Events:
                 )
             )
         return events
+
+    def payment_method(self, code: str, name: str, kind: str, at: datetime) -> EventEnvelope:
+        """The registers service announcing a payment method the tills pay by, by its code."""
+        method_id = uuid.uuid4()
+        return _envelope(
+            PaymentMethodCreated(payment_method_id=method_id, code=code, name=name, kind=kind),
+            self.shop.tenant_id,
+            method_id,
+            1,
+            at,
+        )
 
     def session_opened(
         self,
