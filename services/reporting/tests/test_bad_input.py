@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from reporting.testing import ReportingWorld, problem
 from shared.auth import Role
 
@@ -42,14 +44,15 @@ async def test_an_unknown_shop_is_not_found_with_a_reason(world: ReportingWorld)
     assert f"No shop {shop_id} exists" in problem(response)["detail"]
 
 
-async def test_a_cashier_may_not_set_up_the_chat(world: ReportingWorld) -> None:
+@pytest.mark.parametrize("role", [Role.CASHIER, Role.MANAGER])
+async def test_only_an_admin_sets_up_the_chat(world: ReportingWorld, role: Role) -> None:
     tenant = uuid.uuid4()
     body = {"bot_token": "123456:" + "A" * 30, "chat_id": "-1001"}
-    response = await world.client.put(
-        "/v1/chat", json=body, headers=world.token(tenant, Role.CASHIER)
-    )
+    response = await world.client.put("/v1/chat", json=body, headers=world.token(tenant, role))
     assert response.status_code == 403
-    assert "manager or an admin" in problem(response)["detail"]
+    assert problem(response)["detail"] == (
+        f"This action needs one of the roles admin; the token's role is {role.value}."
+    )
     response = await world.client.get("/v1/chat", headers=world.token(tenant, Role.CASHIER))
     assert response.status_code == 403
 

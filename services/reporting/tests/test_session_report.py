@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from reporting.testing import COFFEE, CROISSANT, Events, ReportingWorld, Shop, problem
+from shared.auth import Role
 
 
 async def test_the_x_report_of_an_open_session_works_out_the_drawer(
@@ -127,3 +128,33 @@ async def test_an_unknown_session_is_not_found(world: ReportingWorld) -> None:
     )
     assert response.status_code == 404
     assert str(missing) in problem(response)["detail"]
+
+
+async def test_a_till_reads_its_own_sessions_report_and_nothing_else_of_the_shop(
+    world: ReportingWorld,
+) -> None:
+    shop = Shop.new(registers=2)
+    events = Events(shop)
+    at = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
+    own, other = shop.register_ids
+    opened = events.session_opened(own, at, opening_cash=0)
+    await world.feed([*events.reference_data(at), opened])
+
+    def till(register_id: uuid.UUID) -> dict[str, str]:
+        token = world.issuer.issue(
+            subject="tablet", tenant_id=shop.tenant_id, role=Role.CASHIER, register_id=register_id
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    url = f"/v1/reports/sessions/{opened.aggregate_id}"
+    mine = await world.client.get(url, headers=till(own))
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["report_type"] == "X"
+    theirs = await world.client.get(url, headers=till(other))
+    assert theirs.status_code == 403
+    assert f"belongs to register {other}" in problem(theirs)["detail"]
+    dashboard = await world.client.get(
+        "/v1/dashboard", params={"shop_id": str(shop.shop_id)}, headers=till(own)
+    )
+    assert dashboard.status_code == 403
+    assert problem(dashboard)["allowed_roles"] == ["manager", "admin"]

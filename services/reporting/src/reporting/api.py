@@ -22,7 +22,7 @@ from reporting.http_models import (
     SessionReportPublic,
 )
 from reporting.settings import ReportingSettings
-from shared.auth import Claims
+from shared.auth import Claims, Role, allow_roles
 from shared.errors import install_domain_error_handler
 from shared.http_service import create_service_app, service_readiness
 
@@ -48,20 +48,26 @@ ChatDep = Annotated[ChatSettings, Depends(_chat)]
 ActorDep = Annotated[Actor, Depends(_actor)]
 ShopId = Annotated[UUID, Query(description="The shop to report on")]
 
+# Who may call each route (README, "Who may do what"); which register's session a cashier may
+# read is checked by the handlers.
+BACK_OFFICE = Depends(allow_roles(Role.MANAGER, Role.ADMIN))
+TILL_OR_BACK_OFFICE = Depends(allow_roles(Role.CASHIER, Role.MANAGER, Role.ADMIN))
+ADMIN = Depends(allow_roles(Role.ADMIN))
 
-@router.get("/dashboard")
+
+@router.get("/dashboard", dependencies=[BACK_OFFICE])
 async def dashboard(shop_id: ShopId, actor: ActorDep, queries: QueriesDep) -> DashboardPublic:
     return await queries.dashboard(actor, shop_id)
 
 
-@router.get("/reports/daily")
+@router.get("/reports/daily", dependencies=[BACK_OFFICE])
 async def daily_report(
     shop_id: ShopId, business_date: date, actor: ActorDep, queries: QueriesDep
 ) -> DailyReportPublic:
     return await queries.daily_report(actor, shop_id, business_date)
 
 
-@router.get("/reports/sales", response_model_by_alias=True)
+@router.get("/reports/sales", response_model_by_alias=True, dependencies=[BACK_OFFICE])
 async def sales_report(
     shop_id: ShopId,
     actor: ActorDep,
@@ -73,19 +79,19 @@ async def sales_report(
     return await queries.sales_report(actor, shop_id, from_date, to_date, group_by)
 
 
-@router.get("/reports/sessions/{session_id}")
+@router.get("/reports/sessions/{session_id}", dependencies=[TILL_OR_BACK_OFFICE])
 async def session_report(
     session_id: UUID, actor: ActorDep, queries: QueriesDep
 ) -> SessionReportPublic:
     return await queries.session_report(actor, session_id)
 
 
-@router.put("/chat")
+@router.put("/chat", dependencies=[ADMIN])
 async def update_chat(body: ChatConfigUpdate, actor: ActorDep, chat: ChatDep) -> ChatConfigPublic:
     return await chat.update(actor, body)
 
 
-@router.get("/chat")
+@router.get("/chat", dependencies=[BACK_OFFICE])
 async def get_chat(actor: ActorDep, chat: ChatDep) -> ChatConfigPublic:
     return await chat.get(actor)
 

@@ -87,10 +87,19 @@ class Actor:
     tenant_id: UUID
     subject: str
     role: Role
+    register_id: UUID | None = None
 
     @classmethod
     def from_claims(cls, claims: TokenClaims) -> Actor:
-        return cls(claims.tenant_id, claims.sub, claims.role)
+        return cls(claims.tenant_id, claims.sub, claims.role, claims.register_id)
+
+    def check_register(self, register_id: UUID) -> None:
+        """A cashier is a till's device: it reads its own register's sessions only."""
+        if self.role is Role.CASHIER and self.register_id != register_id:
+            raise ForbiddenError(
+                f"This device's token belongs to register {self.register_id}; it cannot read "
+                f"the report of a session of register {register_id}."
+            )
 
 
 # Projection.
@@ -713,6 +722,7 @@ class ReportQueries:
                 raise NotFoundError(
                     f"No session {session_id} exists (or its opening has not reached reports yet)."
                 )
+            actor.check_register(session["register_id"])
             timezone = session["timezone"] or FALLBACK_TIMEZONE
             orders = await repo.session_order_summary(db, tenant_id, session_id)
             refunds = await repo.session_refund_summary(db, tenant_id, session_id)
@@ -868,7 +878,6 @@ class ChatSettings:
         self._box = box
 
     async def update(self, actor: Actor, body: ChatConfigUpdate) -> ChatConfigPublic:
-        _require_chat_admin(actor)
         hours, minutes = (int(p) for p in body.daily_report_time.split(":"))
         async with self._pool.acquire() as db:
             row = await repo.upsert_chat_config(
@@ -884,7 +893,6 @@ class ChatSettings:
         return self._public(row)
 
     async def get(self, actor: Actor) -> ChatConfigPublic:
-        _require_chat_admin(actor)
         async with self._pool.acquire() as db:
             row = await repo.get_chat_config(db, actor.tenant_id)
         if row is None:
@@ -902,12 +910,4 @@ class ChatSettings:
             enabled=row["enabled"],
             updated_at=row["updated_at"],
             updated_by=row["updated_by"],
-        )
-
-
-def _require_chat_admin(actor: Actor) -> None:
-    if actor.role not in (Role.MANAGER, Role.ADMIN):
-        raise ForbiddenError(
-            f"Only a manager or an admin may see or change where reports are sent; this token's "
-            f"role is {actor.role.value}."
         )
