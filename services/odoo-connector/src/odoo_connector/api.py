@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from odoo_connector.handlers import ConnectorHandlers
 from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, OdooSettingsPut
 from odoo_connector.settings import ConnectorSettings
-from shared.auth import Claims
+from shared.auth import Claims, Role, allow_roles
 from shared.errors import install_domain_error_handler
 from shared.http_service import create_service_app, service_readiness
 
@@ -26,23 +26,25 @@ def _handlers(request: Request) -> ConnectorHandlers:
 
 
 HandlersDep = Annotated[ConnectorHandlers, Depends(_handlers)]
+# Who may call each route (README, "Who may do what"); which tenant is the handlers' check.
+ADMIN = Depends(allow_roles(Role.ADMIN))
 
 
-@router.put("/tenants/{tenant_id}/odoo")
+@router.put("/tenants/{tenant_id}/odoo", dependencies=[ADMIN])
 async def put_odoo_settings(
     tenant_id: UUID, body: OdooSettingsPut, claims: Claims, handlers: HandlersDep
 ) -> OdooSettingsPublic:
     return await handlers.put_settings(claims, tenant_id, body)
 
 
-@router.get("/tenants/{tenant_id}/odoo")
+@router.get("/tenants/{tenant_id}/odoo", dependencies=[ADMIN])
 async def get_odoo_settings(
     tenant_id: UUID, claims: Claims, handlers: HandlersDep
 ) -> OdooSettingsPublic:
     return await handlers.get_settings(claims, tenant_id)
 
 
-@router.post("/tenants/{tenant_id}/odoo/check")
+@router.post("/tenants/{tenant_id}/odoo/check", dependencies=[ADMIN])
 async def check_odoo_settings(
     tenant_id: UUID, claims: Claims, handlers: HandlersDep
 ) -> OdooCheckPublic:

@@ -61,9 +61,9 @@ from odoo_connector.odoo_client import (
 from odoo_connector.odoo_pos import OdooPos, Pushed, TenantOdoo, draft_failure
 from odoo_connector.register_cash import RegisterCash, TemplateCash
 from odoo_connector.register_lanes import NotYet, RegisterLanes, Ticket
-from shared.auth import Role, TokenClaims
+from shared.auth import TokenClaims
 from shared.consumer import PermanentHandlingError
-from shared.errors import ForbiddenError, NotFoundError
+from shared.errors import NotFoundError
 from shared.events.contracts import (
     OrderOdooSynced,
     OrderOdooSyncFailed,
@@ -1130,7 +1130,7 @@ class ConnectorHandlers:
     async def put_settings(
         self, claims: TokenClaims, tenant_id: UUID, body: OdooSettingsPut
     ) -> OdooSettingsPublic:
-        _require_tenant_admin(claims, tenant_id)
+        _require_own_tenant(claims, tenant_id)
         async with self._pool.acquire() as conn:
             row = await repo.save_settings(
                 conn,
@@ -1147,7 +1147,7 @@ class ConnectorHandlers:
         return _public(row)
 
     async def get_settings(self, claims: TokenClaims, tenant_id: UUID) -> OdooSettingsPublic:
-        _require_tenant_admin(claims, tenant_id)
+        _require_own_tenant(claims, tenant_id)
         async with self._pool.acquire() as conn:
             row = await repo.settings(conn, tenant_id)
         if row is None:
@@ -1156,7 +1156,7 @@ class ConnectorHandlers:
 
     async def check_settings(self, claims: TokenClaims, tenant_id: UUID) -> OdooCheckPublic:
         """Tries the stored settings: reachable? version? login? what is there to clone?"""
-        _require_tenant_admin(claims, tenant_id)
+        _require_own_tenant(claims, tenant_id)
         async with self._pool.acquire() as conn:
             row = await repo.settings(conn, tenant_id)
         if row is None:
@@ -1246,15 +1246,10 @@ def _payment_methods(context: repo.EventContext, payments: list[Any]) -> Payment
     return methods
 
 
-def _require_tenant_admin(claims: TokenClaims, tenant_id: UUID) -> None:
+def _require_own_tenant(claims: TokenClaims, tenant_id: UUID) -> None:
     if claims.tenant_id != tenant_id:
         # Another tenant's settings do not exist as far as this caller can tell.
         raise NotFoundError(f"No tenant {tenant_id} exists.")
-    if claims.role != Role.ADMIN:
-        raise ForbiddenError(
-            f"Only the tenant's admin may manage its Odoo settings; the token's role is "
-            f"{claims.role.value}."
-        )
 
 
 def _no_settings(tenant_id: UUID) -> NotFoundError:
