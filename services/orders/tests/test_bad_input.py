@@ -9,8 +9,11 @@ from typing import Any
 import jwt
 import pytest
 
+from orders.api import router
 from orders.testing import OrdersWorld, Register, problem
 from shared.auth import Role
+from shared.http_fields import NUL_MESSAGE
+from shared.testing.request_inputs import input_contract_tests
 
 
 async def _post(world: OrdersWorld, register: Register, body: Any) -> Any:
@@ -80,7 +83,7 @@ async def test_price_that_would_overflow_is_refused(world: OrdersWorld) -> None:
     response = await _post(world, register, body)
     assert response.status_code == 422
     assert problem(response)["errors"][0]["field"] == "lines[0].unit_price.amount"
-    assert "less than or equal to 10000000000000" in problem(response)["detail"]
+    assert "must be at most 10000000000000" in problem(response)["detail"]
     await _assert_nothing_written(world, register)
 
 
@@ -236,3 +239,51 @@ async def test_bad_cursor_is_refused_plainly(world: OrdersWorld) -> None:
     response = await world.client.get("/v1/orders?cursor=%%%", headers=world.device(register))
     assert response.status_code == 422
     assert "cursor" in problem(response)["detail"]
+
+
+# Every input Postgres would refuse is refused first, for every field of every route.
+
+
+async def _tokens(world: OrdersWorld) -> list[dict[str, str]]:
+    tenant_id = uuid.uuid4()
+    return [
+        world.admin(tenant_id),
+        world.manager(tenant_id),
+        world.token(tenant_id, Role.CASHIER, uuid.uuid4()),
+    ]
+
+
+(
+    test_a_nul_in_any_text_input_is_refused_naming_it,
+    test_an_integer_input_is_bounded_within_its_column,
+) = input_contract_tests(router.routes, "orders", _tokens)
+
+
+async def test_an_order_with_a_nul_in_a_line_is_refused_and_nothing_is_written(
+    world: OrdersWorld,
+) -> None:
+    register = await world.create_register()
+    body = world.order_body(register)
+    body["lines"][0]["product_name"] = "Esp\u0000resso"
+    body["note"] = "\u0000"
+    response = await _post(world, register, body)
+    assert response.status_code == 422
+    assert problem(response)["errors"] == [
+        {"field": "lines[0].product_name", "message": NUL_MESSAGE},
+        {"field": "note", "message": NUL_MESSAGE},
+    ]
+    await _assert_nothing_written(world, register)
+
+
+async def test_an_odoo_payment_method_id_beyond_postgres_integer_is_refused(
+    world: OrdersWorld,
+) -> None:
+    register = await world.create_register()
+    body = world.order_body(register)
+    body["payments"][0]["odoo_payment_method_id"] = 2**31
+    response = await _post(world, register, body)
+    assert response.status_code == 422
+    assert problem(response)["errors"] == [
+        {"field": "payments[0].odoo_payment_method_id", "message": "must be at most 2147483647"}
+    ]
+    await _assert_nothing_written(world, register)

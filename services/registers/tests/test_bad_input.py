@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
+from registers.api import router
 from registers.testing import RegistersWorld, Tenant, problem
+from shared.http_fields import NUL_MESSAGE
+from shared.testing.request_inputs import input_contract_tests
 
 
 async def _refused(
@@ -278,3 +281,152 @@ async def test_platform_admin_must_name_the_tenant_of_a_token(world: RegistersWo
         "must name the tenant the token is for in tenant_id",
         json={"role": "admin", "subject": "owner"},
     )
+
+
+# Every input Postgres would refuse is refused first, for every field of every route.
+
+
+async def _tokens(world: RegistersWorld) -> list[dict[str, str]]:
+    tenant = await world.tenant()
+    manager = await world.token_for(tenant.admin, role="manager", subject="m")
+    return [tenant.admin, world.platform, manager]
+
+
+(
+    test_a_nul_in_any_text_input_is_refused_naming_it,
+    test_an_integer_input_is_bounded_within_its_column,
+) = input_contract_tests(router.routes, "registers", _tokens)
+
+
+async def test_a_shop_name_with_a_nul_is_refused_and_nothing_is_stored(
+    world: RegistersWorld,
+) -> None:
+    tenant = await world.tenant()
+    answer = await _refused(
+        world, "POST", "/v1/shops", tenant.admin, 422, NUL_MESSAGE, json={"name": "a\u0000b"}
+    )
+    assert answer["errors"] == [{"field": "name", "message": NUL_MESSAGE}]
+    assert (await world.ok("GET", "/v1/shops", tenant.admin))["items"] == []
+
+
+async def test_an_odoo_id_beyond_postgres_integer_is_refused_on_post_and_patch(
+    world: RegistersWorld,
+) -> None:
+    tenant = await world.tenant(tier="pro")
+    shop = await world.shop(tenant)
+    body = {"name": "Till", "receipt_prefix": "BIG", "odoo_pos_config_id": 2**31}
+    await _refused(
+        world,
+        "POST",
+        f"/v1/shops/{shop['id']}/registers",
+        tenant.admin,
+        422,
+        "odoo_pos_config_id must be at most 2147483647",
+        json=body,
+    )
+    method = await world.ok(
+        "POST",
+        "/v1/payment-methods",
+        tenant.admin,
+        201,
+        json={"code": "C", "name": "C", "kind": "card"},
+    )
+    await _refused(
+        world,
+        "PATCH",
+        f"/v1/payment-methods/{method['id']}",
+        tenant.admin,
+        422,
+        "odoo_payment_method_id must be at most 2147483647",
+        json={"odoo_payment_method_id": 2**31},
+    )
+
+
+@pytest.mark.parametrize("cursor", ["a%00b", "MTI=", "OTIyMzM3MjAzNjg1NDc3NTgwOA"])
+async def test_a_cursor_we_did_not_give_out_is_refused_plainly(
+    world: RegistersWorld, cursor: str
+) -> None:
+    tenant = await world.tenant()
+    answer = await _refused(
+        world,
+        "GET",
+        f"/v1/shops?cursor={cursor}",
+        tenant.admin,
+        422,
+        "The cursor is not one this API gave out; start again without it.",
+    )
+    assert answer["errors"][0]["field"] == "cursor"
+
+
+# Every error of a body at once.
+
+
+async def test_a_tenant_with_a_bad_currency_and_a_bad_zone_names_both(
+    world: RegistersWorld,
+) -> None:
+    body = {"name": "", "default_currency": "EUX", "default_timezone": "Europe/Pariss"}
+    answer = await _refused(world, "POST", "/v1/tenants", world.platform, 422, "", json=body)
+    assert [e["field"] for e in answer["errors"]] == [
+        "name",
+        "default_currency",
+        "default_timezone",
+    ]
+    assert "'EUX' is not an ISO 4217 currency" in answer["detail"]
+    assert "'Europe/Pariss' is not an IANA time zone" in answer["detail"]
+
+
+async def test_a_shop_patch_names_every_bad_field_nulls_included(world: RegistersWorld) -> None:
+    tenant = await world.tenant()
+    shop = await world.shop(tenant)
+    body = {
+        "name": None,
+        "currency": "EUX",
+        "timezone": "Mars/Olympus",
+        "business_day_cutoff": "25:00",
+        "prices_include_tax": None,
+    }
+    answer = await _refused(
+        world, "PATCH", f"/v1/shops/{shop['id']}", tenant.admin, 422, "", json=body
+    )
+    assert sorted(e["field"] for e in answer["errors"]) == sorted(body)
+    assert (await world.ok("GET", f"/v1/shops/{shop['id']}", tenant.admin))["name"] == shop["name"]
+
+
+async def test_a_register_with_a_bad_prefix_and_a_bad_odoo_id_names_both(
+    world: RegistersWorld,
+) -> None:
+    tenant = await world.tenant()
+    shop = await world.shop(tenant)
+    body = {"name": "Till", "receipt_prefix": "CAFÉ-1", "odoo_pos_config_id": 0}
+    answer = await _refused(
+        world, "POST", f"/v1/shops/{shop['id']}/registers", tenant.admin, 422, "", json=body
+    )
+    assert [e["field"] for e in answer["errors"]] == ["receipt_prefix", "odoo_pos_config_id"]
+
+
+async def test_a_payment_method_link_may_be_cleared_with_null(world: RegistersWorld) -> None:
+    tenant = await world.tenant()
+    body = {"code": "CARD", "name": "Card", "kind": "card", "odoo_payment_method_id": 7}
+    method = await world.ok("POST", "/v1/payment-methods", tenant.admin, 201, json=body)
+    cleared = await world.ok(
+        "PATCH",
+        f"/v1/payment-methods/{method['id']}",
+        tenant.admin,
+        json={"odoo_payment_method_id": None},
+    )
+    assert cleared["odoo_payment_method_id"] is None
+
+
+@pytest.mark.parametrize("if_match", ['"²"', '"' + "9" * 5000 + '"'])
+async def test_an_if_match_that_only_looks_like_a_number_is_refused(
+    world: RegistersWorld, if_match: str
+) -> None:
+    tenant = await world.tenant()
+    shop = await world.shop(tenant)
+    # Header values are bytes on the wire; Starlette reads them as Latin-1.
+    headers = {**tenant.admin, "If-Match": if_match.encode("latin-1")}
+    response = await world.client.patch(
+        f"/v1/shops/{shop['id']}", json={"name": "Y"}, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    assert "If-Match must be an ETag this API gave out" in problem(response)["detail"]

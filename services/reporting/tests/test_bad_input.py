@@ -6,8 +6,10 @@ import uuid
 
 import pytest
 
+from reporting.api import router
 from reporting.testing import ReportingWorld, problem
 from shared.auth import Role
+from shared.testing.request_inputs import input_contract_tests
 
 
 async def test_a_request_without_a_token_is_unauthenticated(world: ReportingWorld) -> None:
@@ -90,3 +92,17 @@ async def test_malformed_json_is_a_bad_request(world: ReportingWorld) -> None:
     )
     assert response.status_code == 400
     assert "not valid JSON" in problem(response)["detail"]
+
+
+# Every input Postgres would refuse is refused first, for every field of every route.
+
+
+async def _tokens(world: ReportingWorld) -> list[dict[str, str]]:
+    tenant_id = uuid.uuid4()
+    return [world.token(tenant_id, role) for role in (Role.ADMIN, Role.MANAGER, Role.CASHIER)]
+
+
+(
+    test_a_nul_in_any_text_input_is_refused_naming_it,
+    test_an_integer_input_is_bounded_within_its_column,
+) = input_contract_tests(router.routes, "reporting", _tokens)

@@ -8,6 +8,8 @@ from typing import Annotated
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from shared.http_fields import Text
+
 # ISO 4217 minor units that are not 2; every other active code has 2.
 _EXPONENTS = {
     **dict.fromkeys(
@@ -53,7 +55,7 @@ def _check_currency(code: str) -> str:
     return code
 
 
-CurrencyCode = Annotated[str, AfterValidator(_check_currency)]
+CurrencyCode = Annotated[Text, AfterValidator(_check_currency)]
 MinorUnits = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
 
 

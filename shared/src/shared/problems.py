@@ -103,18 +103,32 @@ def field_path(location: Sequence[Any]) -> str:
     return path or "body"
 
 
+# Pydantic's bound errors, said as what the value must be.
+_BOUNDS = {
+    "greater_than": ("gt", "must be greater than {}"),
+    "greater_than_equal": ("ge", "must be at least {}"),
+    "less_than": ("lt", "must be less than {}"),
+    "less_than_equal": ("le", "must be at most {}"),
+}
+
+
 def _message(error: Mapping[str, Any]) -> str:
     kind = error.get("type")
     if kind == "extra_forbidden":
         return "is not a field of this request; remove it"
     if kind == "missing":
         return "is required"
+    if kind in _BOUNDS:
+        key, sentence = _BOUNDS[str(kind)]
+        bound = error.get("ctx", {}).get(key)
+        if bound is not None:
+            return sentence.format(bound)
     message = str(error.get("msg", "is not valid"))
     return message.removeprefix("Value error, ")
 
 
 def _sentence(field: str, message: str) -> str:
-    joined = message.startswith(("is ", "must ", "may "))
+    joined = message.startswith(("is ", "must ", "may ", "cannot "))
     return f"{field} {message}" if joined else f"{field}: {message}"
 
 

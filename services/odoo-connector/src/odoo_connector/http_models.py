@@ -10,8 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-# Odoo ids are Postgres integers; a larger one can name no record.
-MAX_ODOO_ID = 2**31 - 1
+from shared.http_fields import OdooId, SecretText, Text
 
 
 class TaxMappingEntry(BaseModel):
@@ -21,7 +20,7 @@ class TaxMappingEntry(BaseModel):
 
     rate_percent: Decimal = Field(ge=0, le=100, max_digits=7, decimal_places=4)
     prices_include_tax: bool
-    odoo_tax_id: int = Field(gt=0, le=MAX_ODOO_ID)
+    odoo_tax_id: OdooId
 
 
 class OdooSettingsPut(BaseModel):
@@ -29,15 +28,15 @@ class OdooSettingsPut(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str = Field(max_length=500)
-    database: str = Field(min_length=1, max_length=200)
-    login: str = Field(min_length=1, max_length=200)
+    url: Text = Field(max_length=500)
+    database: Text = Field(min_length=1, max_length=200)
+    login: Text = Field(min_length=1, max_length=200)
     # An API key (preferred) or the user's password; stored encrypted, never shown again.
-    secret: SecretStr
+    secret: SecretText
     # Only when the server cannot be asked (`common.version` blocked by a proxy).
     odoo_version: Literal[16, 17, 18] | None = None
     # The pos.config new registers are cloned from; without it, the first active one.
-    template_pos_config_id: int | None = Field(default=None, gt=0, le=MAX_ODOO_ID)
+    template_pos_config_id: OdooId | None = None
     # Rates the connector must not map by itself (by amount and price-include) to an Odoo tax.
     tax_mapping: list[TaxMappingEntry] = Field(default_factory=list, max_length=100)
 

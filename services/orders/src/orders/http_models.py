@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from shared.http_fields import OdooId, Text
 from shared.money import Money, SignedMoney
 
 PaymentKind = Literal["cash", "card", "qr", "other"]
@@ -51,8 +52,8 @@ def _percent(value: str) -> str:
     return value
 
 
-QuantityString = Annotated[str, Field(max_length=20), AfterValidator(_quantity)]
-PercentString = Annotated[str, Field(max_length=20), AfterValidator(_percent)]
+QuantityString = Annotated[Text, Field(max_length=20), AfterValidator(_quantity)]
+PercentString = Annotated[Text, Field(max_length=20), AfterValidator(_percent)]
 
 
 class _Input(BaseModel):
@@ -60,9 +61,9 @@ class _Input(BaseModel):
 
 
 class OrderLineCreate(_Input):
-    product_ref: str = Field(min_length=1, max_length=100)
-    product_name: str = Field(min_length=1, max_length=200)
-    odoo_product_id: int | None = Field(default=None, gt=0)
+    product_ref: Text = Field(min_length=1, max_length=100)
+    product_name: Text = Field(min_length=1, max_length=200)
+    odoo_product_id: OdooId | None = None
     quantity: QuantityString
     unit_price: Money
     discount_percent: PercentString = "0"
@@ -72,9 +73,9 @@ class OrderLineCreate(_Input):
 
 
 class PaymentCreate(_Input):
-    method: str = Field(min_length=1, max_length=50)
+    method: Text = Field(min_length=1, max_length=50)
     kind: PaymentKind
-    odoo_payment_method_id: int | None = Field(default=None, gt=0)
+    odoo_payment_method_id: OdooId | None = None
     amount: Money
     tendered: Money | None = None
     change: Money | None = None
@@ -100,8 +101,8 @@ class OrderCreate(_Input):
     lines: list[OrderLineCreate] = Field(min_length=1, max_length=500)
     payments: list[PaymentCreate] = Field(max_length=20)
     total: Money
-    customer_ref: str | None = Field(default=None, max_length=100)
-    note: str | None = Field(default=None, max_length=1000)
+    customer_ref: Text | None = Field(default=None, max_length=100)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 class RefundLineCreate(_Input):
@@ -110,9 +111,9 @@ class RefundLineCreate(_Input):
 
 
 class RefundPaymentCreate(_Input):
-    method: str = Field(min_length=1, max_length=50)
+    method: Text = Field(min_length=1, max_length=50)
     kind: PaymentKind
-    odoo_payment_method_id: int | None = Field(default=None, gt=0)
+    odoo_payment_method_id: OdooId | None = None
     amount: Money
 
 
@@ -120,7 +121,7 @@ class RefundCreate(_Input):
     id: UUID
     lines: list[RefundLineCreate] = Field(min_length=1, max_length=500)
     payments: list[RefundPaymentCreate] = Field(max_length=20)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
     created_at: AwareDatetime | None = None
 
 
@@ -131,7 +132,7 @@ class SessionOpen(_Input):
 
 class SessionClose(_Input):
     counted_cash: Money
-    note: str | None = Field(default=None, max_length=1000)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 class OrderLinePublic(BaseModel):
@@ -282,7 +283,6 @@ class SessionPage(BaseModel):
 # figures are history and are stored as given; `net` and `total` are Odoo's price_subtotal and
 # price_subtotal_incl.
 
-OdooId = Annotated[int, Field(gt=0)]
 MAX_IMPORT_SESSIONS = 100
 MAX_IMPORT_ORDERS = 5000
 MAX_IMPORT_REFUNDS = 1000
@@ -305,11 +305,11 @@ class _OdooLineFigures(_Input):
 class SessionImport(_Input):
     odoo_session_id: OdooId
     register_id: UUID
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     opened_at: AwareDatetime
     closed_at: AwareDatetime
-    opened_by: str = Field(min_length=1, max_length=200)
-    closed_by: str = Field(min_length=1, max_length=200)
+    opened_by: Text = Field(min_length=1, max_length=200)
+    closed_by: Text = Field(min_length=1, max_length=200)
     opening_cash: Money
     counted_cash: Money
 
@@ -325,8 +325,8 @@ class SessionImport(_Input):
 
 class OrderLineImport(_OdooLineFigures):
     odoo_line_id: OdooId
-    product_ref: str = Field(min_length=1, max_length=100)
-    product_name: str = Field(min_length=1, max_length=200)
+    product_ref: Text = Field(min_length=1, max_length=100)
+    product_name: Text = Field(min_length=1, max_length=200)
     odoo_product_id: OdooId | None = None
     quantity: QuantityString
     unit_price: Money
@@ -336,7 +336,7 @@ class OrderLineImport(_OdooLineFigures):
 
 
 class PaymentImport(_Input):
-    method: str = Field(min_length=1, max_length=50)
+    method: Text = Field(min_length=1, max_length=50)
     kind: PaymentKind
     odoo_payment_method_id: OdooId | None = None
     amount: Money
@@ -346,13 +346,13 @@ class OrderImport(_Input):
     odoo_order_id: OdooId
     odoo_session_id: OdooId
     register_id: UUID
-    receipt_number: str = Field(min_length=1, max_length=100)
+    receipt_number: Text = Field(min_length=1, max_length=100)
     created_at: AwareDatetime
     lines: list[OrderLineImport] = Field(min_length=1, max_length=500)
     payments: list[PaymentImport] = Field(max_length=20)
     total: Money
-    customer_ref: str | None = Field(default=None, max_length=100)
-    note: str | None = Field(default=None, max_length=1000)
+    customer_ref: Text | None = Field(default=None, max_length=100)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 class RefundLineImport(_OdooLineFigures):
@@ -367,7 +367,7 @@ class RefundImport(_Input):
     odoo_session_id: OdooId
     register_id: UUID
     created_at: AwareDatetime
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
     lines: list[RefundLineImport] = Field(min_length=1, max_length=500)
     payments: list[PaymentImport] = Field(max_length=20)
     total: Money

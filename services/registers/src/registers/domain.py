@@ -13,8 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import time
 from typing import Literal
 
-from shared.errors import ConflictError, InvalidRequestError
-from shared.money import is_currency
+from shared.errors import ConflictError
 
 Tier = Literal["starter", "pro"]
 SyncState = Literal["local", "pending_create", "pending_update", "synced", "sync_error"]
@@ -23,45 +22,38 @@ RECEIPT_PREFIX = re.compile(r"^[A-Z0-9]{1,12}$")
 _CUTOFF = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-# Validation of what people type.
+# Validation of what people type: each raises ValueError with what to send instead, so the
+# request models report every bad field of a body at once.
 
 
-def valid_currency(code: str, field: str) -> str:
-    if not is_currency(code):
-        raise InvalidRequestError(
-            f"{code!r} is not an ISO 4217 currency a till can take; use a code like EUR or USD.",
-            field=field,
-        )
-    return code
-
-
-def valid_timezone(name: str, field: str) -> str:
+def valid_timezone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidRequestError(
-            f"{name!r} is not an IANA time zone; use a name like Europe/Paris or America/New_York.",
-            field=field,
+        raise ValueError(
+            f"{name!r} is not an IANA time zone; use a name like Europe/Paris or America/New_York"
         ) from None
     return name
 
 
-def valid_cutoff(text: str, field: str = "business_day_cutoff") -> time:
-    match = _CUTOFF.match(text)
-    if match is None:
-        raise InvalidRequestError(
-            f"{text!r} is not a time of day as HH:MM (24-hour), such as 04:00.", field=field
-        )
-    return time(int(match.group(1)), int(match.group(2)))
+def valid_cutoff(text: str) -> str:
+    if _CUTOFF.match(text) is None:
+        raise ValueError(f"{text!r} is not a time of day as HH:MM (24-hour), such as 04:00")
+    return text
 
 
-def valid_receipt_prefix(text: str, field: str = "receipt_prefix") -> str:
+def parse_cutoff(text: str) -> time:
+    """A cutoff that `valid_cutoff` let through, as a time of day."""
+    hours, minutes = valid_cutoff(text).split(":")
+    return time(int(hours), int(minutes))
+
+
+def valid_receipt_prefix(text: str) -> str:
     prefix = text.strip().upper()
     if not RECEIPT_PREFIX.match(prefix):
-        raise InvalidRequestError(
+        raise ValueError(
             f"{text!r} cannot be a receipt prefix: use 1 to 12 letters A-Z or digits, "
-            "such as CAFE1; receipt numbers read <prefix>-<number>.",
-            field=field,
+            "such as CAFE1; receipt numbers read <prefix>-<number>"
         )
     return prefix
 

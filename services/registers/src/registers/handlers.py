@@ -29,10 +29,7 @@ from registers.domain import (
     after_tier_change,
     format_cutoff,
     initial_status,
-    valid_currency,
-    valid_cutoff,
-    valid_receipt_prefix,
-    valid_timezone,
+    parse_cutoff,
 )
 from registers.http_models import (
     PaymentMethodCreate,
@@ -117,7 +114,8 @@ def expected_version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    # Our versions are Postgres integers: at most 10 ASCII digits ("²" and "٣" are digits too).
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
         raise InvalidRequestError(
             f'If-Match must be an ETag this API gave out, such as "3"; got {if_match!r}.',
             field="If-Match",
@@ -131,17 +129,6 @@ def _check_version(row: repo.Row, expected: int | None, what: str) -> None:
             f"The {what} changed since you read it (it is at version {row['version']}, your "
             f"If-Match names {expected}); read it again and reapply your change."
         )
-
-
-def _wanted(body: Any, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """What a PATCH asks for: the fields sent, none of them null unless it may be cleared."""
-    wanted: dict[str, Any] = {name: getattr(body, name) for name in body.sent()}
-    for name in sorted(wanted):
-        if wanted[name] is None and name not in nullable:
-            raise InvalidRequestError(
-                f"{name} cannot be null; leave it out to keep it.", field=name
-            )
-    return wanted
 
 
 def _page(
@@ -307,8 +294,7 @@ class RegisterHandlers:
         return tenant
 
     async def create_tenant(self, actor: Actor, body: TenantCreate) -> TenantPublic:
-        currency = valid_currency(body.default_currency, "default_currency")
-        timezone = valid_timezone(body.default_timezone, "default_timezone")
+        currency, timezone = body.default_currency, body.default_timezone
         async with self._pool.acquire() as db, db.transaction():
             row = await repo.insert_tenant(
                 db, uuid.uuid4(), body.name, body.tier, currency, timezone
@@ -342,11 +328,7 @@ class RegisterHandlers:
     async def patch_tenant(
         self, actor: Actor, tenant_id: UUID, body: TenantPatch, if_match: str | None
     ) -> TenantPublic:
-        wanted = _wanted(body)
-        if "default_currency" in wanted:
-            valid_currency(wanted["default_currency"], "default_currency")
-        if "default_timezone" in wanted:
-            valid_timezone(wanted["default_timezone"], "default_timezone")
+        wanted = body.sent()
         async with self._pool.acquire() as db, db.transaction():
             tenant = await self._tenant_in_scope(db, actor, tenant_id, "FOR UPDATE")
             _check_version(tenant, expected_version(if_match), "tenant")
@@ -401,11 +383,11 @@ class RegisterHandlers:
     # Shops.
 
     async def create_shop(self, actor: Actor, body: ShopCreate) -> ShopPublic:
-        cutoff = valid_cutoff(body.business_day_cutoff)
+        cutoff = parse_cutoff(body.business_day_cutoff)
         async with self._pool.acquire() as db, db.transaction():
             tenant = await self._own_tenant(db, actor, "FOR SHARE")
-            currency = valid_currency(body.currency or tenant["default_currency"], "currency")
-            timezone = valid_timezone(body.timezone or tenant["default_timezone"], "timezone")
+            currency = body.currency or tenant["default_currency"]
+            timezone = body.timezone or tenant["default_timezone"]
             row = await repo.insert_shop(
                 db,
                 tenant_id=actor.tenant_id,
@@ -444,13 +426,9 @@ class RegisterHandlers:
     async def patch_shop(
         self, actor: Actor, shop_id: UUID, body: ShopPatch, if_match: str | None
     ) -> ShopPublic:
-        wanted = _wanted(body)
-        if "currency" in wanted:
-            valid_currency(wanted["currency"], "currency")
-        if "timezone" in wanted:
-            valid_timezone(wanted["timezone"], "timezone")
+        wanted = body.sent()
         if "business_day_cutoff" in wanted:
-            wanted["business_day_cutoff"] = valid_cutoff(wanted["business_day_cutoff"])
+            wanted["business_day_cutoff"] = parse_cutoff(wanted["business_day_cutoff"])
         async with self._pool.acquire() as db, db.transaction():
             tenant = await self._own_tenant(db, actor, "FOR SHARE")
             shop = await self._shop(db, actor, shop_id, "FOR UPDATE")
@@ -489,7 +467,7 @@ class RegisterHandlers:
     async def create_register(
         self, actor: Actor, shop_id: UUID, body: RegisterCreate
     ) -> RegisterPublic:
-        prefix = valid_receipt_prefix(body.receipt_prefix)
+        prefix = body.receipt_prefix
         async with self._pool.acquire() as db, db.transaction():
             tenant = await self._own_tenant(db, actor, "FOR SHARE")
             shop = await self._shop(db, actor, shop_id, "FOR SHARE")
@@ -553,9 +531,7 @@ class RegisterHandlers:
     async def patch_register(
         self, actor: Actor, register_id: UUID, body: RegisterPatch, if_match: str | None
     ) -> RegisterPublic:
-        wanted = _wanted(body)
-        if "receipt_prefix" in wanted:
-            wanted["receipt_prefix"] = valid_receipt_prefix(wanted["receipt_prefix"])
+        wanted = body.sent()
         async with self._pool.acquire() as db, db.transaction():
             tenant = await self._own_tenant(db, actor, "FOR SHARE")
             register = await self._register(db, actor, register_id, "FOR UPDATE")
@@ -747,8 +723,7 @@ class RegisterHandlers:
         body: PaymentMethodPatch,
         if_match: str | None,
     ) -> PaymentMethodPublic:
-        # Clearing the Odoo id unlinks the method from Odoo's.
-        wanted = _wanted(body, nullable=frozenset({"odoo_payment_method_id"}))
+        wanted = body.sent()
         async with self._pool.acquire() as db, db.transaction():
             current = await self._payment_method(db, actor, payment_method_id, "FOR UPDATE")
             _check_version(current, expected_version(if_match), "payment method")

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from registers.domain import SyncState, Tier
+from registers.domain import (
+    SyncState,
+    Tier,
+    valid_cutoff,
+    valid_receipt_prefix,
+    valid_timezone,
+)
+from shared.http_fields import INT4_MAX, OdooId, Text
+from shared.money import CurrencyCode
 
 PaymentKind = Literal["cash", "card", "qr", "other"]
 IssuableRole = Literal["cashier", "manager", "admin", "platform_admin"]
 
-Name = Field(min_length=1, max_length=120)
+Name = Annotated[Text, Field(min_length=1, max_length=120)]
+Currency = Annotated[CurrencyCode, Field(min_length=1, max_length=8)]
+TimeZone = Annotated[Text, Field(min_length=1, max_length=64), AfterValidator(valid_timezone)]
+Cutoff = Annotated[Text, Field(max_length=8), AfterValidator(valid_cutoff)]
+ReceiptPrefix = Annotated[
+    Text, Field(min_length=1, max_length=32), AfterValidator(valid_receipt_prefix)
+]
 
 
 class _Input(BaseModel):
@@ -21,26 +35,36 @@ class _Input(BaseModel):
 
 
 class _Patch(_Input):
-    def sent(self) -> set[str]:
-        """The fields the caller sent; a PATCH changes only those."""
-        return set(self.model_fields_set)
+    # The fields a PATCH may set to null, to clear them; any other null is refused.
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _null_only_where_it_clears(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("cannot be null; leave it out to keep it")
+        return value
+
+    def sent(self) -> dict[str, Any]:
+        """The fields the caller sent and their values; a PATCH changes only those."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 # Tenants.
 
 
 class TenantCreate(_Input):
-    name: str = Name
+    name: Name
     tier: Tier = "starter"
-    default_currency: str = Field(min_length=1, max_length=8)
-    default_timezone: str = Field(min_length=1, max_length=64)
+    default_currency: Currency
+    default_timezone: TimeZone
 
 
 class TenantPatch(_Patch):
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: Name | None = None
     tier: Tier | None = None
-    default_currency: str | None = Field(default=None, min_length=1, max_length=8)
-    default_timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    default_currency: Currency | None = None
+    default_timezone: TimeZone | None = None
 
 
 class TenantPublic(BaseModel):
@@ -63,22 +87,18 @@ class TenantPage(BaseModel):
 
 
 class ShopCreate(_Input):
-    name: str = Name
-    currency: str | None = Field(
-        default=None, min_length=1, max_length=8, description="Defaults to the tenant's currency"
-    )
-    timezone: str | None = Field(
-        default=None, min_length=1, max_length=64, description="Defaults to the tenant's zone"
-    )
-    business_day_cutoff: str = Field(default="04:00", max_length=8)
+    name: Name
+    currency: Currency | None = Field(default=None, description="Defaults to the tenant's currency")
+    timezone: TimeZone | None = Field(default=None, description="Defaults to the tenant's zone")
+    business_day_cutoff: Cutoff = "04:00"
     prices_include_tax: bool = True
 
 
 class ShopPatch(_Patch):
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    currency: str | None = Field(default=None, min_length=1, max_length=8)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    business_day_cutoff: str | None = Field(default=None, max_length=8)
+    name: Name | None = None
+    currency: Currency | None = None
+    timezone: TimeZone | None = None
+    business_day_cutoff: Cutoff | None = None
     prices_include_tax: bool | None = None
 
 
@@ -103,21 +123,20 @@ class ShopPage(BaseModel):
 
 
 class RegisterCreate(_Input):
-    name: str = Name
-    receipt_prefix: str = Field(min_length=1, max_length=32)
-    odoo_pos_config_id: int | None = Field(
+    name: Name
+    receipt_prefix: ReceiptPrefix
+    odoo_pos_config_id: OdooId | None = Field(
         default=None,
-        gt=0,
         description="Pro only: the Odoo pos.config this register is; nothing is created in Odoo",
     )
 
 
 class RegisterPatch(_Patch):
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    receipt_prefix: str | None = Field(default=None, min_length=1, max_length=32)
+    name: Name | None = None
+    receipt_prefix: ReceiptPrefix | None = None
     active: bool | None = None
-    odoo_pos_config_id: int | None = Field(
-        default=None, gt=0, description="Links an existing Odoo pos.config (admin); sets synced"
+    odoo_pos_config_id: OdooId | None = Field(
+        default=None, description="Links an existing Odoo pos.config (admin); sets synced"
     )
 
 
@@ -153,17 +172,20 @@ class RegisterPage(BaseModel):
 
 
 class PaymentMethodCreate(_Input):
-    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Name
+    code: Text = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Name
     kind: PaymentKind
-    odoo_payment_method_id: int | None = Field(default=None, gt=0)
+    odoo_payment_method_id: OdooId | None = None
 
 
 class PaymentMethodPatch(_Patch):
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    # Clearing the Odoo id unlinks the method from Odoo's.
+    nullable = frozenset({"odoo_payment_method_id"})
+
+    name: Name | None = None
     kind: PaymentKind | None = None
     active: bool | None = None
-    odoo_payment_method_id: int | None = Field(default=None, gt=0)
+    odoo_payment_method_id: OdooId | None = None
 
 
 class PaymentMethodPublic(BaseModel):
@@ -188,14 +210,16 @@ class PaymentMethodPage(BaseModel):
 
 class TokenCreate(_Input):
     role: IssuableRole
-    subject: str = Field(
+    subject: Text = Field(
         min_length=1, max_length=200, description="Who or what holds it: a person or a device"
     )
     register_id: UUID | None = Field(default=None, description="Required for a cashier device")
     tenant_id: UUID | None = Field(
         default=None, description="Platform admins only: the tenant the token is for"
     )
-    ttl_seconds: int | None = Field(default=None, gt=0)
+    ttl_seconds: Annotated[int, Field(gt=0, le=INT4_MAX)] | None = Field(
+        default=None, description="Seconds until it expires; the deployment sets the longest"
+    )
 
 
 class TokenPublic(BaseModel):

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from shared.http_fields import Text
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -357,11 +359,11 @@ def _clock(value: str) -> str:
 class ChatConfigUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    bot_token: Annotated[str, AfterValidator(_bot_token)] = Field(
+    bot_token: Annotated[Text, AfterValidator(_bot_token)] = Field(
         description="The Telegram bot token, as BotFather gave it"
     )
-    chat_id: Annotated[str, AfterValidator(_chat_id)]
-    daily_report_time: Annotated[str, AfterValidator(_clock)] = Field(
+    chat_id: Annotated[Text, AfterValidator(_chat_id)]
+    daily_report_time: Annotated[Text, AfterValidator(_clock)] = Field(
         default="08:00", description="HH:MM in the tenant's timezone"
     )
     enabled: bool = True
