@@ -18,6 +18,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from shared.broker import QueueSpec, Topology, delete_topology
 from shared.consumer import EventConsumer, Handler, PermanentHandlingError
+from shared.dead_letters.records import DeadLetter
 from shared.events.contracts import OrderOdooSynced
 from shared.events.envelope import EventEnvelope
 from shared.postgres import Db
@@ -55,11 +56,11 @@ async def _consuming(
     topology = Topology(exchange=f"{namespace}.pos.events")
     spec = QueueSpec(f"{namespace}.tiered", ("order.odoo_synced",))
 
-    async def remember(message: AbstractIncomingMessage, error: Exception, attempts: int) -> None:
+    async def remember(db: Db, dead: DeadLetter, error: Exception) -> None:
         if dead_letters is not None:
-            dead_letters.append((type(error).__name__, attempts))
+            dead_letters.append((type(error).__name__, dead.attempts))
 
-    policy = RetryThroughTiers(schedule, topology, amqp_url, on_dead_letter=remember)
+    policy = RetryThroughTiers(schedule, topology, amqp_url)
     consumer = EventConsumer(
         name="tiered",
         queue=spec,
@@ -68,6 +69,7 @@ async def _consuming(
         pool=pool,
         amqp_url=amqp_url,
         failure_policy=policy,
+        on_dead_letter=remember,
     )
     await consumer.start()
     try:

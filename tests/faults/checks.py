@@ -424,8 +424,8 @@ async def _check_dead_letters(
     conn = await asyncpg.connect(stack.database_url)
     try:
         rows = await conn.fetch(
-            """SELECT event_type, error_class, message FROM connector.dead_letters
-               WHERE tenant_id = $1 ORDER BY id""",
+            """SELECT event_type, error_class, reason FROM connector.dead_letter_records
+               WHERE tenant_id = $1 ORDER BY seq""",
             tenant.tenant_id,
         )
     finally:
@@ -436,7 +436,7 @@ async def _check_dead_letters(
     if rows:
         outcome.fail(
             f"{len(rows)} dead letters in the connector: "
-            + _sample([f"{r['event_type']} {r['error_class']}: {r['message']}" for r in rows])
+            + _sample([f"{r['event_type']} {r['error_class']}: {r['reason']}" for r in rows])
         )
     if grown:
         outcome.fail(f"dead-letter queues grew: {grown}")

@@ -110,7 +110,7 @@ async def test_an_order_failing_every_retry_is_dead_lettered_with_its_story_and_
     assert headers["x-tenant-id"] == str(tenant.tenant_id)
     assert headers["x-first-failure-at"] < headers["x-last-failure-at"]
     row = await world.pool.fetchrow(
-        f"SELECT * FROM {world.schema}.dead_letters WHERE aggregate_id = $1", order.order_id
+        f"SELECT * FROM {world.schema}.dead_letter_records WHERE aggregate_id = $1", order.order_id
     )
     assert row is not None
     assert (row["error_class"], row["attempts"], row["routing_key"]) == (
@@ -203,7 +203,9 @@ async def test_an_odoo_outage_longer_than_the_retry_schedule_dead_letters_nothin
         odoo_ids = [await world.synced_odoo_id(o.order_id, within_s=15) for o in orders]
         in_odoo = await emu.control.records("demo", "pos.order")
     assert sorted(o["id"] for o in in_odoo) == sorted(odoo_ids)
-    assert await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters") == 0
+    assert (
+        await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letter_records") == 0
+    )
     await tap.wait_for(4, "order.odoo_synced")
 
 
@@ -245,7 +247,9 @@ async def test_every_shape_of_odoo_outage_keeps_the_orders_retries_and_the_dead_
         in_odoo = await emu.control.records("demo", "pos.order")
     assert sorted(o["id"] for o in in_odoo) == sorted(odoo_ids)
     assert await _retries_spent(world) == before
-    assert await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters") == 0
+    assert (
+        await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letter_records") == 0
+    )
 
 
 async def test_an_outage_of_one_tenants_odoo_does_not_hold_another_tenants_orders(

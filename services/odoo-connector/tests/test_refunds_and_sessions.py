@@ -50,7 +50,9 @@ async def test_a_refund_published_before_its_order_waits_then_lands_after_it(
     assert [(line["qty"], line["refunded_orderline_id"]) for line in refund_lines] == [
         (-1.0, croissant["id"])
     ]
-    assert await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters") == 0
+    assert (
+        await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letter_records") == 0
+    )
 
 
 async def test_a_closed_cash_session_closes_its_odoo_session_once_its_orders_are_in(
@@ -115,7 +117,9 @@ async def test_a_close_odoo_refuses_is_reported_with_its_reason_then_retried_unt
     assert synced["data"]["odoo_session_ids"] == [sessions[0]["id"]]
     assert [s["state"] for s in sessions] == ["closed"]
     assert len(closes) == 2
-    assert await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters") == 0
+    assert (
+        await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letter_records") == 0
+    )
     assert await _refused_closes(world) == refused_before + 1
 
 
@@ -131,7 +135,7 @@ async def test_a_close_odoo_keeps_refusing_is_dead_lettered_and_reported_final(
 
         [given_up] = await eventually(final, what="the close given up")
         reason = await world.pool.fetchval(
-            f"SELECT message FROM {world.schema}.dead_letters WHERE event_type = $1",
+            f"SELECT reason FROM {world.schema}.dead_letter_records WHERE event_type = $1",
             "session.closed",
         )
         sessions = await emu.control.records("demo", "pos.session")

@@ -197,7 +197,7 @@ async def test_two_replicas_drain_each_registers_backlog_in_order_after_an_odoo_
             for order in placed[db]:
                 await world.synced_odoo_id(order.order_id, within_s=120)
         in_odoo = {db: await _references_in_odoo(emu, db) for db in DATABASES}
-        dead = await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letters")
+        dead = await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.dead_letter_records")
     for db in DATABASES:
         assert in_odoo[db] == _references(*placed[db]), f"{db} got its orders out of order"
     assert dead == 0

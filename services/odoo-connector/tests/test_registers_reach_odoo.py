@@ -309,7 +309,7 @@ async def test_a_register_failing_every_retry_is_dead_lettered_and_reported_fail
     assert failed["error_class"] == "OdooConcurrencyFailure"
     assert "could not serialize access" in failed["message"]
     row = await world.pool.fetchrow(
-        f"SELECT * FROM {world.schema}.dead_letters WHERE aggregate_id = $1", register_id
+        f"SELECT * FROM {world.schema}.dead_letter_records WHERE aggregate_id = $1", register_id
     )
     assert (row["error_class"], row["attempts"]) == ("OdooConcurrencyFailure", 6)
 

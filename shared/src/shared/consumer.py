@@ -14,8 +14,10 @@ import time
 import weakref
 from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast, runtime_checkable
+from uuid import UUID, uuid4
 
 import aio_pika
 import aiormq
@@ -35,6 +37,14 @@ from prometheus_client.registry import Collector
 from pydantic import ValidationError
 
 from shared.broker import Publisher, QueueSpec, Topology, declare_queue
+from shared.dead_letters.metrics import refresh_dead_letter_metrics
+from shared.dead_letters.records import (
+    DEAD_LETTER_ID_HEADER,
+    DeadLetter,
+    dead_letter_of_message,
+    forget_dead_letter,
+    record_dead_letter,
+)
 from shared.events.envelope import EventData, EventEnvelope
 from shared.events.registry import UnknownEventVersionError, parse_data
 from shared.outages import Outage
@@ -44,6 +54,9 @@ from shared.structured_logging import correlation_scope
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[Db, EventEnvelope, Any], Awaitable[None]]
+# Runs in the transaction that records a dead letter, the first time its message is parked:
+# where a service says, in its own events, what the dead letter was about.
+DeadLetterHook = Callable[[Db, DeadLetter, Exception], Awaitable[None]]
 
 EVENTS_CONSUMED = Counter("events_consumed_total", "Events handled", ["queue", "event_type"])
 EVENTS_DUPLICATE = Counter("events_duplicate_total", "Redeliveries skipped by the inbox", ["queue"])
@@ -149,6 +162,7 @@ def failure_headers(
         "x-first-failure-at": previous.get("x-first-failure-at", now),
         "x-last-failure-at": now,
         "x-original-routing-key": previous.get("x-original-routing-key", message.routing_key),
+        "x-original-exchange": previous.get("x-original-exchange", message.exchange),
         "x-original-queue": queue,
         "x-tenant-id": previous.get("x-tenant-id") or _tenant_of(message.body),
     }
@@ -183,6 +197,7 @@ class EventConsumer:
         failure_policy: FailurePolicy | None = None,
         reconnect_interval_s: float = 2.0,
         reopen_after_s: float = 3.0,
+        on_dead_letter: DeadLetterHook | None = None,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -192,6 +207,7 @@ class EventConsumer:
         self._amqp_url = amqp_url
         self._prefetch = prefetch
         self._policy = failure_policy or RedeliverThenDeadLetter()
+        self._on_dead_letter = on_dead_letter
         self._reconnect_interval_s = reconnect_interval_s
         self._reopen_after_s = max(reopen_after_s, reconnect_interval_s)
         self._connection: AbstractRobustConnection | None = None
@@ -424,8 +440,19 @@ class EventConsumer:
     async def dead_letter(
         self, message: AbstractIncomingMessage, error: Exception, attempts: int
     ) -> None:
-        """Publishes to `<queue>.dlq` with failure headers (confirmed), then acks the original."""
+        """Records the dead letter (and runs the service's hook with it), publishes the message
+        to `<queue>.dlq` with failure headers and the record's id (confirmed), then acks the
+        original. Whatever fails first leaves the original with the broker, to come back."""
         headers = failure_headers(message, error, attempts, self.queue.name)
+        headers[DEAD_LETTER_ID_HEADER] = str(uuid4())
+        dead = dead_letter_of_message(self.queue.name, message, headers)
+        try:
+            record_id, first = await self._record(dead, error)
+        except Exception as record_error:
+            log.error("dead_letter_record_failed", queue=self.queue.name, error=repr(record_error))
+            await message.nack(requeue=True)
+            return
+        headers[DEAD_LETTER_ID_HEADER] = str(record_id)
         try:
             await self._dead_letters.publish(
                 self.queue.name,
@@ -440,14 +467,28 @@ class EventConsumer:
             # Not dead-lettered, so not acked either: the broker keeps it and redelivers.
             log.error("dead_letter_publish_failed", error=repr(publish_error))
             await self._dead_letters.reset()
+            if first:
+                # No message is parked for it; a record of an earlier parking stays.
+                with contextlib.suppress(Exception):
+                    async with self._pool.acquire() as conn:
+                        await forget_dead_letter(conn, record_id)
             await message.nack(requeue=True)
             return
         EVENTS_DEAD_LETTERED.labels(self.queue.name, type(error).__name__).inc()
         log.error(
             "event_dead_lettered",
             queue=self.queue.name,
+            dead_letter_id=str(record_id),
             error_class=type(error).__name__,
             error=str(error)[:500],
             attempts=attempts,
         )
         await message.ack()
+        await refresh_dead_letter_metrics(self._pool, if_kept=True)
+
+    async def _record(self, dead: DeadLetter, error: Exception) -> tuple[UUID, bool]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            record_id, first = await record_dead_letter(conn, dead)
+            if first and self._on_dead_letter is not None:
+                await self._on_dead_letter(conn, replace(dead, id=record_id), error)
+        return record_id, first

@@ -13,7 +13,7 @@ to be down) without spending its retry budget: its attempt count is left as it w
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -170,24 +170,19 @@ def _int_header(message: AbstractIncomingMessage, name: str) -> int:
         return 0
 
 
-DeadLetterHook = Callable[[AbstractIncomingMessage, Exception, int], Awaitable[None]]
-
-
 class RetryThroughTiers:
     """FailurePolicy: TTL tiers for what may pass, the DLQ for what cannot, the wait queue for
-    what is not a failure yet. `on_dead_letter` runs before a message is given up (idempotently,
-    it may run again if the dead-letter publish fails and the message comes back)."""
+    what is not a failure yet. What a given-up message was about is the consumer's
+    `on_dead_letter` hook's to say."""
 
     def __init__(
         self,
         schedule: RetrySchedule,
         topology: Topology,
         amqp_url: str,
-        on_dead_letter: DeadLetterHook | None = None,
     ) -> None:
         self.schedule = schedule
         self._topology = topology
-        self._on_dead_letter = on_dead_letter
         self._publisher = Publisher(
             amqp_url, topology, direct_exchanges=(retry_exchange(topology),)
         )
@@ -213,7 +208,7 @@ class RetryThroughTiers:
             )
         attempts = attempts_of(message) + 1
         if isinstance(error, PermanentHandlingError) or attempts > self.schedule.retries:
-            await self._give_up(consumer, message, error, attempts)
+            await consumer.dead_letter(message, error, attempts)
             return
         delay_ms = self.schedule.delays_ms[attempts - 1]
         headers = failure_headers(message, error, attempts, consumer.queue.name)
@@ -229,22 +224,6 @@ class RetryThroughTiers:
                 error=str(error)[:300],
             )
 
-    async def _give_up(
-        self,
-        consumer: EventConsumer,
-        message: AbstractIncomingMessage,
-        error: Exception,
-        attempts: int,
-    ) -> None:
-        if self._on_dead_letter is not None:
-            try:
-                await self._on_dead_letter(message, error, attempts)
-            except Exception as hook_error:
-                log.error("dead_letter_hook_failed", error=repr(hook_error))
-                await message.nack(requeue=True)
-                return
-        await consumer.dead_letter(message, error, attempts)
-
     async def _wait(
         self, consumer: EventConsumer, message: AbstractIncomingMessage, error: WaitForPrerequisite
     ) -> None:
@@ -256,6 +235,7 @@ class RetryThroughTiers:
             "x-wait-detail": str(error)[:300],
             "x-waiting-since": previous.get("x-waiting-since", datetime.now(UTC).isoformat()),
             "x-original-routing-key": previous.get("x-original-routing-key", message.routing_key),
+            "x-original-exchange": previous.get("x-original-exchange", message.exchange),
         }
         destination = wait_queue(consumer.queue, self.schedule.wait_ms)
         if await self._republish(message, destination, headers):

@@ -121,13 +121,11 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
             settings.retry_schedule,
             backbone.topology,
             settings.amqp_url,
-            on_dead_letter=handlers.record_dead_letter,
         )
         register_retry_policy = RetryThroughTiers(
             settings.register_retry_schedule,
             backbone.topology,
             settings.amqp_url,
-            on_dead_letter=handlers.record_dead_letter,
         )
         backbone.consume("connector.reference", reference_handlers(handlers))
         backbone.consume("connector.tokens", revocation_handlers(backbone.verifier))
@@ -152,6 +150,7 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
                     prefetch=settings.consumer_prefetch,
                     failure_policy=policy,
                     reconnect_interval_s=settings.broker_reconnect_interval_s,
+                    on_dead_letter=handlers.report_dead_letter,
                 )
             )
         await backbone.follow_revocations()

@@ -14,12 +14,11 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import Counter, Histogram
-from pydantic import ValidationError
 
 from odoo_connector import repository as repo
 from odoo_connector.credentials import SecretBox
+from odoo_connector.dead_letter_reports import failure_event
 from odoo_connector.domain import (
     MissingPaymentMappingError,
     MissingProductMappingError,
@@ -63,17 +62,15 @@ from odoo_connector.register_cash import RegisterCash, TemplateCash
 from odoo_connector.register_lanes import NotYet, RegisterLanes, Ticket
 from shared.auth import TokenClaims
 from shared.consumer import PermanentHandlingError
+from shared.dead_letters.records import DeadLetter
 from shared.errors import NotFoundError
 from shared.events.contracts import (
     OrderOdooSynced,
-    OrderOdooSyncFailed,
     OrderPlaced,
     OrderRefunded,
     PaymentMethodState,
     RefundOdooSynced,
-    RefundOdooSyncFailed,
     RegisterOdooSynced,
-    RegisterOdooSyncFailed,
     RegisterState,
     SessionClosed,
     SessionOdooSynced,
@@ -82,7 +79,6 @@ from shared.events.contracts import (
     TenantState,
 )
 from shared.events.envelope import EventEnvelope
-from shared.events.registry import parse_data
 from shared.money import format_money
 from shared.outbox import add_event
 from shared.postgres import Db
@@ -1064,66 +1060,15 @@ class ConnectorHandlers:
 
     # ------------------------------------------------------------ dead letters
 
-    async def record_dead_letter(
-        self, message: AbstractIncomingMessage, error: Exception, attempts: int
-    ) -> None:
-        """A row per dead letter, and order.odoo_sync_failed so the order shows why."""
-        envelope: EventEnvelope | None = None
-        data: Any = None
-        try:
-            envelope = EventEnvelope.model_validate_json(message.body)
-            data = parse_data(envelope)
-        except (ValidationError, ValueError, LookupError):
-            pass
-        headers = message.headers or {}
-        async with self._pool.acquire() as conn, conn.transaction():
-            first = await repo.save_dead_letter(
-                conn,
-                event_id=envelope.id if envelope else UUID(int=0),
-                event_type=envelope.type if envelope else str(message.type or "unknown"),
-                tenant_id=envelope.tenant_id if envelope else None,
-                aggregate_id=envelope.aggregate_id if envelope else None,
-                cash_session_id=getattr(data, "session_id", None),
-                error_class=type(error).__name__,
-                message=str(error)[:1000],
-                attempts=attempts,
-                routing_key=str(headers.get("x-original-routing-key") or message.routing_key),
-                envelope=envelope.model_dump(mode="json") if envelope else None,
-            )
-            if first and envelope is not None and isinstance(data, RegisterState):
-                register_failed = RegisterOdooSyncFailed(
-                    register_id=data.register_id,
-                    operation="create" if data.sync_state == "pending_create" else "update",
-                    error_class=type(error).__name__,
-                    message=str(error)[:500],
-                    attempts=attempts,
-                    register_version=envelope.aggregate_version,
-                )
-                await add_event(conn, self._event(register_failed, envelope, data.register_id))
-            if first and envelope is not None and isinstance(data, OrderPlaced):
-                failed = OrderOdooSyncFailed(
-                    order_id=data.order_id,
-                    error_class=type(error).__name__,
-                    message=str(error)[:500],
-                )
-                await add_event(conn, self._event(failed, envelope, data.order_id))
-            if first and envelope is not None and isinstance(data, OrderRefunded):
-                refund_failed = RefundOdooSyncFailed(
-                    refund_id=data.refund_id,
-                    order_id=data.order_id,
-                    error_class=type(error).__name__,
-                    message=str(error)[:500],
-                )
-                await add_event(conn, self._event(refund_failed, envelope, data.refund_id))
-            if first and envelope is not None and isinstance(data, SessionClosed):
-                SESSION_CLOSES_REFUSED.labels("true").inc()
-                session_failed = SessionOdooSyncFailed(
-                    session_id=data.session_id,
-                    error_class=type(error).__name__,
-                    message=str(error)[:500],
-                    final=True,
-                )
-                await add_event(conn, self._event(session_failed, envelope, data.session_id))
+    async def report_dead_letter(self, db: Db, dead: DeadLetter, error: Exception) -> None:
+        """order.odoo_sync_failed (or its refund, session or register kin), so what the dead
+        letter was about shows why in its own service."""
+        event = failure_event(dead, error, PRODUCER)
+        if event is None:
+            return
+        if event.type == SessionOdooSyncFailed.event_type:
+            SESSION_CLOSES_REFUSED.labels("true").inc()
+        await add_event(db, event)
 
     # ------------------------------------------------------------ admin API
 

@@ -521,11 +521,15 @@ async def synced(db: Db, order_id: UUID) -> SyncedOrder | None:
 
 
 async def accounted_in_cash_session(db: Db, cash_session_id: UUID, kind: str) -> int:
-    """Orders (or refunds) of a cash session that are in Odoo or were given up on."""
+    """Orders (or refunds) of a cash session that are in Odoo or were given up on (parked or
+    discarded; a replayed one counts again once it is in Odoo)."""
     count: int = await db.fetchval(
         """SELECT (SELECT count(*) FROM synced_orders WHERE cash_session_id = $1 AND kind = $2)
-                + (SELECT count(*) FROM dead_letters
-                   WHERE cash_session_id = $1 AND event_type = $3)""",
+                + (SELECT count(DISTINCT d.aggregate_id) FROM dead_letter_records d
+                   WHERE d.envelope #>> '{data,session_id}' = $1::uuid::text
+                     AND d.event_type = $3 AND d.status <> 'replayed'
+                     AND NOT EXISTS (SELECT 1 FROM synced_orders s
+                                     WHERE s.order_id = d.aggregate_id))""",
         cash_session_id,
         kind,
         "order.placed" if kind == "order" else "order.refunded",
@@ -534,47 +538,15 @@ async def accounted_in_cash_session(db: Db, cash_session_id: UUID, kind: str) ->
 
 
 async def is_dead_lettered(db: Db, aggregate_id: UUID, event_type: str) -> bool:
+    """Whether the event was given up on and not replayed since."""
     return bool(
         await db.fetchval(
-            "SELECT true FROM dead_letters WHERE aggregate_id = $1 AND event_type = $2",
+            """SELECT true FROM dead_letter_records
+               WHERE aggregate_id = $1 AND event_type = $2 AND status <> 'replayed' LIMIT 1""",
             aggregate_id,
             event_type,
         )
     )
-
-
-async def save_dead_letter(
-    db: Db,
-    *,
-    event_id: UUID,
-    event_type: str,
-    tenant_id: UUID | None,
-    aggregate_id: UUID | None,
-    cash_session_id: UUID | None,
-    error_class: str,
-    message: str,
-    attempts: int,
-    routing_key: str,
-    envelope: dict[str, Any] | None,
-) -> bool:
-    inserted = await db.fetchval(
-        """INSERT INTO dead_letters (event_id, event_type, tenant_id, aggregate_id,
-                                     cash_session_id, error_class, message, attempts,
-                                     routing_key, envelope)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (event_id) DO NOTHING RETURNING true""",
-        event_id,
-        event_type,
-        tenant_id,
-        aggregate_id,
-        cash_session_id,
-        error_class,
-        message,
-        attempts,
-        routing_key,
-        envelope,
-    )
-    return bool(inserted)
 
 
 async def settle_receipts(db: Db, register_id: UUID, sequences: list[int]) -> None:
