@@ -1,0 +1,46 @@
+"""Test support for dead letters: what RabbitMQ holds in a `.dlq` against what the records say."""
+
+from __future__ import annotations
+
+import aio_pika
+import asyncpg
+
+from shared.testing.polling import eventually
+
+
+async def dlq_depth(amqp_url: str, queue: str) -> int:
+    """Messages ready in `<queue>.dlq`, as RabbitMQ counts them."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(f"{queue}.dlq", passive=True)
+        return declared.declaration_result.message_count or 0
+    finally:
+        await connection.close()
+
+
+async def open_dead_letters(pool: asyncpg.Pool, schema: str, queue: str) -> int:
+    count: int = await pool.fetchval(
+        f"SELECT count(*) FROM {schema}.dead_letter_records WHERE queue = $1 AND status = 'dead'",
+        queue,
+    )
+    return count
+
+
+async def dlq_agrees_with_records(
+    amqp_url: str, pool: asyncpg.Pool, schema: str, queue: str, expected_open: int
+) -> None:
+    """Waits until the `.dlq` holds `expected_open` messages and the tool shows as many open."""
+
+    async def agreed() -> bool:
+        depth = await dlq_depth(amqp_url, queue)
+        return depth == expected_open == await open_dead_letters(pool, schema, queue)
+
+    try:
+        await eventually(agreed, what=f"{queue}.dlq holding {expected_open} like the records")
+    except AssertionError:
+        depth = await dlq_depth(amqp_url, queue)
+        records = await open_dead_letters(pool, schema, queue)
+        raise AssertionError(
+            f"{queue}.dlq holds {depth}, the records say {records} open, expected {expected_open}"
+        ) from None
