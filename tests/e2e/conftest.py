@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from odoo_connector.settings import ConnectorSettings
 from odoo_connector.testing import ConnectorWorld, running_connector
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from orders.settings import OrdersSettings
-from orders.testing import OrdersWorld, running_orders
+from orders.testing import OrdersWorld, Register, running_orders
 from registers.settings import RegistersSettings
 from registers.testing import RegistersWorld, Tenant, running_registers
 from reporting.bootstrap import topology as reporting_topology
 from reporting.settings import ReportingSettings
 from reporting.testing import ReportingWorld, running_reporting
 from shared.broker import delete_topology
+from shared.testing.polling import eventually
 from shared.testing.service_settings import settings_for_test
 
 
@@ -70,6 +73,32 @@ async def connector(common: Callable[[str], Any]) -> AsyncIterator[ConnectorWorl
 async def odoo() -> AsyncIterator[RunningEmulator]:
     async with running_emulator(version=17) as emulator:
         yield emulator
+
+
+def as_order_register(tenant: Tenant, register: dict[str, Any]) -> Register:
+    """A register the registers service answered, as the orders tests describe one."""
+    return Register(
+        register_id=uuid.UUID(register["id"]),
+        tenant_id=tenant.id,
+        shop_id=uuid.UUID(register["shop_id"]),
+        name=register["name"],
+        receipt_prefix=register["receipt_prefix"],
+    )
+
+
+async def post_order_until_accepted(
+    system: System, register: Register, headers: dict[str, str]
+) -> httpx.Response:
+    """Posts as a tablet does: a register created a moment ago may need a retry or two."""
+    body = system.orders.order_body(register)
+
+    async def accepted() -> httpx.Response | None:
+        response = await system.orders.client.post("/v1/orders", json=body, headers=headers)
+        if response.status_code == 422 and "is not known" in response.text:
+            return None
+        return response
+
+    return await eventually(accepted, what="orders knowing the new register")
 
 
 async def pro_tenant_with_odoo(

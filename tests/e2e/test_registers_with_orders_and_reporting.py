@@ -4,46 +4,17 @@ RabbitMQ, and so do its tokens and their revocation."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
-import httpx
-
-from orders.testing import Register
 from registers.testing import Tenant, bearer
 from shared.testing.polling import eventually
 
-from .conftest import System
+from .conftest import System, as_order_register, post_order_until_accepted
 
 
 async def _till(system: System, tenant: Tenant, **overrides: Any) -> dict[str, Any]:
     shop = await system.registers.shop(tenant, name="Harbour", currency="EUR")
     return await system.registers.register(tenant, shop, **overrides)
-
-
-def _as_order_register(tenant: Tenant, register: dict[str, Any]) -> Register:
-    return Register(
-        register_id=uuid.UUID(register["id"]),
-        tenant_id=tenant.id,
-        shop_id=uuid.UUID(register["shop_id"]),
-        name=register["name"],
-        receipt_prefix=register["receipt_prefix"],
-    )
-
-
-async def _post_order_until_accepted(
-    system: System, register: Register, headers: dict[str, str]
-) -> httpx.Response:
-    """Posts as a tablet does: a register created a moment ago may need a retry or two."""
-    body = system.orders.order_body(register)
-
-    async def accepted() -> httpx.Response | None:
-        response = await system.orders.client.post("/v1/orders", json=body, headers=headers)
-        if response.status_code == 422 and "is not known" in response.text:
-            return None
-        return response
-
-    return await eventually(accepted, what="orders knowing the new register")
 
 
 async def test_an_order_is_taken_for_a_register_created_a_moment_ago(system: System) -> None:
@@ -53,9 +24,7 @@ async def test_an_order_is_taken_for_a_register_created_a_moment_ago(system: Sys
         tenant.admin, role="cashier", subject="tablet-1", register_id=register["id"]
     )
 
-    response = await _post_order_until_accepted(
-        system, _as_order_register(tenant, register), device
-    )
+    response = await post_order_until_accepted(system, as_order_register(tenant, register), device)
 
     assert response.status_code == 201, response.text
     order = response.json()
@@ -69,9 +38,7 @@ async def test_a_pro_registers_orders_wait_for_odoo(system: System) -> None:
     device = await system.registers.token_for(
         tenant.admin, role="cashier", subject="tablet-1", register_id=register["id"]
     )
-    response = await _post_order_until_accepted(
-        system, _as_order_register(tenant, register), device
-    )
+    response = await post_order_until_accepted(system, as_order_register(tenant, register), device)
     assert response.json()["sync_state"] == "pending"
 
 
@@ -82,7 +49,7 @@ async def test_a_token_revoked_in_registers_is_refused_by_orders(system: System)
         tenant.admin, role="cashier", subject="lost tablet", register_id=register["id"]
     )
     device = bearer(issued["token"])
-    first = await _post_order_until_accepted(system, _as_order_register(tenant, register), device)
+    first = await post_order_until_accepted(system, as_order_register(tenant, register), device)
     assert first.status_code == 201
 
     revoked = await system.registers.client.delete(
@@ -120,8 +87,8 @@ async def test_a_deactivated_register_stops_taking_orders(system: System) -> Non
     device = await system.registers.token_for(
         tenant.admin, role="cashier", subject="tablet", register_id=register["id"]
     )
-    order_register = _as_order_register(tenant, register)
-    await _post_order_until_accepted(system, order_register, device)
+    order_register = as_order_register(tenant, register)
+    await post_order_until_accepted(system, order_register, device)
 
     await system.registers.patch_register(tenant, register, active=False)
 
@@ -142,7 +109,7 @@ async def test_reporting_names_the_shop_and_register_from_registers_events(
     device = await system.registers.token_for(
         tenant.admin, role="cashier", subject="tablet", register_id=register["id"]
     )
-    await _post_order_until_accepted(system, _as_order_register(tenant, register), device)
+    await post_order_until_accepted(system, as_order_register(tenant, register), device)
     manager = await system.registers.token_for(tenant.admin, role="manager", subject="boss")
 
     async def dashboard() -> dict[str, Any] | None:
