@@ -332,6 +332,11 @@ def print_welcome(odoo_version: int, seeded: list[SeededTenant]) -> None:
         console.print(f"  manager token:          {tenant.manager_token}", soft_wrap=True)
         console.print(f"  admin token:            {tenant.admin_token}", soft_wrap=True)
     console.print(
+        "\nThe device token sells, refunds and opens and closes its register's sessions; the "
+        "manager token reads orders and reports; the admin token sets up shops, registers, "
+        'payment methods and tokens (README, "Who may do what").'
+    )
+    console.print(
         '\nTry:  curl -s -H "Authorization: Bearer <device token>" http://127.0.0.1:8001/v1/orders'
         f"\nLogs: {RUN_DIR.relative_to(ROOT)}/*.log   Stop: Ctrl-C\n"
     )
