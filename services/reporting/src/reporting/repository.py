@@ -912,11 +912,16 @@ async def session_products(db: Db, tenant_id: UUID, session_id: UUID) -> list[Ro
                FROM order_line_facts WHERE tenant_id = $1 AND session_id = $2
                GROUP BY product_ref),
            returned AS (
-               SELECT product_ref, sum(quantity) AS refund_quantity,
-                      sum(total)::bigint AS refunds
-               FROM refund_line_facts WHERE tenant_id = $1 AND session_id = $2
-               GROUP BY product_ref)
-           SELECT product_ref, COALESCE(s.product_name, product_ref) AS product_name,
+               -- A product given back in a session that did not sell it is named by its sale.
+               SELECT r.product_ref, max(ol.product_name) AS product_name,
+                      sum(r.quantity) AS refund_quantity, sum(r.total)::bigint AS refunds
+               FROM refund_line_facts r
+               LEFT JOIN order_line_facts ol
+                   ON ol.tenant_id = r.tenant_id AND ol.line_id = r.order_line_id
+               WHERE r.tenant_id = $1 AND r.session_id = $2
+               GROUP BY r.product_ref)
+           SELECT product_ref,
+                  COALESCE(s.product_name, r.product_name, product_ref) AS product_name,
                   COALESCE(s.quantity, 0) AS quantity, COALESCE(s.gross, 0) AS gross,
                   COALESCE(s.discounts, 0) AS discounts, COALESCE(s.total, 0) AS total,
                   COALESCE(r.refund_quantity, 0) AS refund_quantity,
