@@ -87,10 +87,14 @@ def as_order_register(tenant: Tenant, register: dict[str, Any]) -> Register:
 
 
 async def post_order_until_accepted(
-    system: System, register: Register, headers: dict[str, str]
+    system: System,
+    register: Register,
+    headers: dict[str, str],
+    body: dict[str, Any] | None = None,
 ) -> httpx.Response:
-    """Posts as a tablet does: a register created a moment ago may need a retry or two."""
-    body = system.orders.order_body(register)
+    """Posts as a tablet does (`body`, or the usual order): a register created a moment ago may
+    need a retry or two."""
+    body = body or system.orders.order_body(register)
 
     async def accepted() -> httpx.Response | None:
         response = await system.orders.client.post("/v1/orders", json=body, headers=headers)

@@ -34,6 +34,7 @@ from registers.settings import RegistersSettings
 from registers.testing import Headers, Tenant, problem
 from reporting.bootstrap import create_app as reporting_app
 from reporting.settings import ReportingSettings
+from shared.testing.dead_letters import plant_dead_letter
 from shared.testing.polling import eventually
 
 from .conftest import System, as_order_register, post_order_until_accepted
@@ -305,7 +306,15 @@ async def floor(system: System, connector: ConnectorWorld) -> ShopFloor:
         "token_id": spare["id"],
         "order_id": order["id"],
         "session_id": order["session_id"],
+        "dead_letter_id": str(uuid.uuid4()),
     }
+    for pool, schema in (
+        (system.orders.pool, system.orders.schema),
+        (system.registers.pool, system.registers.schema),
+        (system.reporting.pool, system.reporting.settings.schema_name),
+        (connector.pool, connector.schema),
+    ):
+        await plant_dead_letter(pool, schema, uuid.UUID(ids["dead_letter_id"]), tenant.id)
 
     async def reported() -> bool:
         reporting = system.reporting.client

@@ -14,6 +14,7 @@ from odoo_connector.handlers import ConnectorHandlers
 from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, OdooSettingsPut
 from odoo_connector.settings import ConnectorSettings
 from shared.auth import Claims, Role, allow_roles
+from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler
 from shared.http_service import create_service_app, service_readiness
 
@@ -68,4 +69,5 @@ def build_app(settings: ConnectorSettings, runtime_factory: RuntimeFactory) -> F
     app = create_service_app(title="Odoo connector", lifespan=lifespan, readiness=service_readiness)
     install_domain_error_handler(app)
     app.include_router(router)
+    app.include_router(dead_letters_router(settings))
     return app

@@ -27,12 +27,14 @@ from odoo_connector.credentials import SecretBox, credentials_key_for
 from odoo_connector.odoo_client import OdooClient
 from odoo_connector.odoo_pos import OdooPos
 from odoo_connector.settings import ConnectorSettings
+from shared.dead_letters.cli import dead_letters_cli
 from shared.http_service import serve as serve_app
 from shared.postgres import create_pool
 
 SKIPPED_SHOWN = 50
 
 cli = typer.Typer(help="The Odoo connector: pushes Pro tenants' orders, refunds and sessions.")
+cli.add_typer(dead_letters_cli(ConnectorSettings), name="dead-letters")
 
 
 @cli.command()

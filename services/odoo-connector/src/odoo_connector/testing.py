@@ -17,6 +17,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from asgi_lifespan import LifespanManager
 
 from odoo_connector.bootstrap import create_app, odoo_queue, registers_queue, topology
+from odoo_connector.odoo_client import OdooClient, OdooEndpoint
 from odoo_connector.settings import ConnectorSettings
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.broker import QueueSpec, delete_topology
@@ -388,6 +389,28 @@ def _line(ref: str, name: str, quantity: str, unit: int, net: int, total: int) -
         tax=total - net,
         total=total,
     )
+
+
+async def add_odoo_product(odoo_url: str, seed: dict[str, Any], default_code: str) -> int:
+    """What a tenant's accountant does to map a product: one with that internal reference,
+    made in Odoo through its JSON-RPC API."""
+    admin = next(u for u in seed["users"] if u["login"] == "admin")
+    client = OdooClient(timeout_s=10)
+    try:
+        endpoint = OdooEndpoint(odoo_url, seed["database"], "admin", admin["api_key"])
+        uid = await client.authenticate(endpoint)
+        assert uid is not None
+        product_id: int = await client.execute_kw(
+            endpoint,
+            uid,
+            "product.product",
+            "create",
+            [{"name": default_code.title(), "default_code": default_code, "list_price": 2.2}],
+            {},
+        )
+    finally:
+        await client.aclose()
+    return product_id
 
 
 async def delete_connector_topology(settings: ConnectorSettings) -> None:

@@ -28,6 +28,7 @@ from orders.http_models import (
 from orders.imports import OdooHistoryImports
 from orders.settings import OrdersSettings
 from shared.auth import Claims, Role, allow_roles
+from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler
 from shared.http_service import create_service_app, service_readiness
 
@@ -182,4 +183,5 @@ def build_app(settings: OrdersSettings, runtime_factory: RuntimeFactory) -> Fast
     app = create_service_app(title="Orders", lifespan=lifespan, readiness=service_readiness)
     install_domain_error_handler(app)
     app.include_router(router)
+    app.include_router(dead_letters_router(settings))
     return app

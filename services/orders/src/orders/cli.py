@@ -6,9 +6,11 @@ import typer
 
 from orders.bootstrap import create_app
 from orders.settings import OrdersSettings
+from shared.dead_letters.cli import dead_letters_cli
 from shared.http_service import serve as serve_app
 
 cli = typer.Typer(help="The orders service: POS tablets post orders, refunds and cash sessions.")
+cli.add_typer(dead_letters_cli(OrdersSettings), name="dead-letters")
 
 
 @cli.command()

@@ -35,6 +35,7 @@ from registers.http_models import (
 )
 from registers.settings import RegistersSettings
 from shared.auth import Claims, Role, allow_roles
+from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler
 from shared.http_service import create_service_app, service_readiness
 
@@ -293,4 +294,5 @@ def build_app(settings: RegistersSettings, runtime_factory: RuntimeFactory) -> F
     app = create_service_app(title="Registers", lifespan=lifespan, readiness=service_readiness)
     install_domain_error_handler(app)
     app.include_router(router)
+    app.include_router(dead_letters_router(settings))
     return app

@@ -11,10 +11,12 @@ import typer
 from registers.bootstrap import create_app, issue_platform_admin_token
 from registers.handlers import PRODUCER
 from registers.settings import RegistersSettings
+from shared.dead_letters.cli import dead_letters_cli
 from shared.http_service import serve as serve_app
 from shared.structured_logging import configure_logging
 
 cli = typer.Typer(help="The registers service: tenants, shops, registers, payment methods, tokens.")
+cli.add_typer(dead_letters_cli(RegistersSettings), name="dead-letters")
 
 
 @cli.command()

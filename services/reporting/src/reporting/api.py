@@ -23,6 +23,7 @@ from reporting.http_models import (
 )
 from reporting.settings import ReportingSettings
 from shared.auth import Claims, Role, allow_roles
+from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler
 from shared.http_service import create_service_app, service_readiness
 
@@ -118,4 +119,5 @@ def build_app(settings: ReportingSettings, runtime_factory: RuntimeFactory) -> F
     install_domain_error_handler(app)
 
     app.include_router(router)
+    app.include_router(dead_letters_router(settings))
     return app

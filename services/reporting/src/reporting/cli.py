@@ -9,10 +9,12 @@ import typer
 
 from reporting.bootstrap import create_app, rebuild_read_models
 from reporting.settings import ReportingSettings
+from shared.dead_letters.cli import dead_letters_cli
 from shared.http_service import serve as serve_app
 from shared.structured_logging import configure_logging
 
 cli = typer.Typer(help="The reporting service: dashboards, daily and X/Z reports, chat messages.")
+cli.add_typer(dead_letters_cli(ReportingSettings), name="dead-letters")
 
 
 @cli.command()

@@ -34,6 +34,27 @@ class DeadLetterFilter(BaseModel):
     until: datetime | None = Field(default=None, description="Dead-lettered before")
 
 
+def filter_of(
+    queue: Name | None = None,
+    tenant_id: UUID | None = None,
+    error_class: Name | None = None,
+    cause: Name | None = None,
+    event_type: Name | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> DeadLetterFilter:
+    """A filter from its fields one by one (query parameters, CLI options)."""
+    return DeadLetterFilter(
+        queue=queue,
+        tenant_id=tenant_id,
+        error_class=error_class,
+        cause=cause,
+        event_type=event_type,
+        since=since,
+        until=until,
+    )
+
+
 class DeadLetterSummary(BaseModel):
     id: UUID
     queue: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import aio_pika
 import asyncpg
 
@@ -44,3 +46,20 @@ async def dlq_agrees_with_records(
         raise AssertionError(
             f"{queue}.dlq holds {depth}, the records say {records} open, expected {expected_open}"
         ) from None
+
+
+async def plant_dead_letter(
+    pool: asyncpg.Pool, schema: str, record_id: UUID, tenant_id: UUID, queue: str = "planted"
+) -> None:
+    """A record of a dead letter of the tenant (with no message behind it), to read."""
+    await pool.execute(
+        f"""INSERT INTO {schema}.dead_letter_records (id, queue, message_key, event_type,
+                tenant_id, error_class, reason, cause, attempts, first_failure_at,
+                last_failure_at, body)
+            VALUES ($1, $2, $4, 'order.placed', $3, 'PoisonMessageError',
+                    'planted by a test', 'planted by a test', 1, now(), now(), '')""",
+        record_id,
+        queue,
+        tenant_id,
+        str(record_id),
+    )
