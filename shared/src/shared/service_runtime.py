@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -16,6 +16,8 @@ import structlog
 from shared.auth import TokenVerifier, public_key_for
 from shared.broker import Publisher, QueueSpec, Topology, topology_for
 from shared.consumer import EventConsumer, FailurePolicy, Handler, RedeliverThenDeadLetter
+from shared.dead_letters.metrics import keep_dead_letter_metrics
+from shared.housekeeping import Pruner, PruneRule, standard_rules
 from shared.migrations import load_migrations, migrate, shared_migrations
 from shared.outbox import OutboxRelay, stop_relay
 from shared.postgres import create_pool
@@ -103,8 +105,10 @@ async def service_backbone(
     queues: tuple[QueueSpec, ...] = (),
     verifier: TokenVerifier | None = None,
     pool_max_size: int | None = None,
+    prune_rules: Sequence[PruneRule] = (),
 ) -> AsyncIterator[Backbone]:
-    """Migrates `schema`, then runs the pool, publisher and outbox relay until the block exits."""
+    """Migrates `schema`, then runs the pool, publisher, outbox relay, housekeeping (the
+    standard prune rules and `prune_rules`) and the dead-letter gauges until the block exits."""
     verifier = verifier or TokenVerifier(
         public_key_for(settings.jwt_public_key, settings.dev_mode), settings.jwt_issuer
     )
@@ -128,6 +132,14 @@ async def service_backbone(
         poll_interval_s=settings.outbox_poll_interval_s,
     )
     relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    pruner = Pruner(
+        pool, [*standard_rules(settings), *prune_rules], settings.housekeeping_batch_size
+    )
+    backbone.run(pruner.run(settings.housekeeping_interval_s), "housekeeping")
+    backbone.run(
+        keep_dead_letter_metrics(pool, settings.dead_letter_metrics_interval_s),
+        "dead-letter-metrics",
+    )
     try:
         yield backbone
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
@@ -49,6 +50,15 @@ class ServiceSettings(BaseSettings):
     consumer_redeliveries: int = Field(default=5, ge=0)
     # How often a consumer's connection tries the broker again while it is away.
     broker_reconnect_interval_s: float = Field(default=2.0, gt=0)
+    # Housekeeping (README, "Housekeeping"): how long rows are kept, as seconds or ISO 8601
+    # (P7D), and how the pruner goes about it.
+    outbox_retention: timedelta = timedelta(days=7)
+    inbox_retention: timedelta = timedelta(days=30)
+    dead_letter_retention: timedelta = timedelta(days=30)
+    housekeeping_interval_s: float = Field(default=300.0, gt=0)
+    housekeeping_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # How often the dead-letter gauges are read from the database.
+    dead_letter_metrics_interval_s: float = Field(default=15.0, gt=0)
 
     def broker_name(self, name: str) -> str:
         return f"{self.broker_namespace}.{name}" if self.broker_namespace else name

@@ -24,6 +24,7 @@ from odoo_connector.consumer import (
 )
 from odoo_connector.credentials import SecretBox, credentials_key_for
 from odoo_connector.handlers import PRODUCER, ConnectorHandlers
+from odoo_connector.housekeeping import receipt_rules
 from odoo_connector.odoo_client import OdooClient
 from odoo_connector.odoo_pos import OdooPos
 from odoo_connector.register_lanes import RegisterLanes
@@ -97,6 +98,7 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
         schema=settings.schema_name,
         producer=PRODUCER,
         queues=queues(settings),
+        prune_rules=receipt_rules(settings),
     ) as backbone:
         client = OdooClient(settings.odoo_timeout_s)
         breakers = CircuitBreakers(

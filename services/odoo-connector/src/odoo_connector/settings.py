@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -45,6 +47,9 @@ class ConnectorSettings(ServiceSettings):
     breaker_failure_threshold: int = Field(default=3, ge=1)
     breaker_probe_initial_s: float = Field(default=1.0, gt=0)
     breaker_probe_max_s: float = Field(default=60.0, gt=0)
+    # How long the receipts of what is in Odoo (synced orders, push attempts) are kept at least;
+    # see housekeeping.py for what else keeps them.
+    receipts_retention: timedelta = timedelta(days=400)
     # Where `odoo-connector backfill` hands a tenant's Odoo history over.
     orders_url: str = "http://127.0.0.1:8001"
     registers_url: str = "http://127.0.0.1:8002"
