@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.problems import Problem
@@ -154,14 +155,24 @@ class TokenVerifier:
         return claims
 
 
-def current_claims(request: Request) -> TokenClaims:
+# Declares the bearer scheme in the OpenAPI document (so /docs can authorize); without
+# auto_error, a missing token gets our own 401 problem+json rather than FastAPI's.
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from the registers service: POST /v1/tokens, or "
+    "registers platform-admin-token for the first one",
+)
+
+
+def current_claims(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> TokenClaims:
     """FastAPI dependency: the verified claims of the request's bearer token."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if credentials is None or not credentials.credentials.strip():
         raise _unauthorized("Send a bearer token in the Authorization header.")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(token.strip())
+    return verifier.verify(credentials.credentials.strip())
 
 
 Claims = Annotated[TokenClaims, Depends(current_claims)]

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import structlog
 import uvicorn
@@ -14,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.consumer import EventConsumer
-from shared.problems import install_problem_handlers
+from shared.problems import document_problems, install_problem_handlers
 from shared.settings import ServiceSettings
 from shared.structured_logging import correlation_scope
 
@@ -104,6 +105,16 @@ async def service_readiness(app: FastAPI) -> str | None:
     return None
 
 
+def _document_problems_in_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    # FastAPI's documented way to extend the generated document.
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_service_app(
     *,
     title: str,
@@ -113,6 +124,7 @@ def create_service_app(
     """A FastAPI app with the common middleware and `/healthz`, `/readyz`, `/metrics`."""
     app = FastAPI(title=title, lifespan=lifespan)
     install_problem_handlers(app)
+    _document_problems_in_openapi(app)
     app.add_middleware(CorrelationMiddleware)
 
     @app.get("/healthz", include_in_schema=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -9,7 +10,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.postgres import UNAVAILABLE_ERRORS, is_database_unavailable
 from shared.structured_logging import current_correlation_id
@@ -153,6 +156,21 @@ def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Problem:
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path takes. Starlette names the methods of the first
+    route that matched the path only; routes are asked through their public `matches`, since
+    FastAPI nests included routers in routes of its own."""
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -162,15 +180,31 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return problem_response(validation_problem(exc.errors()))
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         titles = {404: "Not found", 405: "Method not allowed"}
+        headers = dict(exc.headers or {})
+        detail = str(exc.detail)
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+            detail = f"{request.method} is not allowed here; this path takes {headers['Allow']}."
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot even decode (bytes that are not UTF-8).
+            return problem_response(
+                Problem(
+                    400,
+                    "Malformed JSON",
+                    "The request body could not be read as JSON; send UTF-8 JSON with "
+                    "content-type application/json.",
+                    type_="urn:pos:problem:malformed-json",
+                )
+            )
         return problem_response(
             Problem(
                 exc.status_code,
                 titles.get(exc.status_code, "HTTP error"),
-                str(exc.detail),
-                headers=dict(exc.headers or {}),
+                detail,
+                headers=headers,
             )
         )
 
@@ -190,3 +224,73 @@ def install_problem_handlers(app: FastAPI) -> None:
     for error_class in UNAVAILABLE_ERRORS:
         app.add_exception_handler(error_class, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+# The OpenAPI description of these answers, added to every operation by `document_problems`.
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field, as a path: lines[0].quantity")
+    message: str = Field(description="What is wrong with it and what to send instead")
+
+
+class ProblemDocument(BaseModel):
+    """An error, as RFC 9457 problem details; `errors` lists each bad field of a request."""
+
+    model_config = ConfigDict(title="Problem")
+
+    type: str = Field(description="A URN naming the kind of problem, or about:blank")
+    title: str
+    status: int
+    detail: str = Field(description="What went wrong and what to do about it")
+    correlation_id: str = Field(default="", description="Quote it when asking for help")
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+_PROBLEM_STATUSES = {
+    400: "The body is not valid JSON, or the request breaks a rule",
+    401: "No bearer token, or one that is not valid (expired, revoked, forged)",
+    403: "The token's role may not do this",
+    404: "No such thing in the token's tenant",
+    409: "The request conflicts with what is stored (a duplicate, a stale If-Match)",
+    422: "A field is not valid; errors names each one",
+    503: "A dependency (the database) is unreachable; retry after Retry-After seconds",
+}
+_PROBLEM_REF = "#/components/schemas/Problem"
+_WRITES = frozenset(("post", "put", "patch", "delete"))
+
+
+def _problem_statuses(method: str, operation: Mapping[str, Any]) -> list[int]:
+    """The error answers an operation can give, from what it takes."""
+    statuses = [404, 503]
+    if operation.get("security"):
+        statuses += [401, 403]
+    if method in _WRITES:
+        statuses.append(409)
+    if "requestBody" in operation:
+        statuses.append(400)
+    if "requestBody" in operation or operation.get("parameters"):
+        statuses.append(422)
+    return sorted(statuses)
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Declares the problem+json answers on every operation of an OpenAPI document, in place."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    problem = ProblemDocument.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem.pop("$defs", {}))
+    schemas["Problem"] = problem
+    for path_item in openapi.get("paths", {}).values():
+        for method, operation in path_item.items():
+            responses = operation.setdefault("responses", {})
+            for status in _problem_statuses(method, operation):
+                responses[str(status)] = {
+                    "description": _PROBLEM_STATUSES[status],
+                    "content": {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}},
+                }
+            operation["responses"] = dict(sorted(responses.items()))
+    # FastAPI's own shape of a 422, which this API never sends, once nothing refers to it.
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{unused}" not in json.dumps(openapi):
+            schemas.pop(unused, None)
+    return openapi
