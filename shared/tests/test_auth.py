@@ -14,6 +14,7 @@ from shared.auth import (
     Role,
     TokenIssuer,
     TokenVerifier,
+    private_key_for,
     public_key_for,
 )
 from shared.problems import Problem
@@ -25,6 +26,16 @@ def test_the_dev_key_is_refused_outside_dev_mode() -> None:
     with pytest.raises(KeyConfigurationError, match="no production JWT public key"):
         public_key_for(None, dev_mode=False)
     assert public_key_for(None, dev_mode=True) == DEV_PUBLIC_KEY
+
+
+def test_the_advice_on_a_missing_key_names_variables_that_work() -> None:
+    # Each service reads its own prefix: a bare DEV_MODE=true changes nothing.
+    with pytest.raises(
+        KeyConfigurationError, match="set ORDERS_JWT_PUBLIC_KEY, or ORDERS_DEV_MODE="
+    ):
+        public_key_for(None, dev_mode=False, env_prefix="ORDERS_")
+    with pytest.raises(KeyConfigurationError, match="<SERVICE>_JWT_PRIVATE_KEY, or <SERVICE>_DEV"):
+        private_key_for(None, dev_mode=False)
 
 
 def _other_key_pair() -> tuple[str, str]:

@@ -59,25 +59,32 @@ class KeyConfigurationError(RuntimeError):
     pass
 
 
-def public_key_for(configured: str | None, dev_mode: bool) -> str:
+# A service's settings name their environment variables with its prefix (REGISTERS_DEV_MODE);
+# callers pass theirs so the advice names a variable that works.
+UNKNOWN_PREFIX = "<SERVICE>_"
+
+
+def public_key_for(configured: str | None, dev_mode: bool, env_prefix: str = UNKNOWN_PREFIX) -> str:
     """The verification key to use, refusing the dev key (or none) outside dev mode."""
     if configured is None or configured.strip() == DEV_PUBLIC_KEY.strip():
         if not dev_mode:
             raise KeyConfigurationError(
                 "no production JWT public key is configured (or it is the published dev key); "
-                "set the service's JWT_PUBLIC_KEY, or DEV_MODE=true for a local run"
+                f"set {env_prefix}JWT_PUBLIC_KEY, or {env_prefix}DEV_MODE=true for a local run"
             )
         return DEV_PUBLIC_KEY
     return configured
 
 
-def private_key_for(configured: str | None, dev_mode: bool) -> str:
+def private_key_for(
+    configured: str | None, dev_mode: bool, env_prefix: str = UNKNOWN_PREFIX
+) -> str:
     """The signing key to use, refusing the dev key (or none) outside dev mode."""
     if configured is None or configured.strip() == DEV_PRIVATE_KEY.strip():
         if not dev_mode:
             raise KeyConfigurationError(
                 "no production JWT private key is configured (or it is the published dev key); "
-                "set JWT_PRIVATE_KEY, or DEV_MODE=true for a local run"
+                f"set {env_prefix}JWT_PRIVATE_KEY, or {env_prefix}DEV_MODE=true for a local run"
             )
         return DEV_PRIVATE_KEY
     return configured

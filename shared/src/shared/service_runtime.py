@@ -110,7 +110,8 @@ async def service_backbone(
     """Migrates `schema`, then runs the pool, publisher, outbox relay, housekeeping (the
     standard prune rules and `prune_rules`) and the dead-letter gauges until the block exits."""
     verifier = verifier or TokenVerifier(
-        public_key_for(settings.jwt_public_key, settings.dev_mode), settings.jwt_issuer
+        public_key_for(settings.jwt_public_key, settings.dev_mode, settings.env_prefix),
+        settings.jwt_issuer,
     )
     await prepare_database(settings.database_url, schema, package)
     pool = await create_pool(

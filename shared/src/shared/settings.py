@@ -60,6 +60,11 @@ class ServiceSettings(BaseSettings):
     # How often the dead-letter gauges are read from the database.
     dead_letter_metrics_interval_s: float = Field(default=15.0, gt=0)
 
+    @property
+    def env_prefix(self) -> str:
+        """What this service's environment variables start with, such as `REGISTERS_`."""
+        return str(self.model_config.get("env_prefix") or "")
+
     def broker_name(self, name: str) -> str:
         return f"{self.broker_namespace}.{name}" if self.broker_namespace else name
 

@@ -52,7 +52,7 @@ def public_key_of(private_key_pem: str) -> str:
 
 
 def signing_keys(settings: RegistersSettings) -> tuple[TokenIssuer, TokenVerifier]:
-    private_key = private_key_for(settings.jwt_private_key, settings.dev_mode)
+    private_key = private_key_for(settings.jwt_private_key, settings.dev_mode, settings.env_prefix)
     return (
         TokenIssuer(private_key, settings.jwt_issuer),
         TokenVerifier(public_key_of(private_key), settings.jwt_issuer),
@@ -110,10 +110,11 @@ async def issue_platform_admin_token(
     settings: RegistersSettings, subject: str, ttl: timedelta
 ) -> str:
     """What `registers platform-admin-token` runs: the first token of a fresh install."""
+    # A missing signing key is said before anything touches the database.
+    issuer, verifier = signing_keys(settings)
     await prepare_database(settings.database_url, settings.schema_name, "registers")
     pool = await create_pool(settings.database_url, settings.schema_name, PRODUCER, 1, 2)
     try:
-        issuer, verifier = signing_keys(settings)
         handlers = RegisterHandlers(pool, issuer, verifier, token_policy(settings))
         # Whoever can run this command on the deployment already holds the platform's keys.
         console = Actor(PLATFORM_TENANT_ID, "registers-cli", Role.PLATFORM_ADMIN)

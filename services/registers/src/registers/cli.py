@@ -11,6 +11,7 @@ import typer
 from registers.bootstrap import create_app, issue_platform_admin_token
 from registers.handlers import PRODUCER
 from registers.settings import RegistersSettings
+from shared.auth import KeyConfigurationError
 from shared.dead_letters.cli import dead_letters_cli
 from shared.http_service import serve as serve_app
 from shared.structured_logging import configure_logging
@@ -35,7 +36,11 @@ def platform_admin_token(
     settings = RegistersSettings()
     # Logs go to standard error, so standard output carries the token alone.
     configure_logging(PRODUCER, settings.log_level, settings.log_json)
-    token = asyncio.run(issue_platform_admin_token(settings, subject, timedelta(days=ttl_days)))
+    try:
+        token = asyncio.run(issue_platform_admin_token(settings, subject, timedelta(days=ttl_days)))
+    except KeyConfigurationError as error:
+        typer.echo(f"registers platform-admin-token: {error}", err=True)
+        raise typer.Exit(code=1) from None
     typer.echo(token)
 
 
