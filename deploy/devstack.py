@@ -25,6 +25,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from odoo_connector.bootstrap import delete_broker_state as delete_connector_broker_state
+from odoo_connector.settings import ConnectorSettings
+from orders.bootstrap import topology as orders_topology
+from orders.settings import OrdersSettings
+from registers.bootstrap import topology as registers_topology
+from registers.settings import RegistersSettings
+from reporting.bootstrap import topology as reporting_topology
+from reporting.settings import ReportingSettings
+from shared.broker import delete_topology
+
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
@@ -81,8 +91,28 @@ async def fresh_database(server_url: str, name: str) -> str:
     return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
 
 
+# The stack's exchange and queues are named under this, so it can delete them all at the start
+# without touching anything else on the broker.
+BROKER_NAMESPACE = "devstack"
 # The queues that must exist before the demo is seeded, so every service hears of it at once.
-CONSUMER_QUEUES = ("orders.registers", "reporting.events", "connector.odoo")
+CONSUMER_QUEUES = tuple(
+    f"{BROKER_NAMESPACE}.{queue}"
+    for queue in ("orders.registers", "reporting.events", "connector.odoo")
+)
+
+
+async def fresh_broker(amqp_url: str) -> None:
+    """The stack's queues and exchanges, deleted with what they hold, as its database is: a
+    `.dlq` kept from an earlier run would hold dead letters whose records went with that run's
+    database. Every service declares its own again when it starts."""
+    common: dict[str, Any] = {"amqp_url": amqp_url, "broker_namespace": BROKER_NAMESPACE}
+    for topology in (
+        orders_topology(OrdersSettings(**common)),
+        registers_topology(RegistersSettings(**common)),
+        reporting_topology(ReportingSettings(**common)),
+    ):
+        await delete_topology(amqp_url, topology)
+    await delete_connector_broker_state(ConnectorSettings(**common))
 
 
 async def wait_for_queues(amqp_url: str, names: tuple[str, ...], within_s: float = 30) -> None:
@@ -249,11 +279,13 @@ def main(
 ) -> None:
     """Runs the whole system locally until Ctrl-C."""
     stack_db = asyncio.run(fresh_database(database_url, "pos_dev"))
+    asyncio.run(fresh_broker(amqp_url))
     common = {
         "DEV_MODE": "true",
         "LOG_JSON": "true",
         "DATABASE_URL": stack_db,
         "AMQP_URL": amqp_url,
+        "BROKER_NAMESPACE": BROKER_NAMESPACE,
     }
 
     def env_of(prefix: str) -> dict[str, str]:

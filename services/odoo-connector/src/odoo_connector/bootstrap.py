@@ -30,9 +30,9 @@ from odoo_connector.odoo_pos import OdooPos
 from odoo_connector.register_lanes import RegisterLanes
 from odoo_connector.settings import ConnectorSettings
 from shared.auth import TokenVerifier
-from shared.broker import QueueSpec, Topology, topology_for
+from shared.broker import QueueSpec, Topology, delete_topology, topology_for
 from shared.consumer import EventConsumer
-from shared.retry_topology import RetryThroughTiers
+from shared.retry_topology import RetryThroughTiers, delete_retry_tiers
 from shared.revocation import TOKEN_EVENTS, revocation_handlers
 from shared.service_runtime import service_backbone
 from shared.structured_logging import configure_logging
@@ -77,6 +77,17 @@ def queues(settings: ConnectorSettings) -> tuple[QueueSpec, ...]:
 
 def topology(settings: ConnectorSettings) -> Topology:
     return topology_for(settings, queues(settings))
+
+
+async def delete_broker_state(settings: ConnectorSettings) -> None:
+    """Deletes the connector's queues (work, retry tiers, wait, dead letters) and exchanges,
+    with what they hold; for a stack that starts afresh and for tests, never a running one."""
+    for spec, schedule in (
+        (registers_queue(settings), settings.register_retry_schedule),
+        (odoo_queue(settings), settings.retry_schedule),
+    ):
+        await delete_retry_tiers(settings.amqp_url, topology(settings), spec, schedule)
+    await delete_topology(settings.amqp_url, topology(settings))
 
 
 @dataclass

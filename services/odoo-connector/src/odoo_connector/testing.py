@@ -16,11 +16,11 @@ import httpx
 from aio_pika.abc import AbstractIncomingMessage
 from asgi_lifespan import LifespanManager
 
-from odoo_connector.bootstrap import create_app, odoo_queue, registers_queue, topology
+from odoo_connector.bootstrap import create_app, delete_broker_state, odoo_queue
 from odoo_connector.odoo_client import OdooClient, OdooEndpoint
 from odoo_connector.settings import ConnectorSettings
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
-from shared.broker import QueueSpec, delete_topology
+from shared.broker import QueueSpec
 from shared.events.contracts import (
     OrderLineState,
     OrderPlaced,
@@ -35,7 +35,6 @@ from shared.events.contracts import (
     TenantCreated,
 )
 from shared.events.envelope import EventData, EventEnvelope
-from shared.retry_topology import delete_retry_tiers
 from shared.testing.polling import eventually
 
 
@@ -414,16 +413,7 @@ async def add_odoo_product(odoo_url: str, seed: dict[str, Any], default_code: st
 
 
 async def delete_connector_topology(settings: ConnectorSettings) -> None:
-    await delete_retry_tiers(
-        settings.amqp_url,
-        topology(settings),
-        registers_queue(settings),
-        settings.register_retry_schedule,
-    )
-    await delete_retry_tiers(
-        settings.amqp_url, topology(settings), odoo_queue(settings), settings.retry_schedule
-    )
-    await delete_topology(settings.amqp_url, topology(settings))
+    await delete_broker_state(settings)
 
 
 @contextlib.asynccontextmanager
