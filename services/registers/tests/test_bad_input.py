@@ -430,3 +430,41 @@ async def test_an_if_match_that_only_looks_like_a_number_is_refused(
     )
     assert response.status_code == 422, response.text
     assert "If-Match must be an ETag this API gave out" in problem(response)["detail"]
+
+
+async def test_a_wrong_method_names_every_method_of_the_path(world: RegistersWorld) -> None:
+    tenant = await world.tenant()
+    shop = await world.shop(tenant)
+    response = await world.client.delete(f"/v1/shops/{shop['id']}", headers=tenant.admin)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, PATCH"
+    assert "this path takes GET, PATCH" in problem(response)["detail"]
+
+
+async def test_the_openapi_document_lets_docs_authorize_and_lists_the_problems(
+    world: RegistersWorld,
+) -> None:
+    document = (await world.client.get("/openapi.json")).json()
+    assert document["components"]["securitySchemes"] == {
+        "HTTPBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from the registers service: POST /v1/tokens, or "
+            "registers platform-admin-token for the first one",
+        }
+    }
+    patch_shop = document["paths"]["/v1/shops/{shop_id}"]["patch"]
+    assert patch_shop["security"] == [{"HTTPBearer": []}]
+    assert sorted(patch_shop["responses"]) == [
+        "200",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "422",
+        "503",
+    ]
+    assert patch_shop["responses"]["409"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
