@@ -154,4 +154,6 @@ def serve(app: FastAPI, settings: ServiceSettings, host: str | None, port: int |
         port=port or settings.http_port,
         log_level="warning",
         access_log=False,
+        # uvicorn's own handlers would print plain text; its records go to our JSON instead.
+        log_config=None,
     )
