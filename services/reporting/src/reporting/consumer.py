@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import Histogram
 
 from reporting.handlers import Projector
 from shared.consumer import Handler
+from shared.events.envelope import EventEnvelope
+from shared.postgres import Db
 
 CONSUMED_EVENTS = (
     "order.placed",
@@ -24,6 +30,19 @@ CONSUMED_EVENTS = (
     "payment_method.updated",
 )
 
+# How far the dashboards and reports trail the tills: the reporting-lag dashboard's figure.
+PROJECTION_LAG_SECONDS = Histogram(
+    "reporting_projection_lag_seconds",
+    "From an event's occurred_at to its projection into the read models",
+    ["event_type"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
+
 
 def projection_handlers(projector: Projector) -> Mapping[str, Handler]:
-    return dict.fromkeys(CONSUMED_EVENTS, projector.consume)
+    async def project(db: Db, envelope: EventEnvelope, data: Any) -> None:
+        await projector.consume(db, envelope, data)
+        lag = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
+        PROJECTION_LAG_SECONDS.labels(envelope.type).observe(lag)
+
+    return dict.fromkeys(CONSUMED_EVENTS, project)
