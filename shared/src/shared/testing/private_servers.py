@@ -51,19 +51,35 @@ def _kill_group(process: subprocess.Popen[bytes] | None) -> None:
 
 
 class PrivateRabbitMQ:
-    """A single RabbitMQ node under `base_dir`; its data survives `kill()` and `start()`."""
+    """A single RabbitMQ node under `base_dir`; its data survives `kill()` and `start()`.
 
-    def __init__(self, base_dir: Path) -> None:
+    No plugins and no settings beyond the environment's, none of the machine's, unless given:
+    `plugins` (the management and Prometheus ones listen on ports of their own, on 127.0.0.1)
+    and `config`, lines of rabbitmq.conf.
+    """
+
+    def __init__(self, base_dir: Path, plugins: tuple[str, ...] = (), config: str = "") -> None:
         self.base_dir = base_dir
         self.node = f"pos-test-{secrets.token_hex(4)}@localhost"
         self.port = free_port()
         self.dist_port = free_port()
+        self.management_port = free_port()
+        self.prometheus_port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
         for name in ("home", "mnesia", "log"):
             (base_dir / name).mkdir(exist_ok=True)
-        # Empty files: no plugins, no settings beyond the environment's, none of the machine's.
-        for name in ("enabled_plugins", "rabbitmq.conf", "rabbitmq-env.conf"):
-            (base_dir / name).touch()
+        (base_dir / "rabbitmq-env.conf").touch()
+        (base_dir / "enabled_plugins").write_text(f"[{','.join(plugins)}].\n" if plugins else "")
+        listeners = [
+            f"{plugin}.tcp.{key} = {value}"
+            for plugin, port in (
+                ("management", self.management_port),
+                ("prometheus", self.prometheus_port),
+            )
+            if f"rabbitmq_{plugin}" in plugins
+            for key, value in (("port", port), ("ip", "127.0.0.1"))
+        ]
+        (base_dir / "rabbitmq.conf").write_text("\n".join([config, *listeners]) + "\n")
 
     @staticmethod
     def available() -> bool:
@@ -223,10 +239,12 @@ def _private_dir(kind: str) -> Path:
 
 
 @contextlib.contextmanager
-def private_rabbitmq_node() -> Iterator[PrivateRabbitMQ]:
+def private_rabbitmq_node(
+    plugins: tuple[str, ...] = (), config: str = ""
+) -> Iterator[PrivateRabbitMQ]:
     """A started private RabbitMQ node; killed and removed on exit, whatever happened."""
     base = _private_dir("rabbitmq")
-    server = PrivateRabbitMQ(base)
+    server = PrivateRabbitMQ(base, plugins, config)
     try:
         server.start()
         yield server
