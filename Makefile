@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format bench faults faults-quick clean
+.PHONY: install run test lint format bench faults faults-quick up down logs promtool clean
 
 install: $(VENV)/.installed
 
@@ -22,7 +22,33 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/
 	touch $@
 
 run: install
-	$(BIN)/python deploy/devstack.py $(RUN_ARGS)
+	$(BIN)/python -m deploy.devstack $(RUN_ARGS)
+
+# The same system in Docker Compose (deploy/compose.yaml, deploy/README.md). PROFILES=demo adds
+# the Odoo emulator and the demo tenants.
+COMPOSE := docker compose -f deploy/compose.yaml --env-file deploy/.env $(foreach p,$(PROFILES),--profile $(p))
+
+deploy/.env: | install
+	$(BIN)/python -m deploy.local_env
+
+up: deploy/.env
+	$(COMPOSE) up --build --detach --wait
+	$(COMPOSE) logs --no-log-prefix migrate | grep 'platform admin token'
+	@if [ -n "$(filter demo,$(PROFILES))" ]; then $(COMPOSE) run --rm demo-seed; fi
+
+down:
+	$(COMPOSE) --profile demo --profile demo-seed down --remove-orphans
+
+logs:
+	$(COMPOSE) logs --follow
+
+# promtool checks and unit-tests the alert rules (tests/deploy); Debian's prometheus package
+# brings it. Installed only where it is missing; without it those tests skip and say why.
+promtool:
+	@command -v promtool >/dev/null || { \
+	  echo "installing Debian's prometheus package for promtool"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 test: install
 	$(BIN)/pytest

@@ -1,7 +1,8 @@
 """`make run`: the whole system as local processes against this machine's Postgres and RabbitMQ.
 
 Starts every service that exists plus an Odoo emulator, seeds a demo Starter and a demo Pro
-tenant, prints the URLs and tokens, and stops everything on Ctrl-C.
+tenant, prints the URLs and tokens, and stops everything on Ctrl-C. Where a `prometheus`
+binary is on the machine it runs too, with the compose stack's config and alert rules.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +25,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from deploy.demo import DemoUrls, platform_admin_token, print_tenants, seed_demo
+from deploy.local_prometheus import start_prometheus
 from odoo_connector.bootstrap import delete_broker_state as delete_connector_broker_state
 from odoo_connector.settings import ConnectorSettings
 from orders.bootstrap import topology as orders_topology
@@ -38,45 +40,6 @@ from shared.broker import delete_topology
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
-
-
-@dataclass(frozen=True)
-class DemoTenant:
-    name: str
-    tier: str
-    shop: str
-    register: str
-    prefix: str
-    # The emulator's demo pos.config the register is linked to (Pro only).
-    odoo_pos_config_id: int | None = None
-
-
-DEMO_TENANTS = (
-    DemoTenant("Demo Cafe (Starter)", "starter", "Demo Cafe", "Counter", "CAFE"),
-    DemoTenant("Demo Bistro (Pro)", "pro", "Demo Bistro", "Bar", "BIS", odoo_pos_config_id=1),
-)
-# Codes are what a tablet sends as a payment's `method`; the ids are the emulator's demo methods.
-DEMO_PAYMENT_METHODS = (
-    {"code": "cash", "name": "Cash", "kind": "cash", "odoo_payment_method_id": 1},
-    {"code": "card", "name": "Card", "kind": "card", "odoo_payment_method_id": 2},
-)
-# The emulator's demo database and its integration user (its README lists the seed).
-DEMO_ODOO = {
-    "url": "http://127.0.0.1:8069",
-    "database": "demo",
-    "login": "pos-bot",
-    "secret": "demo-pos-bot-key",
-}
-
-
-@dataclass(frozen=True)
-class SeededTenant:
-    demo: DemoTenant
-    tenant_id: str
-    register_id: str
-    device_token: str
-    manager_token: str
-    admin_token: str
 
 
 async def fresh_database(server_url: str, name: str) -> str:
@@ -132,112 +95,6 @@ async def wait_for_queues(amqp_url: str, names: tuple[str, ...], within_s: float
                     await asyncio.sleep(0.2)
     finally:
         await connection.close()
-
-
-def platform_admin_token(env: dict[str, str]) -> str:
-    """The registers service's own CLI, as an operator of a fresh install runs it."""
-    done = subprocess.run(
-        [sys.executable, "-m", "registers", "platform-admin-token", "--subject", "devstack"],
-        env={**os.environ, **env},
-        capture_output=True,
-        check=False,
-        cwd=ROOT,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"registers platform-admin-token failed:\n{done.stderr.decode()}")
-    return done.stdout.decode().strip()
-
-
-class RegistersApi:
-    """Just enough of the registers API to seed the demo; finds what exists before creating."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
-
-    def call(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
-        response = self.client.request(
-            method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
-        )
-        if response.status_code >= 400:
-            raise SystemExit(f"{method} {path} answered {response.status_code}: {response.text}")
-        return response.json()
-
-    def find_or_create(
-        self, path: str, token: str, match: dict[str, Any], body: dict[str, Any]
-    ) -> Any:
-        items = self.call("GET", f"{path}?limit=250", token)["items"]
-        for item in items:
-            if all(item.get(key) == value for key, value in match.items()):
-                return item
-        return self.call("POST", path, token, json=body)
-
-    def register(self, admin: str, shop_id: str, demo: DemoTenant) -> Any:
-        listed = self.call("GET", f"/registers?shop_id={shop_id}&limit=250", admin)["items"]
-        for item in listed:
-            if item["receipt_prefix"] == demo.prefix:
-                return item
-        body: dict[str, Any] = {"name": demo.register, "receipt_prefix": demo.prefix}
-        if demo.odoo_pos_config_id is not None:
-            # Linked from birth: the emulator's pos.config is this register; none is cloned.
-            body["odoo_pos_config_id"] = demo.odoo_pos_config_id
-        return self.call("POST", f"/shops/{shop_id}/registers", admin, json=body)
-
-
-def connect_odoo(tenant_id: str, admin_token: str) -> None:
-    """Gives the connector the Pro tenant's Odoo login, as the tenant's admin does."""
-    response = httpx.put(
-        f"http://127.0.0.1:8004/v1/tenants/{tenant_id}/odoo",
-        json=DEMO_ODOO,
-        headers={"Authorization": f"Bearer {admin_token}"},
-        timeout=30,
-    )
-    if response.status_code >= 400:
-        raise SystemExit(f"the connector refused the demo Odoo settings: {response.text}")
-
-
-def seed_demo(platform_token: str) -> list[SeededTenant]:
-    seeded = []
-    with httpx.Client(base_url="http://127.0.0.1:8002/v1", timeout=10) as client:
-        api = RegistersApi(client)
-        for demo in DEMO_TENANTS:
-            tenant = api.find_or_create(
-                "/tenants",
-                platform_token,
-                {"name": demo.name},
-                {
-                    "name": demo.name,
-                    "tier": demo.tier,
-                    "default_currency": "EUR",
-                    "default_timezone": "Europe/Paris",
-                },
-            )
-            admin = api.call(
-                "POST",
-                "/tokens",
-                platform_token,
-                json={"role": "admin", "subject": "owner@demo", "tenant_id": tenant["id"]},
-            )["token"]
-            shop = api.find_or_create("/shops", admin, {"name": demo.shop}, {"name": demo.shop})
-            register = api.register(admin, shop["id"], demo)
-            for method in DEMO_PAYMENT_METHODS:
-                api.find_or_create("/payment-methods", admin, {"code": method["code"]}, method)
-            if demo.odoo_pos_config_id is not None:
-                connect_odoo(tenant["id"], admin)
-            device = api.call(
-                "POST",
-                "/tokens",
-                admin,
-                json={
-                    "role": "cashier",
-                    "subject": f"tablet:{demo.prefix.lower()}",
-                    "register_id": register["id"],
-                },
-            )["token"]
-            manager = api.call(
-                "POST", "/tokens", admin, json={"role": "manager", "subject": "manager@demo"}
-            )["token"]
-            seeded.append(SeededTenant(demo, tenant["id"], register["id"], device, manager, admin))
-    return seeded
 
 
 def wait_until_up(
@@ -315,13 +172,18 @@ def main(
         ),
     }
     processes: dict[str, subprocess.Popen[bytes]] = {}
+    prometheus: subprocess.Popen[bytes] | None = None
     try:
         for name, (args, env, probe) in services.items():
             processes[name] = start(name, args, env)
             wait_until_up(probe, processes[name], name)
         asyncio.run(wait_for_queues(amqp_url, CONSUMER_QUEUES))
-        seeded = seed_demo(platform_admin_token(env_of("REGISTERS")))
-        print_welcome(odoo_version, seeded)
+        seeded = seed_demo(platform_admin_token(env_of("REGISTERS")), DemoUrls())
+        # Optional, so not among the processes whose end stops the stack.
+        prometheus = start_prometheus(RUN_DIR)
+        print_welcome(odoo_version, prometheus is not None)
+        print_tenants(seeded)
+        print_hints()
         if not once:
             signal.signal(signal.SIGTERM, _interrupt)
             while all(process.poll() is None for process in processes.values()):
@@ -331,10 +193,11 @@ def main(
     except KeyboardInterrupt:
         pass
     finally:
-        for process in processes.values():
+        stopping = [*processes.values(), *([prometheus] if prometheus else [])]
+        for process in stopping:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
+        for process in stopping:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
         console.print("[dim]stopped[/dim]")
@@ -344,7 +207,7 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def print_welcome(odoo_version: int, seeded: list[SeededTenant]) -> None:
+def print_welcome(odoo_version: int, with_prometheus: bool) -> None:
     urls = Table(title="Running", show_header=True)
     urls.add_column("service")
     urls.add_column("URL")
@@ -353,21 +216,14 @@ def print_welcome(odoo_version: int, seeded: list[SeededTenant]) -> None:
     urls.add_row("reporting (dashboards, X/Z)", "http://127.0.0.1:8003/docs")
     urls.add_row("odoo-connector (ops: health, metrics)", "http://127.0.0.1:8004/metrics")
     urls.add_row(f"Odoo {odoo_version} emulator", "http://127.0.0.1:8069/jsonrpc")
-    console.print(urls)
-    for tenant in seeded:
-        demo = tenant.demo
-        console.print(
-            f"\n[bold]{demo.name}[/bold]  tenant {tenant.tenant_id}, "
-            f"register {demo.register!r} = {tenant.register_id}"
+    if with_prometheus:
+        urls.add_row(
+            "Prometheus (deploy/prometheus: scrapes, alerts)", "http://127.0.0.1:9090/alerts"
         )
-        console.print(f"  device token (cashier): {tenant.device_token}", soft_wrap=True)
-        console.print(f"  manager token:          {tenant.manager_token}", soft_wrap=True)
-        console.print(f"  admin token:            {tenant.admin_token}", soft_wrap=True)
-    console.print(
-        "\nThe device token sells, refunds and opens and closes its register's sessions; the "
-        "manager token reads orders and reports; the admin token sets up shops, registers, "
-        'payment methods and tokens (README, "Who may do what").'
-    )
+    console.print(urls)
+
+
+def print_hints() -> None:
     console.print(
         '\nTry:  curl -s -H "Authorization: Bearer <device token>" http://127.0.0.1:8001/v1/orders'
         f"\nLogs: {RUN_DIR.relative_to(ROOT)}/*.log   Stop: Ctrl-C\n"
