@@ -109,5 +109,5 @@ async def _target(world: OrdersWorld) -> FuzzTarget:
 
 
 test_every_answer_is_documented_and_none_is_a_5xx = openapi_fuzz_test(
-    router.routes, _target, max_examples=40
+    router.routes, _target, max_examples=60
 )

@@ -41,5 +41,5 @@ async def _target(world: ReportingWorld) -> FuzzTarget:
 
 
 test_every_answer_is_documented_and_none_is_a_5xx = openapi_fuzz_test(
-    router.routes, _target, max_examples=60
+    router.routes, _target, max_examples=100
 )
