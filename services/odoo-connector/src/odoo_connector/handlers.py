@@ -827,7 +827,12 @@ class ConnectorHandlers:
         sent_before = await repo.mark_attempted(db, [o.uuid for o in orders])
         # After a crash between Odoo's answer and our record, Odoo may have the order already.
         known = await self._odoo.find_orders(odoo, [o for o in orders if o.uuid in sent_before])
-        to_send = [o for o in orders if o.uuid not in known or known[o.uuid].state == "draft"]
+        # A redelivered order can be in one batch twice: Odoo gets it once (16 would keep both).
+        to_send = list(
+            {
+                o.uuid: o for o in orders if o.uuid not in known or known[o.uuid].state == "draft"
+            }.values()
+        )
         if to_send:
             try:
                 await self._odoo.create_orders(odoo, session, to_send)
