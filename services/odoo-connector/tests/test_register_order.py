@@ -201,3 +201,50 @@ async def test_two_replicas_drain_each_registers_backlog_in_order_after_an_odoo_
     for db in DATABASES:
         assert in_odoo[db] == _references(*placed[db]), f"{db} got its orders out of order"
     assert dead == 0
+
+
+async def test_a_backlog_that_arrives_after_its_successors_drains_in_full_batches(
+    settings: ConnectorSettings,
+) -> None:
+    # The production wait, and a prefetch smaller than the backlog: its successors fill both
+    # replicas' prefetch while the first order waits in the queue behind them, as a backlog
+    # comes back from the wait queue after an outage.
+    changed = settings.model_copy(
+        update={
+            "wait_ms": 5_000,
+            "predecessor_hold_ms": 1_000,
+            "predecessor_wait_max_s": 120,
+            "consumer_prefetch": 8,
+        }
+    )
+    backlog = 40
+    async with (
+        running_emulator(version=17) as emu,
+        running_connector(changed) as world,
+        connector_app(changed),
+    ):
+        till = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        orders = [world.order(till) for _ in range(backlog)]
+        for order in reversed(orders[1:]):
+            await world.place(till, order)
+
+        async def all_seen_waiting() -> bool:
+            seen = await world.pool.fetchval(
+                f"""SELECT count(*) FROM {world.schema}.register_receipts
+                    WHERE register_id = $1 AND waiting_since IS NOT NULL""",
+                till.register_id,
+            )
+            return bool(seen == backlog - 1)
+
+        await eventually(all_seen_waiting, within_s=60, what="every successor seen waiting")
+        assert await emu.control.records("demo", "pos.order") == []
+        await world.place(till, orders[0])
+        for order in orders:
+            await world.synced_odoo_id(order.order_id, within_s=30)
+        creates = await emu.control.calls(model="pos.order", method="create_from_ui")
+        in_odoo = await _references_in_odoo(emu, "demo")
+    assert in_odoo == _references(*orders)
+    batch = changed.odoo_batch_size
+    assert len(creates) <= -(-backlog // batch) + 1, (
+        f"{len(creates)} create_from_ui calls for {backlog} orders in batches of {batch}"
+    )
