@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -79,7 +79,6 @@ from shared.events.contracts import (
     TenantState,
 )
 from shared.events.envelope import EventEnvelope
-from shared.events.registry import parse_data
 from shared.money import format_money
 from shared.outbox import add_event
 from shared.postgres import Db
@@ -143,8 +142,6 @@ class PushJob:
     # Long enough in flight that a till session the connector never heard opening (opened
     # before it consumed session.opened) is opened in Odoo without a float of ours.
     float_wait_over: bool = False
-    # The order.placed event, kept while the order waits for its predecessor (see _push_parked).
-    event_json: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,8 +237,6 @@ class ConnectorHandlers:
     async def prepare_order(
         self, envelope: EventEnvelope, data: OrderPlaced, ticket: Ticket
     ) -> Apply:
-        # Known before the order is ready: the lane holds its successor for it.
-        ticket.order_key = data.receipt_sequence
         try:
             return await self._prepare_order(envelope, data, ticket)
         except WaitForPrerequisite:
@@ -261,74 +256,60 @@ class ConnectorHandlers:
             await self._mark(data, repo.settle_receipts)
             return self._remember_imported(envelope, data)
         with self._credentials_wait(envelope.tenant_id):
-            job = await self._order_job(envelope, data)
-            if job is None:
+            target = await self._destination(envelope, data.register_id)
+            if target is None:
                 # After an upgrade to Pro, the first Pro order must not wait for this one.
                 await self._mark(data, repo.settle_receipts)
                 return _nothing
+            products = await self._product_ids(envelope.tenant_id, target.odoo, data)
+            methods = _payment_methods(target.context, data.payments)
+            taxes = await self._tax_map(envelope.tenant_id, target)
+            job = PushJob(
+                target.odoo,
+                envelope.tenant_id,
+                data.register_id,
+                target.pos_config_id,
+                data.business_date,
+                odoo_order(data, products, methods, taxes),
+                data.session_id,
+                data.currency,
+                data.receipt_sequence,
+                self._float_wait_over(envelope),
+            )
             pushed: Pushed = await self._lanes.run(
                 ticket, ("push", data.business_date), self._push, job, data.receipt_sequence
             )
 
         async def apply(db: Db) -> None:
-            await self._record_order(db, envelope, data, pushed)
-
-        return apply
-
-    async def _order_job(
-        self, envelope: EventEnvelope, data: OrderPlaced, db: Db | None = None
-    ) -> PushJob | None:
-        """The order as its register's lane sends it; None for a Starter tenant's."""
-        target = await self._destination(envelope, data.register_id, db)
-        if target is None:
-            return None
-        products = await self._product_ids(envelope.tenant_id, target.odoo, data, db)
-        methods = _payment_methods(target.context, data.payments)
-        taxes = await self._tax_map(envelope.tenant_id, target)
-        return PushJob(
-            target.odoo,
-            envelope.tenant_id,
-            data.register_id,
-            target.pos_config_id,
-            data.business_date,
-            odoo_order(data, products, methods, taxes),
-            data.session_id,
-            data.currency,
-            data.receipt_sequence,
-            self._float_wait_over(envelope),
-            envelope.model_dump_json(),
-        )
-
-    async def _record_order(
-        self, db: Db, envelope: EventEnvelope, data: OrderPlaced, pushed: Pushed
-    ) -> None:
-        first = await repo.save_synced(
-            db,
-            order_id=data.order_id,
-            kind="order",
-            tenant_id=envelope.tenant_id,
-            register_id=data.register_id,
-            cash_session_id=data.session_id,
-            business_date=data.business_date,
-            odoo_order_id=pushed.odoo_order_id,
-            odoo_session_id=pushed.odoo_session_id,
-            line_ids=[str(line.line_id) for line in data.lines],
-        )
-        if first:
-            synced = OrderOdooSynced(
+            first = await repo.save_synced(
+                db,
                 order_id=data.order_id,
+                kind="order",
+                tenant_id=envelope.tenant_id,
+                register_id=data.register_id,
+                cash_session_id=data.session_id,
+                business_date=data.business_date,
                 odoo_order_id=pushed.odoo_order_id,
                 odoo_session_id=pushed.odoo_session_id,
+                line_ids=[str(line.line_id) for line in data.lines],
             )
-            await add_event(db, self._event(synced, envelope, data.order_id))
-            SYNC_LAG_SECONDS.observe((datetime.now(UTC) - envelope.occurred_at).total_seconds())
-            MESSAGES_PROCESSED.labels(envelope.type, "synced").inc()
-            log.info(
-                "order_synced",
-                tenant_id=str(envelope.tenant_id),
-                order_id=str(data.order_id),
-                odoo_order_id=pushed.odoo_order_id,
-            )
+            if first:
+                synced = OrderOdooSynced(
+                    order_id=data.order_id,
+                    odoo_order_id=pushed.odoo_order_id,
+                    odoo_session_id=pushed.odoo_session_id,
+                )
+                await add_event(db, self._event(synced, envelope, data.order_id))
+                SYNC_LAG_SECONDS.observe((datetime.now(UTC) - envelope.occurred_at).total_seconds())
+                MESSAGES_PROCESSED.labels(envelope.type, "synced").inc()
+                log.info(
+                    "order_synced",
+                    tenant_id=str(envelope.tenant_id),
+                    order_id=str(data.order_id),
+                    odoo_order_id=pushed.odoo_order_id,
+                )
+
+        return apply
 
     def _remember_imported(self, envelope: EventEnvelope, data: OrderPlaced) -> Apply:
         """An order imported from Odoo is there already; a till refund of it needs its Odoo id."""
@@ -733,84 +714,7 @@ class ConnectorHandlers:
                 await mark(conn, order.register_id, [order.receipt_sequence])
 
     async def _push(self, db: Db, jobs: list[PushJob]) -> list[Any]:
-        """One batch of a register's orders and refunds for one business date, then the orders
-        parked behind what it settled.
-
-        An order that cannot go yet (its predecessor not settled, its till session's turn not
-        come) is parked with its event. After an outage the broker brings a register's backlog
-        back shuffled over the replicas, and a consumer's prefetch fills with orders whose
-        predecessors are still in the queue behind them: holding them there until the
-        predecessor comes would stall the register for the hold, and a wait round each would
-        drain it at one order per wait round. Parked, they go in batches right after the batch
-        that settles their predecessor; their own messages, back from a wait round, find them in
-        Odoo and only acknowledge.
-        """
-        try:
-            results = await self._push_batch(db, jobs)
-        except WaitForPrerequisite:
-            await self._park(db, jobs)
-            raise
-        await self._park(db, [job for job, r in zip(jobs, results, strict=True) if _waits(r)])
-        if any(isinstance(r, Pushed) for r in results):
-            await self._push_parked(db, jobs[0].register_id)
-        return results
-
-    async def _park(self, db: Db, jobs: list[PushJob]) -> None:
-        parked = {
-            job.receipt_sequence: job.event_json
-            for job in jobs
-            if job.receipt_sequence is not None and job.event_json is not None
-        }
-        if parked:
-            await repo.park_orders(db, jobs[0].register_id, parked)
-
-    async def _push_parked(self, db: Db, register_id: UUID) -> None:
-        """Sends the register's parked orders whose predecessor is settled, in batches, in
-        register order, until one cannot go (each batch checks order and session as any)."""
-        while True:
-            jobs: list[tuple[EventEnvelope, OrderPlaced, PushJob]] = []
-            for _, event_json in await repo.next_parked(db, register_id, self._lanes.batch_size):
-                parked = await self._parked_job(db, event_json)
-                if parked is None:
-                    break
-                job = parked[2]
-                if jobs and (job.cash_session_id, job.business_date) != (
-                    jobs[0][2].cash_session_id,
-                    jobs[0][2].business_date,
-                ):
-                    break
-                jobs.append(parked)
-            if not jobs:
-                return
-            try:
-                results = await self._push_batch(db, [job for _, _, job in jobs])
-            except Exception as error:
-                # Their own messages meet the same and deal with it.
-                log.info("parked_orders_wait", register_id=str(register_id), reason=repr(error))
-                return
-            for (envelope, data, _), result in zip(jobs, results, strict=True):
-                if isinstance(result, Pushed):
-                    async with db.transaction():
-                        await self._record_order(db, envelope, data, result)
-            if not all(isinstance(r, Pushed) for r in results):
-                return
-
-    async def _parked_job(
-        self, db: Db, event_json: str
-    ) -> tuple[EventEnvelope, OrderPlaced, PushJob] | None:
-        """A parked order made ready to send; None while it cannot be (its message will say
-        why)."""
-        try:
-            envelope = EventEnvelope.model_validate_json(event_json)
-            data = parse_data(envelope)
-            assert isinstance(data, OrderPlaced)
-            job = await self._order_job(envelope, data, db)
-        except Exception as error:
-            log.info("parked_order_not_ready", reason=repr(error))
-            return None
-        return None if job is None else (envelope, data, job)
-
-    async def _push_batch(self, db: Db, jobs: list[PushJob]) -> list[Any]:
+        """One batch of a register's orders and refunds for one business date."""
         first = jobs[0]
         if any(job.cash_session_id != first.cash_session_id for job in jobs):
             # An Odoo session takes one till session's orders: the first till session's go now,
@@ -825,7 +729,7 @@ class ConnectorHandlers:
                 )
             ] * len(jobs)
             for index, result in zip(
-                own, await self._push_batch(db, [jobs[i] for i in own]), strict=True
+                own, await self._push(db, [jobs[i] for i in own]), strict=True
             ):
                 mixed[index] = result
             return mixed
@@ -887,6 +791,7 @@ class ConnectorHandlers:
                             "previous_order_not_sent",
                             f"order {n - 1} of register {register_id} has not gone to Odoo yet",
                         ),
+                        hold_s=self._hold_for(wait),
                     )
                     continue
                 log.warning(
@@ -902,6 +807,13 @@ class ConnectorHandlers:
             # Held here, they are on their way: their successors must keep waiting for them.
             await repo.note_waiting(db, register_id, held)
         return going
+
+    def _hold_for(self, wait: repo.PredecessorWait | None) -> float:
+        """A predecessor seen on its way (back from a wait round, or held on another replica)
+        comes within a wait round: holding its successor that long lets a backlog drain in
+        order at full speed, instead of a wait round per order as they come back shuffled
+        after an outage. One never seen may never come: the lanes' short hold."""
+        return 1.5 * self._wait_s if wait is not None and wait.predecessor_seen else 0.0
 
     async def _send(
         self,
@@ -1045,22 +957,13 @@ class ConnectorHandlers:
                 results.append(error)
                 continue
             results.append(ClosedInOdoo(session_ids, minor_units(difference, job.currency)))
-        if any(isinstance(r, ClosedInOdoo) for r in results):
-            # The next till session's orders waited for this close.
-            register_id = jobs[0].register_id
-            try:
-                await self._push_parked(db, register_id)
-            except Exception as error:
-                log.info("parked_orders_wait", register_id=str(register_id), reason=repr(error))
         return results
 
     # ------------------------------------------------------------ lookups
 
-    async def _destination(
-        self, envelope: EventEnvelope, register_id: UUID, db: Db | None = None
-    ) -> Destination | None:
+    async def _destination(self, envelope: EventEnvelope, register_id: UUID) -> Destination | None:
         """Where the event goes in Odoo; None (counted) for a Starter tenant's event."""
-        async with self._connection(db) as conn:
+        async with self._pool.acquire() as conn:
             context = await repo.event_context(conn, envelope.tenant_id, register_id)
         odoo = await self._tenant_odoo(envelope.tenant_id, context)
         if odoo is None:
@@ -1098,16 +1001,6 @@ class ConnectorHandlers:
         self._logins[key] = odoo
         return odoo
 
-    @contextlib.asynccontextmanager
-    async def _connection(self, db: Db | None) -> AsyncIterator[Db]:
-        """The caller's connection (a lane's, which holds the register's lock: taking a second
-        one from the pool there could wait forever), else one from the pool."""
-        if db is not None:
-            yield db
-            return
-        async with self._pool.acquire() as conn:
-            yield conn
-
     @contextlib.contextmanager
     def _credentials_wait(self, tenant_id: UUID) -> Iterator[None]:
         try:
@@ -1117,20 +1010,20 @@ class ConnectorHandlers:
             raise WaitForPrerequisite("odoo_credentials_rejected", str(error)) from None
 
     async def _product_ids(
-        self, tenant_id: UUID, odoo: TenantOdoo, order: OrderPlaced, db: Db | None = None
+        self, tenant_id: UUID, odoo: TenantOdoo, order: OrderPlaced
     ) -> dict[str, int]:
         """Lines without an odoo_product_id are mapped by default_code = product_ref (cached)."""
         wanted = sorted({line.product_ref for line in order.lines if line.odoo_product_id is None})
         cached = self._products.setdefault(tenant_id, {})
         if all(ref in cached for ref in wanted):
             return cached
-        async with self._connection(db) as conn:
+        async with self._pool.acquire() as conn:
             known = await repo.product_ids(conn, tenant_id, wanted)
         missing = [ref for ref in wanted if ref not in known]
         if missing:
             found = await self._odoo.products_by_code(odoo, missing)
             if found:
-                async with self._connection(db) as conn:
+                async with self._pool.acquire() as conn:
                     await repo.save_product_ids(conn, tenant_id, found)
             known.update(found)
             absent = [ref for ref in missing if ref not in found]
@@ -1327,10 +1220,3 @@ def _public(row: repo.SettingsRow) -> OdooSettingsPublic:
         secret_stored=True,
         updated_at=row.updated_at,
     )
-
-
-def _waits(result: Any) -> bool:
-    """Whether an order's result says it is to go later (kept for the batch that lets it)."""
-    if isinstance(result, NotYet):
-        result = result.give_up
-    return isinstance(result, WaitForPrerequisite)

@@ -7,11 +7,11 @@ queues up behind a call in flight goes together in the next call (a batch). Acro
 Postgres advisory lock per register makes the batches of one register mutually exclusive, so
 two processes never push or open a session for the same register at the same time.
 
-A runner may answer `NotYet` for an item that must wait for other work (the register's previous
-order): an item whose predecessor is in this lane keeps the head of its lane and runs again
-shortly, and once the lane has not moved for the hold time it is answered with the `NotYet`'s
-`give_up` (a wait through the broker). One whose predecessor is not here is answered at once:
-held, it would keep a prefetch slot its predecessor may need to be delivered at all.
+A runner may answer `NotYet` for an item that must wait for work in flight elsewhere (another
+replica sending the register's previous order): the item keeps the head of its lane and runs
+again shortly, and once the lane has not moved for the hold time it is answered with the
+`NotYet`'s `give_up` (a wait through the broker). A short hold here is much cheaper than a wait
+round, and with two replicas taking turns on one register's orders it is the normal case.
 """
 
 from __future__ import annotations
@@ -51,11 +51,13 @@ class Ticket:
 
 
 class NotYet(Exception):  # noqa: N818 - an answer, not a fault
-    """A runner's answer for an item that must run again shortly, keeping its place."""
+    """A runner's answer for an item that must run again shortly, keeping its place; `hold_s`
+    holds it longer than the lanes' own hold time (what it waits for is sure to come soon)."""
 
-    def __init__(self, give_up: Exception) -> None:
+    def __init__(self, give_up: Exception, hold_s: float = 0.0) -> None:
         super().__init__(str(give_up))
         self.give_up = give_up
+        self.hold_s = hold_s
 
 
 @dataclass
@@ -73,10 +75,6 @@ class RegisterLanes:
         # lock itself and goes the moment it is released.
         self._hold_pause_s = min(0.02, hold_s / 10)
         self._lanes: dict[UUID, _Lane] = {}
-
-    @property
-    def batch_size(self) -> int:
-        return self._batch_size
 
     @contextlib.contextmanager
     def ticket(self, register_id: UUID) -> Iterator[Ticket]:
@@ -176,18 +174,14 @@ class RegisterLanes:
         now = asyncio.get_running_loop().time()
         # While the lane moves, what waits behind is not stuck: the hold counts from the last move.
         moved = not all(isinstance(result, NotYet) for result in results)
-        # Keyed tickets come in key order: a held one's successor in the batch sees it here.
-        here = {t.order_key for t in lane.pending if not t.cancelled and t.order_key is not None}
         held: list[Ticket] = []
         for ticket, result in zip(batch, results, strict=True):
             if ticket.done.done():
                 continue
             if isinstance(result, NotYet):
                 ticket.held_since = now if moved else (ticket.held_since or now)
-                if self._coming(ticket, here) and now - ticket.held_since < self._hold_s:
+                if now - ticket.held_since < max(self._hold_s, result.hold_s):
                     held.append(ticket)
-                    if ticket.order_key is not None:
-                        here.add(ticket.order_key)
                     continue
                 result = result.give_up
             if isinstance(result, BaseException):
@@ -198,15 +192,6 @@ class RegisterLanes:
             # Back at the head, in their order: what queued behind them must still come after.
             lane.pending.extendleft(reversed(held))
             await asyncio.sleep(self._hold_pause_s)
-
-    @staticmethod
-    def _coming(ticket: Ticket, here: set[int]) -> bool:
-        """Whether what a keyed ticket waits for (the previous key) is in this process's lane.
-        One that is not is in the broker or on the other replica: after an outage a consumer's
-        prefetch fills with tickets whose predecessors wait in the queue behind them, and
-        holding them would stall the register for the hold time (the runner parks the order
-        for whichever batch lets it go, see handlers._push)."""
-        return ticket.order_key is None or ticket.order_key - 1 in here
 
     @contextlib.asynccontextmanager
     async def _register_lock(self, register_id: UUID) -> AsyncIterator[Db]:

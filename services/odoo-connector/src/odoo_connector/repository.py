@@ -554,57 +554,12 @@ async def settle_receipts(db: Db, register_id: UUID, sequences: list[int]) -> No
     await db.execute(
         """INSERT INTO register_receipts (register_id, receipt_sequence, settled_at)
            SELECT $1, unnest($2::bigint[]), now()
-           ON CONFLICT (register_id, receipt_sequence)
-           DO UPDATE SET settled_at = now(), parked_event = NULL
+           ON CONFLICT (register_id, receipt_sequence) DO UPDATE SET settled_at = now()
            WHERE register_receipts.settled_at IS NULL""",
         register_id,
         # One row may not be updated twice by one statement: a batch can hold an order twice.
         sorted(set(sequences)),
     )
-
-
-async def park_orders(db: Db, register_id: UUID, parked: dict[int, str]) -> None:
-    """Keeps the events of orders that wait for their predecessor (unless settled meanwhile)."""
-    await db.execute(
-        """INSERT INTO register_receipts (register_id, receipt_sequence, parked_event)
-           SELECT $1, p.sequence, p.event::jsonb
-           FROM unnest($2::bigint[], $3::text[]) AS p(sequence, event)
-           ON CONFLICT (register_id, receipt_sequence)
-           DO UPDATE SET parked_event = excluded.parked_event
-           WHERE register_receipts.settled_at IS NULL""",
-        register_id,
-        list(parked),
-        list(parked.values()),
-    )
-
-
-async def next_parked(db: Db, register_id: UUID, limit: int) -> list[tuple[int, str]]:
-    """The parked orders that may go now: the first whose predecessor is settled, and those
-    right after it, without a gap, up to `limit`."""
-    rows = await db.fetch(
-        """WITH first AS (
-               SELECT r.receipt_sequence FROM register_receipts r
-               JOIN register_receipts p
-                 ON p.register_id = r.register_id
-                AND p.receipt_sequence = r.receipt_sequence - 1
-                AND p.settled_at IS NOT NULL
-               WHERE r.register_id = $1 AND r.parked_event IS NOT NULL
-                 AND r.settled_at IS NULL
-               ORDER BY r.receipt_sequence LIMIT 1)
-           SELECT r.receipt_sequence, r.parked_event::text AS event
-           FROM register_receipts r, first f
-           WHERE r.register_id = $1 AND r.parked_event IS NOT NULL AND r.settled_at IS NULL
-             AND r.receipt_sequence >= f.receipt_sequence
-           ORDER BY r.receipt_sequence LIMIT $2""",
-        register_id,
-        limit,
-    )
-    run: list[tuple[int, str]] = []
-    for row in rows:
-        if run and row["receipt_sequence"] != run[-1][0] + 1:
-            break
-        run.append((row["receipt_sequence"], row["event"]))
-    return run
 
 
 async def settled_receipts(db: Db, register_id: UUID, sequences: list[int]) -> set[int]:
@@ -634,6 +589,9 @@ class PredecessorWait:
     # How long the order has waited for a predecessor that is not coming: since it was first
     # found waiting, or since its predecessor was last seen waiting, if later.
     waited_s: float
+    # Whether its predecessor was ever seen (waiting, or held for its own predecessor): it is
+    # on its way, not an order that never reached us.
+    predecessor_seen: bool
 
 
 async def waiting_for_predecessor(
@@ -649,11 +607,14 @@ async def waiting_for_predecessor(
                RETURNING receipt_sequence, waiting_since)
            SELECT s.receipt_sequence,
                   extract(epoch FROM now() - GREATEST(s.waiting_since, p.last_waited_at))::float8
-                      AS waited_s
+                      AS waited_s,
+                  p.register_id IS NOT NULL AS predecessor_seen
            FROM stamped s
            LEFT JOIN register_receipts p
              ON p.register_id = $1 AND p.receipt_sequence = s.receipt_sequence - 1""",
         register_id,
         sorted(set(sequences)),
     )
-    return {r["receipt_sequence"]: PredecessorWait(r["waited_s"]) for r in rows}
+    return {
+        r["receipt_sequence"]: PredecessorWait(r["waited_s"], r["predecessor_seen"]) for r in rows
+    }

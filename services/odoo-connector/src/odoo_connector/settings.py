@@ -38,11 +38,10 @@ class ConnectorSettings(ServiceSettings):
     max_wait_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     odoo_timeout_s: float = Field(default=30.0, gt=0)
     odoo_batch_size: int = Field(default=20, ge=1, le=100)
-    # A register's order waits for the previous one: held in its lane while that one is in the
-    # same process, as long as the lane moves or for predecessor_hold_ms; otherwise parked, and
-    # sent by the batch that settles the previous one (its message meanwhile in wait rounds). It
-    # goes without it once the previous one has not been seen for predecessor_wait_max_s: that
-    # one may never come (placed while the tenant was Starter, or before the connector ran).
+    # A register's order waits for the previous one (in flight on another replica, say): held in
+    # its lane while the lane moves or for predecessor_hold_ms, then in wait rounds. It goes
+    # without it once the previous one has not been seen for predecessor_wait_max_s: that one
+    # may never come (placed while the tenant was Starter, or before the connector ran).
     predecessor_wait_max_s: float = Field(default=120.0, gt=0)
     predecessor_hold_ms: int = Field(default=1_000, ge=0)
     breaker_failure_threshold: int = Field(default=3, ge=1)
