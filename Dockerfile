@@ -15,7 +15,9 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 WORKDIR /src
 # The locked third-party dependencies first, in a layer of their own that only a change of
-# uv.lock or of a pyproject.toml rebuilds.
+# uv.lock or of a pyproject.toml rebuilds. The root project's dependencies are what the image
+# runs; --all-packages would add the test kits (tests/support) and pytest with them. The test
+# kits' pyproject.toml comes along only because uv reads every workspace member's.
 COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
 COPY services/orders/pyproject.toml services/orders/
@@ -23,8 +25,9 @@ COPY services/registers/pyproject.toml services/registers/
 COPY services/reporting/pyproject.toml services/reporting/
 COPY services/odoo-connector/pyproject.toml services/odoo-connector/
 COPY tests/odoo_emulator/pyproject.toml tests/odoo_emulator/
+COPY tests/support/pyproject.toml tests/support/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --all-packages --no-install-workspace
+    uv sync --frozen --no-dev --no-install-workspace
 # Then our own packages, installed as wheels (not editable): the final stage needs no source.
 COPY shared/src shared/src
 COPY services/orders/src services/orders/src
@@ -33,7 +36,7 @@ COPY services/reporting/src services/reporting/src
 COPY services/odoo-connector/src services/odoo-connector/src
 COPY tests/odoo_emulator/src tests/odoo_emulator/src
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --all-packages --no-editable
+    uv sync --frozen --no-dev --no-editable
 
 FROM ${PYTHON_IMAGE}
 RUN groupadd --system --gid 10001 pos \

@@ -17,7 +17,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.installed: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml tests/odoo_emulator/pyproject.toml
+$(VENV)/.installed: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml tests/odoo_emulator/pyproject.toml tests/support/pyproject.toml
 	$(UV) sync --frozen --all-packages --python $(PYTHON)
 	touch $@
 
@@ -56,7 +56,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src services/*/src tests/odoo_emulator/src deploy tests/faults
+	$(BIN)/mypy shared/src services/*/src tests/odoo_emulator/src tests/support/src deploy tests/faults
 
 format: install
 	$(BIN)/ruff format .

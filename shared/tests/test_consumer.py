@@ -23,7 +23,7 @@ from shared.consumer import (
 from shared.events.contracts import OrderOdooSynced
 from shared.events.envelope import EventEnvelope
 from shared.postgres import Db
-from shared.testing.polling import eventually
+from test_support.polling import eventually
 
 
 def _sync_event() -> EventEnvelope:

@@ -21,8 +21,8 @@ from shared.events.contracts import OrderOdooSynced
 from shared.events.envelope import EventEnvelope
 from shared.http_service import service_readiness
 from shared.postgres import Db
-from shared.testing.polling import eventually
-from shared.testing.private_servers import PrivateRabbitMQ
+from test_support.polling import eventually
+from test_support.private_servers import PrivateRabbitMQ
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,8 @@ from shared.events.contracts import OrderOdooSynced
 from shared.events.envelope import EventEnvelope
 from shared.migrations import migrate, shared_migrations
 from shared.postgres import Db, create_pool
-from shared.testing.polling import eventually
-from shared.testing.private_servers import PrivatePostgres
+from test_support.polling import eventually
+from test_support.private_servers import PrivatePostgres
 
 pytestmark = pytest.mark.slow
 

@@ -24,8 +24,8 @@ from shared.dead_letters.store import DeadLetterStore, Scope
 from shared.events.contracts import OrderOdooSynced
 from shared.events.envelope import EventEnvelope
 from shared.postgres import Db
-from shared.testing.dead_letters import dlq_agrees_with_records, dlq_depth
-from shared.testing.polling import eventually
+from test_support.dead_letters import dlq_agrees_with_records, dlq_depth
+from test_support.polling import eventually
 
 
 @dataclass

@@ -18,7 +18,7 @@ from shared.housekeeping import Pruner, standard_rules
 from shared.outbox import add_event
 from shared.postgres import Db
 from shared.settings import ServiceSettings
-from shared.testing.polling import eventually
+from test_support.polling import eventually
 
 ROUNDS = 6
 EVENTS_A_ROUND = 25

@@ -18,7 +18,7 @@ import pytest
 import structlog
 
 from shared.structured_logging import configure_logging, correlation_scope
-from shared.testing.private_servers import free_port
+from test_support.private_servers import free_port
 
 # A process that serves like every service does (shared.http_service.serve), and whose one
 # route fails, so uvicorn itself logs the exception.

@@ -15,7 +15,7 @@ from schemathesis.core.failures import FailureGroup, ServerError
 from schemathesis.openapi.checks import JsonSchemaError, UndefinedStatusCode
 
 from shared.http_service import create_service_app
-from shared.testing.openapi_fuzzing import FuzzTarget, fuzz_operation
+from test_support.openapi_fuzzing import FuzzTarget, fuzz_operation
 
 router = APIRouter(prefix="/v1")
 

@@ -14,8 +14,8 @@ from shared.broker import Publisher, Topology
 from shared.events.contracts import OrderOdooSynced
 from shared.events.envelope import EventEnvelope
 from shared.outbox import OutboxRelay, add_event, backlog, stop_relay
-from shared.testing.event_tap import EventTap
-from shared.testing.polling import eventually
+from test_support.event_tap import EventTap
+from test_support.polling import eventually
 
 
 def _event(aggregate: uuid.UUID, version: int, event_type_key: int = 1) -> EventEnvelope:

@@ -19,8 +19,8 @@ from shared.broker import Publisher, Topology
 from shared.events.contracts import OrderOdooSynced
 from shared.events.envelope import EventEnvelope
 from shared.outbox import OutboxRelay, add_event, backlog, stop_relay
-from shared.testing.polling import eventually
-from shared.testing.private_servers import PrivateRabbitMQ
+from test_support.polling import eventually
+from test_support.private_servers import PrivateRabbitMQ
 
 pytestmark = pytest.mark.slow
 

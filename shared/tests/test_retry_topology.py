@@ -29,7 +29,7 @@ from shared.retry_topology import (
     delete_retry_tiers,
     holding_queues,
 )
-from shared.testing.polling import eventually
+from test_support.polling import eventually
 
 
 def _event(tenant_id: uuid.UUID | None = None) -> EventEnvelope:

@@ -26,11 +26,11 @@ from aio_pika.abc import AbstractIncomingMessage
 from service_process import running_service
 
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ProTenant, delete_connector_topology, new_order
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.events.contracts import PaymentMethodCreated, RegisterUpdated, TenantCreated
 from shared.events.envelope import EventData, EventEnvelope
+from test_support.odoo_connector import ProTenant, delete_connector_topology, new_order
 
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")

@@ -25,8 +25,8 @@ import asyncpg
 import httpx
 from service_process import running_service
 
-from reporting.testing import Events, Shop
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
+from test_support.reporting import Events, Shop
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -35,16 +35,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from deploy.broker_definitions import DEFINITIONS, load_definitions
 from deploy.observability import named_metrics
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld, running_connector
 from odoo_emulator.testing import running_emulator
 from orders.settings import OrdersSettings
-from orders.testing import OrdersWorld, running_orders
 from registers.settings import RegistersSettings
-from registers.testing import RegistersWorld, running_registers
 from reporting.settings import ReportingSettings
-from reporting.testing import ReportingWorld, running_reporting
-from shared.testing.polling import eventually
-from shared.testing.private_servers import PrivateRabbitMQ, private_rabbitmq_node
+from test_support.odoo_connector import ConnectorWorld, running_connector
+from test_support.orders import OrdersWorld, running_orders
+from test_support.polling import eventually
+from test_support.private_servers import PrivateRabbitMQ, private_rabbitmq_node
+from test_support.registers import RegistersWorld, running_registers
+from test_support.reporting import ReportingWorld, running_reporting
 from tests.e2e.conftest import (
     System,
     as_order_register,

@@ -11,18 +11,18 @@ import httpx
 import pytest
 
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld, running_connector
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from orders.settings import OrdersSettings
-from orders.testing import OrdersWorld, Register, running_orders
 from registers.settings import RegistersSettings
-from registers.testing import RegistersWorld, Tenant, running_registers
 from reporting.bootstrap import topology as reporting_topology
 from reporting.settings import ReportingSettings
-from reporting.testing import ReportingWorld, running_reporting
 from shared.broker import delete_topology
-from shared.testing.polling import eventually
-from shared.testing.service_settings import settings_for_test
+from test_support.odoo_connector import ConnectorWorld, running_connector
+from test_support.orders import OrdersWorld, Register, running_orders
+from test_support.polling import eventually
+from test_support.registers import RegistersWorld, Tenant, running_registers
+from test_support.reporting import ReportingWorld, running_reporting
+from test_support.service_settings import settings_for_test
 
 
 @dataclass

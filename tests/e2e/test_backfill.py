@@ -28,11 +28,11 @@ from odoo_connector.credentials import SecretBox, credentials_key_for
 from odoo_connector.odoo_client import OdooClient, OdooEndpoint
 from odoo_connector.odoo_history import HistoryReader
 from odoo_connector.odoo_pos import OdooPos
-from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import RunningEmulator, running_emulator
-from orders.testing import Register
-from registers.testing import Tenant
-from shared.testing.polling import eventually
+from test_support.odoo_connector import ConnectorWorld
+from test_support.orders import Register
+from test_support.polling import eventually
+from test_support.registers import Tenant
 
 from .conftest import System
 from .test_pro_tenant_reaches_odoo import _place, _synced

@@ -11,13 +11,13 @@ import aio_pika
 import httpx
 
 from odoo_connector.bootstrap import odoo_queue
-from odoo_connector.testing import ConnectorWorld, add_odoo_product
 from odoo_emulator.testing import RunningEmulator
-from orders.testing import Register
 from reporting.bootstrap import queues as reporting_queues
 from shared.events.envelope import EventEnvelope
-from shared.testing.dead_letters import dlq_agrees_with_records
-from shared.testing.polling import eventually
+from test_support.dead_letters import dlq_agrees_with_records
+from test_support.odoo_connector import ConnectorWorld, add_odoo_product
+from test_support.orders import Register
+from test_support.polling import eventually
 
 from .conftest import System, as_order_register, post_order_until_accepted, pro_tenant_with_odoo
 

@@ -21,8 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from registers.testing import Tenant
-from shared.testing.polling import eventually
+from test_support.polling import eventually
+from test_support.registers import Tenant
 
 from .conftest import System
 

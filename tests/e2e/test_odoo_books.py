@@ -16,11 +16,11 @@ import pytest
 
 from odoo_connector.odoo_client import OdooClient, OdooEndpoint
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld, running_connector
 from odoo_emulator.testing import RunningEmulator, running_emulator
-from orders.testing import Register
-from registers.testing import Tenant
-from shared.testing.polling import eventually
+from test_support.odoo_connector import ConnectorWorld, running_connector
+from test_support.orders import Register
+from test_support.polling import eventually
+from test_support.registers import Tenant
 
 from .conftest import System, pro_tenant_with_odoo
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import RunningEmulator
-from orders.testing import Register
-from registers.testing import Tenant
-from shared.testing.polling import eventually
+from test_support.odoo_connector import ConnectorWorld
+from test_support.orders import Register
+from test_support.polling import eventually
+from test_support.registers import Tenant
 
 from .conftest import System, pro_tenant_with_odoo
 

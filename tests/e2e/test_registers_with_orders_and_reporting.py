@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from registers.testing import Tenant, bearer
-from shared.testing.polling import eventually
+from test_support.polling import eventually
+from test_support.registers import Tenant, bearer
 
 from .conftest import System, as_order_register, post_order_until_accepted
 

@@ -25,17 +25,17 @@ from fastapi.routing import iter_route_contexts
 
 from odoo_connector.bootstrap import create_app as connector_app
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld
 from orders.bootstrap import create_app as orders_app
 from orders.settings import OrdersSettings
-from orders.testing import Register
 from registers.bootstrap import create_app as registers_app
 from registers.settings import RegistersSettings
-from registers.testing import Headers, Tenant, problem
 from reporting.bootstrap import create_app as reporting_app
 from reporting.settings import ReportingSettings
-from shared.testing.dead_letters import plant_dead_letter
-from shared.testing.polling import eventually
+from test_support.dead_letters import plant_dead_letter
+from test_support.odoo_connector import ConnectorWorld
+from test_support.orders import Register
+from test_support.polling import eventually
+from test_support.registers import Headers, Tenant, problem
 
 from .conftest import System, as_order_register, post_order_until_accepted
 

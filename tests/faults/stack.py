@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 
 from odoo_emulator.testing import EmulatorControl
-from shared.testing.private_servers import (
+from test_support.private_servers import (
     PrivatePostgres,
     PrivateRabbitMQ,
     free_port,

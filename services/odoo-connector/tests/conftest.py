@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld, running_connector
-from shared.testing.event_tap import EventTap
-from shared.testing.service_settings import settings_for_test
+from test_support.event_tap import EventTap
+from test_support.odoo_connector import ConnectorWorld, running_connector
+from test_support.service_settings import settings_for_test
 
 # 1, 2, 4, 8, 16 minutes, scaled to milliseconds.
 TEST_RETRY_DELAYS_MS = (60, 120, 240, 480, 960)

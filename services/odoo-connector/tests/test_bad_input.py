@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from odoo_connector.api import router
-from odoo_connector.testing import ConnectorWorld
 from shared.auth import Role
 from shared.http_fields import NUL_MESSAGE
-from shared.testing.request_inputs import input_contract_tests
+from test_support.odoo_connector import ConnectorWorld
+from test_support.request_inputs import input_contract_tests
 
 GOOD = {
     "url": "https://cafe.example.com",

@@ -12,15 +12,15 @@ import pytest
 from typer.testing import CliRunner
 
 from odoo_connector.bootstrap import odoo_queue
-from odoo_connector.testing import ConnectorWorld, ProTenant, add_odoo_product
 from odoo_emulator.testing import running_emulator
 from shared.auth import Role
 from shared.dead_letters.cli import dead_letters_cli
 from shared.dead_letters.models import DeadLetterFilter, ReplayRequest
 from shared.dead_letters.operations import DeadLetterOperations
 from shared.dead_letters.store import DeadLetterStore, Scope
-from shared.testing.dead_letters import dlq_agrees_with_records
-from shared.testing.polling import eventually
+from test_support.dead_letters import dlq_agrees_with_records
+from test_support.odoo_connector import ConnectorWorld, ProTenant, add_odoo_product
+from test_support.polling import eventually
 
 UNMAPPED = "POS-TEA"
 

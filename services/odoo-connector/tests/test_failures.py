@@ -12,11 +12,11 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from odoo_connector.bootstrap import odoo_queue
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld, connector_app, delete_connector_topology
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.events.envelope import EventEnvelope
-from shared.testing.event_tap import EventTap
-from shared.testing.polling import eventually
+from test_support.event_tap import EventTap
+from test_support.odoo_connector import ConnectorWorld, connector_app, delete_connector_topology
+from test_support.polling import eventually
 
 SERIALIZATION_FAILURE = "OdooConcurrencyFailure"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from odoo_connector.housekeeping import receipt_rules
-from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import running_emulator
 from shared.housekeeping import Pruner
+from test_support.odoo_connector import ConnectorWorld
 
 
 async def _held(world: ConnectorWorld, table: str, column: str, ids: list[str]) -> int:

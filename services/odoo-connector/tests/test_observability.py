@@ -7,9 +7,9 @@ import json
 import pytest
 
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld, running_connector
 from odoo_emulator.testing import running_emulator
-from shared.testing.polling import eventually
+from test_support.odoo_connector import ConnectorWorld, running_connector
+from test_support.polling import eventually
 
 
 def _metric(text: str, name: str, **labels: str) -> float | None:

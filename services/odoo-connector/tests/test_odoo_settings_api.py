@@ -15,10 +15,10 @@ from odoo_connector.credentials import (
     CredentialsKeyError,
     credentials_key_for,
 )
-from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import running_emulator
 from shared.auth import PLATFORM_TENANT_ID, Role
 from shared.events.contracts import TokenRevoked
+from test_support.odoo_connector import ConnectorWorld
 
 GOOD = {
     "url": "https://cafe.odoo.example",

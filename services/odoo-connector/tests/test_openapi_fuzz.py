@@ -7,9 +7,9 @@ import uuid
 from schemathesis import Case
 
 from odoo_connector.api import router
-from odoo_connector.testing import ConnectorWorld
 from shared.auth import Role
-from shared.testing.openapi_fuzzing import FuzzTarget, openapi_fuzz_test
+from test_support.odoo_connector import ConnectorWorld
+from test_support.openapi_fuzzing import FuzzTarget, openapi_fuzz_test
 
 # A closed port on this machine: a check of stored settings is refused at once, and no
 # generated address outside this machine is ever called.

@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import running_emulator
 from shared.events.contracts import RegisterCreated
-from shared.testing.event_tap import EventTap
-from shared.testing.polling import eventually
+from test_support.event_tap import EventTap
+from test_support.odoo_connector import ConnectorWorld
+from test_support.polling import eventually
 
 
 @pytest.mark.parametrize("version", [16, 17, 18])

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from odoo_connector.odoo_client import OdooClient, OdooEndpoint
-from odoo_connector.testing import ConnectorWorld
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.events.contracts import PaymentState
-from shared.testing.event_tap import EventTap
-from shared.testing.polling import eventually
+from test_support.event_tap import EventTap
+from test_support.odoo_connector import ConnectorWorld
+from test_support.polling import eventually
 
 
 async def test_a_refund_published_before_its_order_waits_then_lands_after_it(

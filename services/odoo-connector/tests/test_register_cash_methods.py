@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from odoo_connector.domain import PaymentMethodMap, cash_journal_code
-from odoo_connector.testing import ConnectorWorld, ProTenant
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.events.contracts import PaymentState
-from shared.testing.event_tap import EventTap
+from test_support.event_tap import EventTap
+from test_support.odoo_connector import ConnectorWorld, ProTenant
 
 from .test_registers_reach_odoo import JOURNALS, _configs, _synced
 

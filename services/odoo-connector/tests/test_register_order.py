@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld, ProTenant, connector_app, running_connector
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.events.contracts import OrderPlaced, TenantUpdated
-from shared.testing.polling import eventually
+from test_support.odoo_connector import ConnectorWorld, ProTenant, connector_app, running_connector
+from test_support.polling import eventually
 
 DATABASES = ("demo", "cafe-2", "cafe-3")
 WAITING = "previous_order_not_sent"

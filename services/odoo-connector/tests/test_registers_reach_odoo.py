@@ -13,11 +13,11 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from odoo_connector.bootstrap import registers_queue
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld, ProTenant, running_connector
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.events.envelope import EventEnvelope
-from shared.testing.event_tap import EventTap
-from shared.testing.polling import eventually
+from test_support.event_tap import EventTap
+from test_support.odoo_connector import ConnectorWorld, ProTenant, running_connector
+from test_support.polling import eventually
 
 # The demo database's journals, by seed key.
 JOURNALS = ("pos_journal_id", "cash_journal_id", "bank_journal_id", "invoice_journal_id")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from odoo_connector.settings import ConnectorSettings
-from odoo_connector.testing import ConnectorWorld, connector_app
 from odoo_emulator.testing import running_emulator
+from test_support.odoo_connector import ConnectorWorld, connector_app
 
 DATABASES = ("demo", "cafe-2", "cafe-3")
 

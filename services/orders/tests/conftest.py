@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from orders.settings import OrdersSettings
-from orders.testing import OrdersWorld, running_orders
-from shared.testing.event_tap import EventTap
-from shared.testing.service_settings import settings_for_test
-from shared.testing.tcp_proxy import TcpProxy
+from test_support.event_tap import EventTap
+from test_support.orders import OrdersWorld, running_orders
+from test_support.service_settings import settings_for_test
+from test_support.tcp_proxy import TcpProxy
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import jwt
 import pytest
 
 from orders.api import router
-from orders.testing import OrdersWorld, Register, problem
 from shared.auth import Role
 from shared.http_fields import NUL_MESSAGE
-from shared.testing.request_inputs import input_contract_tests
+from test_support.orders import OrdersWorld, Register, problem
+from test_support.request_inputs import input_contract_tests
 
 
 async def _post(world: OrdersWorld, register: Register, body: Any) -> Any:

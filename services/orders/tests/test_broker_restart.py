@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from orders.settings import OrdersSettings
-from orders.testing import OrdersWorld, running_orders
-from shared.testing.polling import eventually
-from shared.testing.private_servers import PrivateRabbitMQ
-from shared.testing.service_settings import settings_for_test
+from test_support.orders import OrdersWorld, running_orders
+from test_support.polling import eventually
+from test_support.private_servers import PrivateRabbitMQ
+from test_support.service_settings import settings_for_test
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from orders.settings import OrdersSettings
-from orders.testing import OrdersWorld, problem, running_orders
-from shared.testing.polling import eventually
-from shared.testing.private_servers import PrivatePostgres
-from shared.testing.service_settings import settings_for_test
+from test_support.orders import OrdersWorld, problem, running_orders
+from test_support.polling import eventually
+from test_support.private_servers import PrivatePostgres
+from test_support.service_settings import settings_for_test
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,6 @@ from typing import Any
 import aio_pika
 
 from orders.settings import OrdersSettings
-from orders.testing import OrdersWorld, Register, proxied_url, running_orders
 from shared.events.contracts import (
     OrderOdooSynced,
     RefundOdooSynced,
@@ -17,9 +16,10 @@ from shared.events.contracts import (
     SessionOdooSynced,
     SessionOdooSyncFailed,
 )
-from shared.testing.event_tap import EventTap
-from shared.testing.polling import eventually
-from shared.testing.tcp_proxy import TcpProxy
+from test_support.event_tap import EventTap
+from test_support.orders import OrdersWorld, Register, proxied_url, running_orders
+from test_support.polling import eventually
+from test_support.tcp_proxy import TcpProxy
 
 
 async def test_order_placed_carries_the_whole_order(world: OrdersWorld, tap: EventTap) -> None:

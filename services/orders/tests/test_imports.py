@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from orders.testing import OrdersWorld, Register, problem
 from shared.auth import Role
-from shared.testing.event_tap import EventTap
+from test_support.event_tap import EventTap
+from test_support.orders import OrdersWorld, Register, problem
 
 URL = "/v1/imports/orders"
 SESSION = 501

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from orders.api import router
 from orders.domain import LineInput, line_amounts
-from orders.testing import OrdersWorld, Register
-from shared.testing.openapi_fuzzing import FuzzTarget, openapi_fuzz_test
+from test_support.openapi_fuzzing import FuzzTarget, openapi_fuzz_test
+from test_support.orders import OrdersWorld, Register
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from orders.testing import OrdersWorld, problem
+from test_support.orders import OrdersWorld, problem
 
 
 async def test_order_gets_receipt_number_from_register_prefix_and_sequence(

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from orders.testing import OrdersWorld, Register, problem
+from test_support.orders import OrdersWorld, Register, problem
 
 
 def refund_body(order: dict[str, Any], quantities: dict[int, str], amount: int) -> dict[str, Any]:

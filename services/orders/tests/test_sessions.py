@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from orders.testing import OrdersWorld, problem
 from shared.auth import Role
+from test_support.orders import OrdersWorld, problem
 
 
 async def test_only_one_session_opens_when_a_register_opens_concurrently(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from orders.testing import OrdersWorld, problem
 from shared.auth import Role
+from test_support.orders import OrdersWorld, problem
 
 
 async def test_another_tenant_sees_nothing_and_changes_nothing(world: OrdersWorld) -> None:

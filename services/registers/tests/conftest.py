@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from registers.settings import RegistersSettings
-from registers.testing import RegistersWorld, running_registers
-from shared.testing.service_settings import settings_for_test
+from test_support.registers import RegistersWorld, running_registers
+from test_support.service_settings import settings_for_test
 
 
 @pytest.fixture

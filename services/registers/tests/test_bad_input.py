@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from registers.api import router
-from registers.testing import RegistersWorld, Tenant, problem
 from shared.http_fields import NUL_MESSAGE
-from shared.testing.request_inputs import input_contract_tests
+from test_support.registers import RegistersWorld, Tenant, problem
+from test_support.request_inputs import input_contract_tests
 
 
 async def _refused(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registers.testing import RegistersWorld, problem
+from test_support.registers import RegistersWorld, problem
 
 
 async def test_platform_admin_creates_a_tenant_and_it_is_announced(world: RegistersWorld) -> None:

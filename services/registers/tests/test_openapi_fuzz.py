@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from registers.api import router
-from registers.testing import RegistersWorld
-from shared.testing.openapi_fuzzing import FuzzTarget, openapi_fuzz_test
+from test_support.openapi_fuzzing import FuzzTarget, openapi_fuzz_test
+from test_support.registers import RegistersWorld
 
 
 async def _target(world: RegistersWorld) -> FuzzTarget:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from registers.testing import RegistersWorld
+from test_support.registers import RegistersWorld
 
 
 def _last_event(events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from registers.testing import RegistersWorld, problem
 from shared.events.contracts import RegisterOdooSynced
+from test_support.registers import RegistersWorld, problem
 
 
 @pytest.fixture

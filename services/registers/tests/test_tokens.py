@@ -8,8 +8,8 @@ import sys
 import uuid
 
 from registers.settings import RegistersSettings
-from registers.testing import RegistersWorld, bearer, problem
-from shared.testing.polling import eventually
+from test_support.polling import eventually
+from test_support.registers import RegistersWorld, bearer, problem
 
 
 async def test_admin_issues_a_device_token_bound_to_its_register(world: RegistersWorld) -> None:

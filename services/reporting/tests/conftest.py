@@ -8,9 +8,9 @@ import pytest
 
 from reporting.bootstrap import topology
 from reporting.settings import ReportingSettings
-from reporting.testing import FakeChatApi, ReportingWorld, running_fake_chat, running_reporting
 from shared.broker import delete_topology
-from shared.testing.service_settings import settings_for_test
+from test_support.reporting import FakeChatApi, ReportingWorld, running_fake_chat, running_reporting
+from test_support.service_settings import settings_for_test
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from reporting.api import router
-from reporting.testing import ReportingWorld, problem
 from shared.auth import Role
-from shared.testing.request_inputs import input_contract_tests
+from test_support.reporting import ReportingWorld, problem
+from test_support.request_inputs import input_contract_tests
 
 
 async def test_a_request_without_a_token_is_unauthenticated(world: ReportingWorld) -> None:

@@ -10,7 +10,10 @@ import pytest
 
 from reporting.notifications import Notifier
 from reporting.settings import ReportingSettings
-from reporting.testing import (
+from shared.auth import Role
+from test_support.event_tap import EventTap
+from test_support.polling import eventually
+from test_support.reporting import (
     CROISSANT,
     Events,
     FakeChatApi,
@@ -18,9 +21,6 @@ from reporting.testing import (
     Shop,
     running_reporting,
 )
-from shared.auth import Role
-from shared.testing.event_tap import EventTap
-from shared.testing.polling import eventually
 
 BOT_TOKEN = "987654321:AAH" + "s3cr3t" * 6
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reporting.testing import COFFEE, CROISSANT, Events, Item, ReportingWorld, Shop
+from test_support.reporting import COFFEE, CROISSANT, Events, Item, ReportingWorld, Shop
 
 
 async def test_dashboard_shows_todays_totals_and_a_card_per_register(world: ReportingWorld) -> None:

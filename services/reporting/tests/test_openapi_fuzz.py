@@ -6,9 +6,9 @@ import random
 from datetime import date
 
 from reporting.api import router
-from reporting.testing import ReportingWorld, Shop, trading_day
 from shared.auth import Role
-from shared.testing.openapi_fuzzing import FuzzTarget, openapi_fuzz_test
+from test_support.openapi_fuzzing import FuzzTarget, openapi_fuzz_test
+from test_support.reporting import ReportingWorld, Shop, trading_day
 
 
 async def _target(world: ReportingWorld) -> FuzzTarget:

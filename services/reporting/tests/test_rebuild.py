@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from reporting.bootstrap import rebuild_read_models
 from reporting.cli import cli
 from reporting.repository import READ_MODEL_TABLES
-from reporting.testing import Events, ReportingWorld, Shop, at_local, trading_day
+from test_support.reporting import Events, ReportingWorld, Shop, at_local, trading_day
 
 
 async def snapshot(world: ReportingWorld) -> dict[str, list[Any]]:

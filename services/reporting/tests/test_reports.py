@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reporting.testing import Events, ReportingWorld, Shop, at_local, problem, trading_day
 from shared.events.envelope import EventEnvelope
-from shared.testing.polling import eventually
+from test_support.polling import eventually
+from test_support.reporting import Events, ReportingWorld, Shop, at_local, problem, trading_day
 
 
 def recompute(shop: Shop, events: list[EventEnvelope], day: date) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from reporting.testing import COFFEE, CROISSANT, Events, ReportingWorld, Shop, problem
+from test_support.reporting import COFFEE, CROISSANT, Events, ReportingWorld, Shop, problem
 
 
 async def test_every_grouping_of_a_period_adds_up_to_its_totals(world: ReportingWorld) -> None:

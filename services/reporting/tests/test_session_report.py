@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from reporting.testing import COFFEE, CROISSANT, Events, ReportingWorld, Shop, problem
 from shared.auth import Role
+from test_support.reporting import COFFEE, CROISSANT, Events, ReportingWorld, Shop, problem
 
 
 async def test_the_x_report_of_an_open_session_works_out_the_drawer(

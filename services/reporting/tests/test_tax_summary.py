@@ -11,8 +11,8 @@ from importlib import resources
 from typing import Any
 
 from reporting.bootstrap import rebuild_read_models
-from reporting.testing import CROISSANT, Events, Item, ReportingWorld, Shop, trading_day
 from shared.events.envelope import EventEnvelope
+from test_support.reporting import CROISSANT, Events, Item, ReportingWorld, Shop, trading_day
 
 FLAT_WHITES = Item("FW", "Flat white", 2, 350, discount_percent=10)
 GIFT_BOXES = Item(

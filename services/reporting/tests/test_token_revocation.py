@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from reporting.testing import ReportingWorld
 from shared.auth import Role
 from shared.events.contracts import TokenRevoked
-from shared.testing.event_publishing import publish_as_another_service
-from shared.testing.polling import eventually
+from test_support.event_publishing import publish_as_another_service
+from test_support.polling import eventually
+from test_support.reporting import ReportingWorld
 
 
 async def test_a_revoked_token_is_refused_by_reporting(world: ReportingWorld) -> None:

@@ -7,7 +7,7 @@ from uuid import UUID
 import aio_pika
 import asyncpg
 
-from shared.testing.polling import eventually
+from test_support.polling import eventually
 
 
 async def dlq_depth(amqp_url: str, queue: str) -> int:

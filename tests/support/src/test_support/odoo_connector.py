@@ -35,7 +35,7 @@ from shared.events.contracts import (
     TenantCreated,
 )
 from shared.events.envelope import EventData, EventEnvelope
-from shared.testing.polling import eventually
+from test_support.polling import eventually
 
 
 @dataclass

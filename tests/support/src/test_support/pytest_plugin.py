@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from shared.structured_logging import log_outages_not_attempts
-from shared.testing.private_servers import (  # noqa: F401 - fixtures offered to every test
+from test_support.private_servers import (  # noqa: F401 - fixtures offered to every test
     private_postgres,
     private_rabbitmq,
     running_private_postgres,

@@ -22,9 +22,9 @@ from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.broker import delete_topology
 from shared.events.contracts import OrderOdooSynced, RegisterCreated, RegisterUpdated
 from shared.events.envelope import EventData, EventEnvelope
-from shared.testing.event_publishing import publish_as_another_service
-from shared.testing.polling import eventually
-from shared.testing.tcp_proxy import TcpProxy
+from test_support.event_publishing import publish_as_another_service
+from test_support.polling import eventually
+from test_support.tcp_proxy import TcpProxy
 
 
 @dataclass

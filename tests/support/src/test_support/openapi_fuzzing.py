@@ -30,7 +30,7 @@ from schemathesis.checks import (
 )
 from starlette.routing import BaseRoute
 
-from shared.testing.request_inputs import openapi_of
+from test_support.request_inputs import openapi_of
 
 CHECKS = [
     not_a_server_error,

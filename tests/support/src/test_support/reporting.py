@@ -50,7 +50,7 @@ from shared.events.contracts import (
 )
 from shared.events.envelope import EventData, EventEnvelope
 from shared.money import round_minor
-from shared.testing.polling import eventually
+from test_support.polling import eventually
 
 
 @dataclass

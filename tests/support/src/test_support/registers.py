@@ -23,8 +23,8 @@ from shared.auth import PLATFORM_TENANT_ID, Role
 from shared.broker import delete_topology
 from shared.events.contracts import RegisterOdooSynced, RegisterOdooSyncFailed
 from shared.events.envelope import EventData, EventEnvelope
-from shared.testing.event_publishing import publish_as_another_service
-from shared.testing.polling import eventually
+from test_support.event_publishing import publish_as_another_service
+from test_support.polling import eventually
 
 Headers = dict[str, str]
 
