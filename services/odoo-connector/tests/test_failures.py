@@ -209,6 +209,27 @@ async def test_an_odoo_outage_longer_than_the_retry_schedule_dead_letters_nothin
     await tap.wait_for(4, "order.odoo_synced")
 
 
+async def test_orders_held_through_an_odoo_outage_go_in_order_in_full_batches_once_it_is_back(
+    world: ConnectorWorld,
+) -> None:
+    async with running_emulator(version=17) as emu:
+        tenant = await world.pro_tenant(emu.url, await emu.control.seed("demo"))
+        emu.go_down()
+        orders = [world.order(tenant) for _ in range(12)]
+        for order in orders:
+            await world.place(tenant, order)
+        # Many wait rounds long: a message sent round the wait queue would have gone by now.
+        await asyncio.sleep(20 * world.settings.wait_ms / 1000)
+        assert await world.waiting_rounds("odoo_unavailable") == 0
+        before = len(await emu.control.calls(model="pos.order", method="create_from_ui"))
+        emu.come_up()
+        odoo_ids = [await world.synced_odoo_id(o.order_id, within_s=15) for o in orders]
+        creates = (await emu.control.calls(model="pos.order", method="create_from_ui"))[before:]
+    assert odoo_ids == sorted(odoo_ids), "Odoo received the register's orders in sale order"
+    assert len(creates) <= 2, f"{len(creates)} create_from_ui calls for 12 held orders"
+    assert await _dead_letters(world) == []
+
+
 async def _retries_spent(world: ConnectorWorld) -> float:
     """How many times this process sent a message of the orders' queue to a retry tier."""
     queue = odoo_queue(world.settings).name

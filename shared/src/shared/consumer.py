@@ -13,7 +13,7 @@ import json
 import time
 import weakref
 from collections import Counter as Tally
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast, runtime_checkable
@@ -223,7 +223,7 @@ class EventConsumer:
         self._broker = Outage("broker", f"consumer {queue.name}")
         self._database = Outage("database", f"consumer {queue.name}")
         self._database_probe = asyncio.Lock()
-        self._waiting_for_database: set[asyncio.Task[Any]] = set()
+        self._holding: set[asyncio.Task[Any]] = set()
         self._dead_letters = Publisher(amqp_url, topology)
 
     async def attach(self) -> None:
@@ -323,8 +323,8 @@ class EventConsumer:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
             self._watch = None
-        # Messages held for the database go back to the queue when the connection closes.
-        for task in list(self._waiting_for_database):
+        # Messages held through an outage go back to the queue when the connection closes.
+        for task in list(self._holding):
             task.cancel()
         if self._connection is not None:
             with contextlib.suppress(Exception):
@@ -396,11 +396,20 @@ class EventConsumer:
         async with self._pool.acquire(timeout=_DATABASE_PROBE_TIMEOUT_S) as conn:
             await conn.fetchval("SELECT 1", timeout=_DATABASE_PROBE_TIMEOUT_S)
 
-    async def _wait_for_database(self, error: Exception) -> None:
+    @contextlib.contextmanager
+    def holding_message(self) -> Iterator[None]:
+        """Marks the running handler as holding its message while something it needs is away:
+        `stop` cancels it, and the message goes back to the queue with the connection."""
         task = asyncio.current_task()
         assert task is not None
-        self._waiting_for_database.add(task)
+        self._holding.add(task)
         try:
+            yield
+        finally:
+            self._holding.discard(task)
+
+    async def _wait_for_database(self, error: Exception) -> None:
+        with self.holding_message():
             self._database.began(error)
             # One message probes; the others held by this consumer wait behind it.
             async with self._database_probe:
@@ -414,8 +423,6 @@ class EventConsumer:
                     with attempt:
                         await self._probe_database()
             self._database.ended()
-        finally:
-            self._waiting_for_database.discard(task)
 
     async def _handle(self, envelope: EventEnvelope, data: EventData, handler: Handler) -> None:
         async with self._pool.acquire() as conn, conn.transaction():

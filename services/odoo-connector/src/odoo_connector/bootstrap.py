@@ -158,6 +158,8 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
                     topology=backbone.topology,
                     preparers=preparers,
                     lanes=lanes,
+                    odoo_back=breakers.wait_until_back,
+                    outage_hold_s=settings.outage_hold_s,
                     pool=backbone.pool,
                     amqp_url=settings.amqp_url,
                     prefetch=settings.consumer_prefetch,

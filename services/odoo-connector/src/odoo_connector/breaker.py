@@ -38,6 +38,9 @@ class EndpointBreaker:
         self.threshold = threshold
         self.consecutive_failures = 0
         self.open = False
+        # Set while closed: the work held through an outage goes on the moment a probe succeeds.
+        self.closed = asyncio.Event()
+        self.closed.set()
 
 
 class CircuitBreakers:
@@ -77,12 +80,23 @@ class CircuitBreakers:
         breaker.consecutive_failures += 1
         if not breaker.open and breaker.consecutive_failures >= breaker.threshold:
             breaker.open = True
+            breaker.closed.clear()
             BREAKER_OPEN.labels(breaker.key).set(1)
             log.warning("odoo_breaker_opened", endpoint=breaker.key)
             self._probes[breaker.key] = asyncio.create_task(
                 self._probe_until_back(breaker), name=f"probe {breaker.key}"
             )
         return breaker.open
+
+    async def wait_until_back(self, endpoint: OdooEndpoint, timeout_s: float) -> None:
+        """Returns once the endpoint's breaker is closed again, or after `timeout_s`. Below the
+        threshold (an outage not yet sure) it pauses as long as the first probe would."""
+        breaker = self._breaker(endpoint)
+        if not breaker.open:
+            await asyncio.sleep(min(timeout_s, self._probe_initial_s))
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(breaker.closed.wait(), timeout_s)
 
     async def _probe_until_back(self, breaker: EndpointBreaker) -> None:
         delay = self._probe_initial_s
@@ -97,6 +111,7 @@ class CircuitBreakers:
                 delay = min(delay * 2, self._probe_max_s)
                 continue
             breaker.open = False
+            breaker.closed.set()
             breaker.consecutive_failures = 0
             BREAKER_OPEN.labels(breaker.key).set(0)
             log.warning("odoo_breaker_closed", endpoint=breaker.key)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from odoo_connector.handlers import Apply, ConnectorHandlers
+from odoo_connector.odoo_client import OdooEndpoint
+from odoo_connector.odoo_pos import OdooOutage
 from odoo_connector.register_lanes import RegisterLanes, Ticket
 from shared.consumer import EVENTS_CONSUMED, EVENTS_DUPLICATE, EventConsumer, Handler
 from shared.events.envelope import EventData, EventEnvelope
@@ -26,6 +29,8 @@ ODOO_EVENTS = ("session.opened", "order.placed", "order.refunded", "session.clos
 REGISTER_EVENTS = ("register.created", "register.updated")
 
 Prepare = Callable[[EventEnvelope, Any, Ticket], Awaitable[Apply]]
+# Returns once Odoo at the endpoint is back (its breaker closed), or after the time given.
+OdooBack = Callable[[OdooEndpoint, float], Awaitable[None]]
 
 
 def reference_handlers(handlers: ConnectorHandlers) -> Mapping[str, Handler]:
@@ -55,20 +60,31 @@ def register_preparers(handlers: ConnectorHandlers) -> Mapping[str, Prepare]:
 class OdooEventConsumer(EventConsumer):
     """Calls Odoo first, with no database transaction open, then commits the inbox row and the
     outcome together. A redelivery after a crash in between calls Odoo again, which finds the
-    order by our reference instead of creating it twice (see handlers._send)."""
+    order by our reference instead of creating it twice (see handlers._send).
+
+    Through an Odoo outage the message is held here, not sent round the wait queue: the queue
+    keeps the registers' order behind it, and when the breaker closes every held message goes
+    at once, in order, in full batches (wait rounds would bring them back shuffled, each order
+    then waiting a round for its predecessor)."""
 
     def __init__(
-        self, *, preparers: Mapping[str, Prepare], lanes: RegisterLanes, **kwargs: Any
+        self,
+        *,
+        preparers: Mapping[str, Prepare],
+        lanes: RegisterLanes,
+        odoo_back: OdooBack,
+        outage_hold_s: float,
+        **kwargs: Any,
     ) -> None:
         # The base dispatches on the handler map's keys; the work is done by the preparers.
         super().__init__(handlers=dict.fromkeys(preparers, _unused), **kwargs)
         self._preparers = dict(preparers)
         self._lanes = lanes
+        self._odoo_back = odoo_back
+        self._outage_hold_s = outage_hold_s
 
     async def _handle(self, envelope: EventEnvelope, data: EventData, handler: Handler) -> None:
-        # The ticket is taken before the first await: the lane keeps the delivery order.
-        with self._lanes.ticket(data.register_id) as ticket:  # type: ignore[attr-defined]
-            apply = await self._prepare(envelope, data, ticket)
+        apply = await self._prepare_through_outages(envelope, data)
         if apply is None:
             return
         async with self._pool.acquire() as conn, conn.transaction():
@@ -76,6 +92,24 @@ class OdooEventConsumer(EventConsumer):
                 return
             await apply(conn)
         EVENTS_CONSUMED.labels(self.queue.name, envelope.type).inc()
+
+    async def _prepare_through_outages(self, envelope: EventEnvelope, data: Any) -> Apply | None:
+        loop = asyncio.get_running_loop()
+        hold_until: float | None = None
+        while True:
+            try:
+                # Taken before the first await: the lane keeps the delivery order. Held messages
+                # take new places as they wake, in the order they began to wait; the lane sorts
+                # a register's orders by sale number.
+                with self._lanes.ticket(data.register_id) as ticket:
+                    return await self._prepare(envelope, data, ticket)
+            except OdooOutage as outage:
+                now = loop.time()
+                hold_until = hold_until or now + self._outage_hold_s
+                if now >= hold_until:
+                    raise
+                with self.holding_message():
+                    await self._odoo_back(outage.endpoint, hold_until - now)
 
     async def _prepare(
         self, envelope: EventEnvelope, data: EventData, ticket: Ticket

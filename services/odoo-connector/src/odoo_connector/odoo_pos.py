@@ -57,6 +57,15 @@ class OdooOrderState:
     odoo_session_id: int | None
 
 
+class OdooOutage(WaitForPrerequisite):
+    """Odoo did not answer, or its breaker is open: the work waits for this endpoint, never
+    spending a retry."""
+
+    def __init__(self, endpoint: OdooEndpoint, detail: str) -> None:
+        super().__init__("odoo_unavailable", detail)
+        self.endpoint = endpoint
+
+
 @dataclass(frozen=True)
 class Pushed:
     odoo_order_id: int
@@ -72,8 +81,8 @@ class OdooPos:
 
     def check_breaker(self, endpoint: OdooEndpoint) -> None:
         if self.breakers.is_open(endpoint):
-            raise WaitForPrerequisite(
-                "odoo_unavailable", f"the circuit to {endpoint.url} is open; Odoo is being probed"
+            raise OdooOutage(
+                endpoint, f"the circuit to {endpoint.url} is open; Odoo is being probed"
             )
 
     async def guarded(self, endpoint: OdooEndpoint, call: Any) -> Any:
@@ -86,9 +95,8 @@ class OdooPos:
             result = await call
         except OdooUnavailable as error:
             state = "the circuit is open" if self.breakers.record_outage(endpoint) else "waiting"
-            raise WaitForPrerequisite(
-                "odoo_unavailable", f"{endpoint.url} did not answer ({error}); {state}"
-            ) from None
+            detail = f"{endpoint.url} did not answer ({error}); {state}"
+            raise OdooOutage(endpoint, detail) from None
         except Exception as error:
             self.breakers.record_success(endpoint)
             classified = classify(error)

@@ -44,6 +44,11 @@ class ConnectorSettings(ServiceSettings):
     # may never come (placed while the tenant was Starter, or before the connector ran).
     predecessor_wait_max_s: float = Field(default=120.0, gt=0)
     predecessor_hold_ms: int = Field(default=1_000, ge=0)
+    # Through an Odoo outage a message is held in the process (the queue keeps its order, and
+    # the backlog goes in full batches the moment a probe succeeds) for at most this long, then
+    # it waits in wait rounds. Below RabbitMQ's consumer_timeout (30 min by default), which
+    # would close the channel on a message unacknowledged longer.
+    outage_hold_s: float = Field(default=600.0, gt=0)
     breaker_failure_threshold: int = Field(default=3, ge=1)
     breaker_probe_initial_s: float = Field(default=1.0, gt=0)
     breaker_probe_max_s: float = Field(default=60.0, gt=0)
