@@ -1,0 +1,1 @@
+"""Test kits, outside the production packages; make lint keeps production code from them."""
