@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from odoo_connector.domain import (
+    NamedTax,
     OdooSaleTax,
     PaymentMethodMap,
     SessionTarget,
@@ -103,7 +104,7 @@ def test_an_untaxed_line_is_sent_with_no_taxes_rather_than_the_products() -> Non
 
 
 def test_a_mapping_in_the_settings_wins_over_the_tax_found_by_rate() -> None:
-    taxes = tax_map(TAXES, [{"rate_percent": "10", "prices_include_tax": True, "odoo_tax_id": 7}])
+    taxes = tax_map(TAXES, [NamedTax("10", prices_include_tax=True, odoo_tax_id=7)])
     assert taxes.tax_ids("10", True) == (7,)
     assert taxes.tax_ids("10", False) == (5,)
 
@@ -117,7 +118,7 @@ def test_a_rate_odoo_has_no_sale_tax_for_is_refused_naming_the_rate() -> None:
 
 def test_a_mapping_to_a_tax_odoo_does_not_have_is_refused_naming_it() -> None:
     with pytest.raises(TaxNotMappedError, match="Odoo tax 99, which is not an active sale tax"):
-        tax_map(TAXES, [{"rate_percent": "10", "prices_include_tax": True, "odoo_tax_id": 99}])
+        tax_map(TAXES, [NamedTax("10", prices_include_tax=True, odoo_tax_id=99)])
 
 
 def test_the_tills_discount_goes_as_it_is_when_odoo_rounds_it_the_same() -> None:

@@ -1,4 +1,4 @@
-"""Connector HTTP routes (ops and tenant admins): parse, call one handler. Nothing else."""
+"""Connector HTTP routes (ops and tenant admins): parse, call one use case. Nothing else."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
-from odoo_connector.handlers import ConnectorHandlers
 from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, OdooSettingsPut
+from odoo_connector.odoo_settings import OdooSettings
 from odoo_connector.settings import ConnectorSettings
+from shared.actor import Actor
 from shared.auth import Claims, Role, allow_roles
 from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler
@@ -21,35 +22,35 @@ from shared.http_service import create_service_app, service_readiness
 router = APIRouter(prefix="/v1")
 
 
-def _handlers(request: Request) -> ConnectorHandlers:
-    handlers: ConnectorHandlers = request.app.state.handlers
-    return handlers
+def _odoo_settings(request: Request) -> OdooSettings:
+    odoo_settings: OdooSettings = request.app.state.odoo_settings
+    return odoo_settings
 
 
-HandlersDep = Annotated[ConnectorHandlers, Depends(_handlers)]
-# Who may call each route (README, "Who may do what"); which tenant is the handlers' check.
+OdooSettingsDep = Annotated[OdooSettings, Depends(_odoo_settings)]
+# Who may call each route (README, "Who may do what"); which tenant is the use case's check.
 ADMIN = Depends(allow_roles(Role.ADMIN))
 
 
 @router.put("/tenants/{tenant_id}/odoo", dependencies=[ADMIN])
 async def put_odoo_settings(
-    tenant_id: UUID, body: OdooSettingsPut, claims: Claims, handlers: HandlersDep
+    tenant_id: UUID, body: OdooSettingsPut, claims: Claims, odoo_settings: OdooSettingsDep
 ) -> OdooSettingsPublic:
-    return await handlers.put_settings(claims, tenant_id, body)
+    return await odoo_settings.put(Actor.from_claims(claims), tenant_id, body)
 
 
 @router.get("/tenants/{tenant_id}/odoo", dependencies=[ADMIN])
 async def get_odoo_settings(
-    tenant_id: UUID, claims: Claims, handlers: HandlersDep
+    tenant_id: UUID, claims: Claims, odoo_settings: OdooSettingsDep
 ) -> OdooSettingsPublic:
-    return await handlers.get_settings(claims, tenant_id)
+    return await odoo_settings.get(Actor.from_claims(claims), tenant_id)
 
 
 @router.post("/tenants/{tenant_id}/odoo/check", dependencies=[ADMIN])
 async def check_odoo_settings(
-    tenant_id: UUID, claims: Claims, handlers: HandlersDep
+    tenant_id: UUID, claims: Claims, odoo_settings: OdooSettingsDep
 ) -> OdooCheckPublic:
-    return await handlers.check_settings(claims, tenant_id)
+    return await odoo_settings.check(Actor.from_claims(claims), tenant_id)
 
 
 RuntimeFactory = Callable[[ConnectorSettings], AbstractAsyncContextManager[Any]]
@@ -59,7 +60,7 @@ def build_app(settings: ConnectorSettings, runtime_factory: RuntimeFactory) -> F
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime_factory(settings) as runtime:
-            app.state.handlers = runtime.handlers
+            app.state.odoo_settings = runtime.handlers.odoo_settings
             app.state.token_verifier = runtime.verifier
             app.state.pool = runtime.pool
             app.state.consumers = runtime.consumers

@@ -1,11 +1,11 @@
 """The connector's use cases: learn tenants and registers, push orders, refunds and session
-closes to each Pro tenant's Odoo, record dead letters, and manage the tenants' Odoo settings."""
+closes to each Pro tenant's Odoo (registers through register_push), and record dead letters.
+A tenant's Odoo settings are odoo_settings' use cases."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,51 +26,32 @@ from odoo_connector.domain import (
     OdooOrder,
     OdooSessionGone,
     PaymentMethodMap,
-    PosConfigMissingError,
     RefundNotMappableError,
     SessionCloseRefusedError,
     SessionTarget,
     TaxMap,
-    TaxNotMappedError,
     amount,
-    clonable_fields,
-    many2one_id,
     minor_units,
     odoo_order,
     odoo_refund,
-    payment_method_ids_of,
-    pos_config_changes,
-    pos_config_clone,
     tax_map,
 )
-from odoo_connector.http_models import (
-    OdooCheckPublic,
-    OdooSettingsPublic,
-    OdooSettingsPut,
-    TaxMappingEntry,
-    TaxMappingPublic,
-)
-from odoo_connector.odoo_client import (
-    OdooEndpoint,
-    OdooError,
-    OdooProtocolError,
-    OdooUnavailable,
-    UnsupportedOdooVersion,
-)
+from odoo_connector.odoo_client import OdooEndpoint
 from odoo_connector.odoo_pos import OdooPos, Pushed, TenantOdoo, draft_failure
-from odoo_connector.register_cash import RegisterCash, TemplateCash
+from odoo_connector.odoo_settings import OdooSettings
+from odoo_connector.odoo_work import MESSAGES_PROCESSED
+from odoo_connector.odoo_work import Apply as Apply
+from odoo_connector.odoo_work import nothing as _nothing
 from odoo_connector.register_lanes import NotYet, RegisterLanes, Ticket
-from shared.auth import TokenClaims
+from odoo_connector.register_push import RegisterPush
 from shared.consumer import PermanentHandlingError
 from shared.dead_letters.records import DeadLetter
-from shared.errors import NotFoundError
 from shared.events.contracts import (
     OrderOdooSynced,
     OrderPlaced,
     OrderRefunded,
     PaymentMethodState,
     RefundOdooSynced,
-    RegisterOdooSynced,
     RegisterState,
     SessionClosed,
     SessionOdooSynced,
@@ -88,11 +69,6 @@ log = structlog.get_logger(__name__)
 
 PRODUCER = "odoo-connector"
 
-MESSAGES_PROCESSED = Counter(
-    "connector_messages_processed_total",
-    "Messages the connector finished",
-    ["event_type", "outcome"],
-)
 SESSION_CLOSES_REFUSED = Counter(
     "connector_session_closes_refused_total",
     "Odoo session closes Odoo refused or answered with the Force Close wizard",
@@ -104,13 +80,7 @@ SYNC_LAG_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
 
-# What the consumer commits, with the inbox row, once the Odoo side is done.
-Apply = Callable[[Db], Awaitable[None]]
 MarkReceipts = Callable[[Db, UUID, list[int]], Awaitable[None]]
-
-
-async def _nothing(db: Db) -> None:
-    return None
 
 
 class OdooDidNotKeepOrder(Exception):  # noqa: N818
@@ -142,28 +112,6 @@ class PushJob:
     # Long enough in flight that a till session the connector never heard opening (opened
     # before it consumed session.opened) is opened in Odoo without a float of ours.
     float_wait_over: bool = False
-
-
-@dataclass(frozen=True)
-class RegisterJob:
-    """A register's pos.config to create or bring in line with the register."""
-
-    odoo: TenantOdoo
-    tenant_id: UUID
-    register: RegisterState
-    # The register's version (the event's aggregate_version).
-    version: int
-    template_pos_config_id: int | None
-
-
-@dataclass(frozen=True)
-class RegisterPushed:
-    operation: str
-    odoo_pos_config_id: int
-
-
-# The sync states in which the registers service waits for the connector.
-_PUSHED_STATES = ("pending_create", "pending_update")
 
 
 @dataclass(frozen=True)
@@ -199,7 +147,6 @@ class ConnectorHandlers:
     ) -> None:
         self._wait_s = wait_s
         self._pool = pool
-        self._register_create_settle_s = register_create_settle_s
         self._odoo = odoo_pos
         self._lanes = lanes
         self._secrets = secrets
@@ -208,6 +155,16 @@ class ConnectorHandlers:
         # product_ref -> product.product per tenant; Odoo product ids do not change under us.
         self._products: dict[UUID, dict[str, int]] = {}
         self._taxes: dict[UUID, tuple[float, Any, TaxMap]] = {}
+        self._register_push = RegisterPush(
+            pool,
+            odoo_pos,
+            lanes,
+            register_create_settle_s,
+            tenant_odoo=self._tenant_odoo,
+            credentials_wait=self._credentials_wait,
+            event=self._event,
+        )
+        self.odoo_settings = OdooSettings(pool, odoo_pos, secrets)
 
     # ------------------------------------------------------------ reference data (one step)
 
@@ -501,212 +458,7 @@ class ConnectorHandlers:
     async def prepare_register(
         self, envelope: EventEnvelope, data: RegisterState, ticket: Ticket
     ) -> Apply:
-        """A pending register: its pos.config created by clone, or written to match it."""
-        if data.sync_state not in _PUSHED_STATES or data.tenant_tier != "pro":
-            MESSAGES_PROCESSED.labels(envelope.type, "no_odoo_work").inc()
-            return _nothing
-        age_s = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
-        if data.sync_state == "pending_create" and age_s < self._register_create_settle_s:
-            raise WaitForPrerequisite(
-                "register_settling",
-                f"register {data.register_id} was created {age_s:.1f}s ago; it may be linked "
-                "to an existing pos.config yet",
-            )
-        with self._credentials_wait(envelope.tenant_id):
-            async with self._pool.acquire() as conn:
-                context = await repo.event_context(conn, envelope.tenant_id, data.register_id)
-            # The event's tier is the register's truth; tenant.updated may still be on its way.
-            context = dataclasses.replace(context, tier=data.tenant_tier)
-            odoo = await self._tenant_odoo(envelope.tenant_id, context)
-            assert odoo is not None
-            assert context.settings is not None
-            job = RegisterJob(
-                odoo,
-                envelope.tenant_id,
-                data,
-                envelope.aggregate_version,
-                context.settings.template_pos_config_id,
-            )
-            with structlog.contextvars.bound_contextvars(
-                tenant_id=str(envelope.tenant_id), register_id=str(data.register_id)
-            ):
-                pushed: RegisterPushed | None = await self._lanes.run(
-                    ticket, ("register",), self._push_registers, job
-                )
-        if pushed is None:
-            MESSAGES_PROCESSED.labels(envelope.type, "superseded").inc()
-            return _nothing
-
-        async def apply(db: Db) -> None:
-            await repo.record_pos_config(
-                db,
-                data.register_id,
-                envelope.tenant_id,
-                data.tenant_tier,
-                data.sync_state,
-                pushed.odoo_pos_config_id,
-            )
-            synced = RegisterOdooSynced(
-                register_id=data.register_id,
-                operation="create" if pushed.operation == "create" else "update",
-                odoo_pos_config_id=pushed.odoo_pos_config_id,
-                pushed_name=data.name,
-                pushed_active=data.active,
-                register_version=envelope.aggregate_version,
-            )
-            await add_event(db, self._event(synced, envelope, data.register_id))
-            MESSAGES_PROCESSED.labels(envelope.type, "synced").inc()
-            log.info(
-                "register_synced",
-                tenant_id=str(envelope.tenant_id),
-                register_id=str(data.register_id),
-                operation=pushed.operation,
-                odoo_pos_config_id=pushed.odoo_pos_config_id,
-            )
-
-        return apply
-
-    async def _push_registers(self, db: Db, jobs: list[RegisterJob]) -> list[Any]:
-        """Under the register's lock, so two replicas never create its pos.config twice."""
-        results: list[Any] = []
-        for job in jobs:
-            try:
-                results.append(await self._push_register(db, job))
-            except Exception as error:
-                results.append(error)
-        return results
-
-    async def _push_register(self, db: Db, job: RegisterJob) -> RegisterPushed | None:
-        """None for an event a newer one of the register supersedes (that one does the work)."""
-        register = job.register
-        if await self._superseded(db, job):
-            return None
-        creating = register.sync_state == "pending_create"
-        config_id = register.odoo_pos_config_id or await repo.pos_config_of(
-            db, register.register_id
-        )
-        if config_id is None and creating:
-            config_id = await self._created_before(db, job)
-            if config_id is None:
-                config_id = await self._create_pos_config(db, job)
-                if config_id is None:
-                    return None
-                return RegisterPushed("create", config_id)
-        if config_id is None:
-            raise PosConfigMissingError(
-                f"register {register.register_id} is {register.sync_state} but has no pos.config"
-            )
-        current = await self._odoo.pos_config_state(job.odoo, config_id)
-        if current is None:
-            raise PosConfigMissingError(
-                f"pos.config {config_id} of register {register.register_id} is not in Odoo "
-                "(deleted there?)"
-            )
-        if (
-            creating
-            and await self._odoo.pos_config_by_external_id(job.odoo, register.register_id) is None
-        ):
-            # Made, recorded, but its external id was lost with a failed call.
-            await self._odoo.claim_pos_config(job.odoo, register.register_id, config_id)
-        changes = pos_config_changes(current, register)
-        if changes:
-            await self._odoo.write_pos_config(job.odoo, config_id, changes)
-        return RegisterPushed("create" if creating else "update", config_id)
-
-    async def _created_before(self, db: Db, job: RegisterJob) -> int | None:
-        """The pos.config an earlier try made, if its answer (or our record of it) was lost:
-        by our external id, else an unclaimed pos.config under a name we created it with."""
-        register = job.register
-        names = await repo.pos_config_create_names(db, register.register_id)
-        if not names:
-            return None
-        found = await self._odoo.pos_config_by_external_id(job.odoo, register.register_id)
-        if found is None:
-            unclaimed = await self._odoo.unclaimed_pos_configs(job.odoo, names)
-            taken = await repo.pos_configs_of_others(
-                db, job.tenant_id, register.register_id, unclaimed
-            )
-            candidates = [i for i in unclaimed if i not in taken]
-            if not candidates:
-                return None
-            found = candidates[0]
-            await self._odoo.claim_pos_config(job.odoo, register.register_id, found)
-            log.warning("pos_config_found_after_lost_answer", odoo_pos_config_id=found)
-        await self._record_pos_config(db, job, found)
-        return found
-
-    async def _superseded(self, db: Db, job: RegisterJob) -> bool:
-        """Whether a newer version of the register is known: it may have been linked to an
-        existing pos.config meanwhile, which a create of this older one would duplicate."""
-        latest = await repo.register_version(db, job.register.register_id)
-        if latest is None or latest <= job.version:
-            return False
-        log.info("register_event_superseded", version=job.version, latest_version=latest)
-        return True
-
-    async def _create_pos_config(self, db: Db, job: RegisterJob) -> int | None:
-        register = job.register
-        fields = await self._odoo.pos_config_fields(job.odoo)
-        template = await self._odoo.template_pos_config(
-            job.odoo, job.template_pos_config_id, clonable_fields(fields)
-        )
-        method_ids = payment_method_ids_of(template, fields)
-        cash = await self._odoo.cash_methods(job.odoo, method_ids)
-        # Looked at again after the reads, right before the first call that cannot be undone.
-        if await self._superseded(db, job):
-            return None
-        own_cash = None
-        if cash:
-            own_cash = await self._own_cash_method(db, job, template, cash, method_ids)
-        values = pos_config_clone(template, fields, set(cash), register, own_cash)
-        await repo.note_pos_config_create(db, register.register_id, register.name)
-        config_id = await self._odoo.create_pos_config(job.odoo, values)
-        # At once: the register's waiting orders go as soon as the id is here.
-        await self._record_pos_config(db, job, config_id)
-        await self._odoo.claim_pos_config(job.odoo, register.register_id, config_id)
-        log.info(
-            "pos_config_created",
-            odoo_pos_config_id=config_id,
-            template_pos_config_id=template["id"],
-            cash_methods_left_out=sorted(cash),
-            own_cash_method_id=own_cash,
-        )
-        return config_id
-
-    async def _own_cash_method(
-        self,
-        db: Db,
-        job: RegisterJob,
-        template: dict[str, Any],
-        cash: dict[int, int | None],
-        method_ids: set[int],
-    ) -> int:
-        journal = next((j for j in cash.values() if j is not None), None)
-        currency = await self._odoo.journal_currency(job.odoo, journal) if journal else None
-        return await RegisterCash(
-            self._odoo,
-            db,
-            job.odoo,
-            job.tenant_id,
-            job.register,
-            TemplateCash(
-                company_id=many2one_id(template.get("company_id")),
-                currency_id=currency,
-                shared_method_ids=sorted(method_ids - set(cash)),
-            ),
-        ).method()
-
-    async def _record_pos_config(self, db: Db, job: RegisterJob, config_id: int) -> None:
-        register = job.register
-        await repo.attach_cash_method(db, register.register_id, config_id)
-        await repo.record_pos_config(
-            db,
-            register.register_id,
-            job.tenant_id,
-            register.tenant_tier,
-            register.sync_state,
-            config_id,
-        )
+        return await self._register_push.prepare_register(envelope, data, ticket)
 
     async def _mark(self, order: OrderPlaced, mark: MarkReceipts) -> None:
         if order.receipt_sequence is not None:
@@ -1075,98 +827,6 @@ class ConnectorHandlers:
             SESSION_CLOSES_REFUSED.labels("true").inc()
         await add_event(db, event)
 
-    # ------------------------------------------------------------ admin API
-
-    async def put_settings(
-        self, claims: TokenClaims, tenant_id: UUID, body: OdooSettingsPut
-    ) -> OdooSettingsPublic:
-        _require_own_tenant(claims, tenant_id)
-        async with self._pool.acquire() as conn:
-            row = await repo.save_settings(
-                conn,
-                tenant_id,
-                body.url,
-                body.database,
-                body.login,
-                self._secrets.seal(body.secret.get_secret_value()),
-                body.odoo_version,
-                body.template_pos_config_id,
-                [entry.model_dump(mode="json") for entry in body.tax_mapping],
-            )
-        log.info("odoo_settings_saved", tenant_id=str(tenant_id), odoo_url=body.url)
-        return _public(row)
-
-    async def get_settings(self, claims: TokenClaims, tenant_id: UUID) -> OdooSettingsPublic:
-        _require_own_tenant(claims, tenant_id)
-        async with self._pool.acquire() as conn:
-            row = await repo.settings(conn, tenant_id)
-        if row is None:
-            raise _no_settings(tenant_id)
-        return _public(row)
-
-    async def check_settings(self, claims: TokenClaims, tenant_id: UUID) -> OdooCheckPublic:
-        """Tries the stored settings: reachable? version? login? what is there to clone?"""
-        _require_own_tenant(claims, tenant_id)
-        async with self._pool.acquire() as conn:
-            row = await repo.settings(conn, tenant_id)
-        if row is None:
-            raise _no_settings(tenant_id)
-        endpoint = OdooEndpoint(
-            row.url, row.database, row.login, self._secrets.open(row.secret_encrypted)
-        )
-        client = self._odoo.client
-        try:
-            version = await client.version(row.url)
-        except (OdooUnavailable, OdooProtocolError, OdooError) as error:
-            return OdooCheckPublic(reachable=False, authenticated=False, problem=str(error))
-        except UnsupportedOdooVersion as error:
-            return OdooCheckPublic(reachable=True, authenticated=False, problem=str(error))
-        try:
-            uid = await client.authenticate(endpoint)
-            if uid is None:
-                return OdooCheckPublic(
-                    reachable=True,
-                    authenticated=False,
-                    version=version,
-                    problem=f"Odoo refused the login {row.login!r} on database {row.database!r}; "
-                    "check the login, the API key and the database name",
-                )
-            odoo = TenantOdoo(endpoint, version, uid)
-            summary = await self._odoo.summary(odoo, row.template_pos_config_id)
-            sale_taxes = await self._odoo.sale_taxes(odoo)
-        except (
-            OdooUnavailable,
-            OdooProtocolError,
-            OdooError,
-            WaitForPrerequisite,
-            PermanentHandlingError,
-        ) as error:
-            return OdooCheckPublic(
-                reachable=True, authenticated=False, version=version, problem=str(error)
-            )
-        try:
-            taxes = tax_map(sale_taxes, row.tax_mapping)
-        except TaxNotMappedError as error:
-            return OdooCheckPublic(
-                reachable=True, authenticated=True, version=version, problem=str(error), **summary
-            )
-        return OdooCheckPublic(
-            reachable=True,
-            authenticated=True,
-            version=version,
-            tax_mapping=[
-                TaxMappingPublic(
-                    rate_percent=format(m.key[0], "f"),
-                    prices_include_tax=m.key[1],
-                    odoo_tax_id=m.tax.id,
-                    odoo_tax_name=m.tax.name,
-                    source="settings" if m.explicit else "found",
-                )
-                for m in sorted(taxes.mappings.values(), key=lambda m: m.key)
-            ],
-            **summary,
-        )
-
 
 def _pos_config_of(register_id: UUID, context: repo.EventContext) -> int:
     register = context.register
@@ -1194,29 +854,3 @@ def _payment_methods(context: repo.EventContext, payments: list[Any]) -> Payment
             "its odoo_payment_method_id"
         )
     return methods
-
-
-def _require_own_tenant(claims: TokenClaims, tenant_id: UUID) -> None:
-    if claims.tenant_id != tenant_id:
-        # Another tenant's settings do not exist as far as this caller can tell.
-        raise NotFoundError(f"No tenant {tenant_id} exists.")
-
-
-def _no_settings(tenant_id: UUID) -> NotFoundError:
-    return NotFoundError(
-        f"Tenant {tenant_id} has no Odoo settings yet; PUT /v1/tenants/{tenant_id}/odoo first."
-    )
-
-
-def _public(row: repo.SettingsRow) -> OdooSettingsPublic:
-    return OdooSettingsPublic(
-        tenant_id=row.tenant_id,
-        url=row.url,
-        database=row.database,
-        login=row.login,
-        odoo_version=row.odoo_version,
-        template_pos_config_id=row.template_pos_config_id,
-        tax_mapping=[TaxMappingEntry.model_validate(entry) for entry in row.tax_mapping],
-        secret_stored=True,
-        updated_at=row.updated_at,
-    )

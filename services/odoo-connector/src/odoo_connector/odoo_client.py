@@ -16,6 +16,11 @@ import httpx
 import structlog
 from prometheus_client import Histogram
 
+from odoo_connector.odoo_errors import OdooError as OdooError
+from odoo_connector.odoo_errors import OdooProtocolError as OdooProtocolError
+from odoo_connector.odoo_errors import OdooUnavailable as OdooUnavailable
+from odoo_connector.odoo_errors import UnsupportedOdooVersion as UnsupportedOdooVersion
+
 log = structlog.get_logger(__name__)
 
 ODOO_CALL_SECONDS = Histogram(
@@ -26,27 +31,6 @@ ODOO_CALL_SECONDS = Histogram(
 )
 
 SUPPORTED_VERSIONS = (16, 17, 18)
-
-
-class OdooUnavailable(Exception):  # noqa: N818 - a state of the endpoint, not a bug
-    """No usable answer from the endpoint (transport failure, timeout, 5xx)."""
-
-
-class OdooProtocolError(Exception):
-    """Odoo answered in a way that cannot change by retrying (a 4xx page, a non-JSON-RPC body)."""
-
-
-class OdooError(Exception):
-    """Odoo ran the call and answered with an error object."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-        self.message = message
-
-
-class UnsupportedOdooVersion(Exception):  # noqa: N818
-    pass
 
 
 @dataclass(frozen=True)
