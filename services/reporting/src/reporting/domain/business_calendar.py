@@ -1,12 +1,9 @@
-"""Reporting's plain rules: business dates, hour buckets, averages, when a report is due."""
+"""Business dates, quarter-hour slots, trading-order hours, report periods and when one is due."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from shared.money import round_minor
 
 # Until a shop's own events arrive its orders are still reported, on UTC days.
 FALLBACK_TIMEZONE = "UTC"
@@ -40,16 +37,25 @@ def hour_order(hour: int, cutoff: time | None) -> int:
     return (hour - (cutoff or FALLBACK_CUTOFF).hour) % 24
 
 
-def average_ticket(net: int, order_count: int) -> int:
-    """Net takings per order, rounded half up to the minor unit; 0 when nothing was sold."""
-    if order_count == 0:
-        return 0
-    return round_minor(Decimal(net) / Decimal(order_count))
-
-
 def parse_cutoff(text: str) -> time:
     hours, minutes = (int(part) for part in text.split(":")[:2])
     return time(hours, minutes)
+
+
+def period_problem(first: date, last: date) -> str | None:
+    """Why a report period of business dates (both included) cannot be served, or None."""
+    if last < first:
+        return (
+            f"to ({last}) is before from ({first}); give the first and last business "
+            "dates of the period, both included."
+        )
+    days = (last - first).days + 1
+    if days > MAX_REPORT_DAYS:
+        return (
+            f"The period from {first} to {last} spans {days} days; "
+            f"ask for at most {MAX_REPORT_DAYS} days at a time."
+        )
+    return None
 
 
 def daily_report_due(
@@ -64,15 +70,3 @@ def daily_report_due(
     if local.time() < report_time:
         return None
     return business_date(now, timezone, cutoff) - timedelta(days=1)
-
-
-def retry_delay_s(attempts: int, base_s: float, max_s: float) -> float:
-    """Exponential back-off for a chat send that failed `attempts` times."""
-    return float(min(max_s, base_s * 2 ** max(attempts - 1, 0)))
-
-
-def mask_secret(secret: str) -> str:
-    """Enough of a bot token to recognise it, never enough to use it."""
-    if len(secret) <= 8:
-        return "****"
-    return f"{secret[:4]}…{secret[-4:]}"
