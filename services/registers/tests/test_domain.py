@@ -7,16 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registers.domain import (
+from registers.domain.inputs import valid_cutoff, valid_receipt_prefix
+from registers.domain.sync import (
     SyncStatus,
-    Tier,
     after_edit,
     after_sync_failed,
     after_synced,
     after_tier_change,
-    valid_cutoff,
-    valid_receipt_prefix,
 )
+from registers.domain.tenants import Tier
 
 statuses = st.builds(
     SyncStatus,

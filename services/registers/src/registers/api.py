@@ -10,8 +10,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 
-from registers.domain import SyncState
-from registers.handlers import Actor, RegisterHandlers
+from registers.domain.sync import SyncState
+from registers.handlers import RegisterHandlers
 from registers.http_models import (
     PaymentMethodCreate,
     PaymentMethodPage,
@@ -34,6 +34,7 @@ from registers.http_models import (
     TokenPage,
 )
 from registers.settings import RegistersSettings
+from shared.actor import Actor
 from shared.auth import Claims, Role, allow_roles
 from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler

@@ -9,7 +9,7 @@ from datetime import timedelta
 import typer
 
 from registers.bootstrap import create_app, issue_platform_admin_token
-from registers.handlers import PRODUCER
+from registers.events import PRODUCER
 from registers.settings import RegistersSettings
 from shared.auth import KeyConfigurationError
 from shared.dead_letters.cli import dead_letters_cli

@@ -8,18 +8,14 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from registers.domain import (
-    SyncState,
-    Tier,
-    valid_cutoff,
-    valid_receipt_prefix,
-    valid_timezone,
-)
+from registers.domain.inputs import valid_cutoff, valid_receipt_prefix, valid_timezone
+from registers.domain.sync import SyncState
+from registers.domain.tenants import Tier
+from registers.domain.tokens import IssuableRole
 from shared.http_fields import INT4_MAX, OdooId, Text
 from shared.money import CurrencyCode
 
 PaymentKind = Literal["cash", "card", "qr", "other"]
-IssuableRole = Literal["cashier", "manager", "admin", "platform_admin"]
 
 Name = Annotated[Text, Field(min_length=1, max_length=120)]
 Currency = Annotated[CurrencyCode, Field(min_length=1, max_length=8)]

@@ -1,19 +1,129 @@
-"""The registers schema's SQL. Every query is scoped to a tenant unless it is keyed by a row the
-caller already read within its tenant."""
+"""The registers schema's SQL, and the typed rows it returns. Every query is scoped to a tenant
+unless it is keyed by a row the caller already read within its tenant."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import asyncpg
 
+from registers.domain.sync import SyncState, SyncStatus
+from registers.domain.tenants import Tier
+from registers.domain.tokens import IssuableRole
+from shared.events.contracts import PaymentKind
 from shared.postgres import Db
 
-Row = asyncpg.Record
 Lock = Literal["", "FOR SHARE", "FOR UPDATE"]
+
+
+@dataclass(frozen=True)
+class TenantRow:
+    tenant_id: UUID
+    seq: int
+    name: str
+    tier: Tier
+    default_currency: str
+    default_timezone: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ShopRow:
+    shop_id: UUID
+    tenant_id: UUID
+    seq: int
+    name: str
+    currency: str
+    timezone: str
+    business_day_cutoff: time
+    prices_include_tax: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    register_id: UUID
+    tenant_id: UUID
+    shop_id: UUID
+    seq: int
+    name: str
+    receipt_prefix: str
+    active: bool
+    odoo_pos_config_id: int | None
+    sync_state: SyncState
+    sync_budget_version: int
+    sync_attempts: int
+    last_sync_error: str | None
+    last_sync_error_at: datetime | None
+    last_synced_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def sync_status(self) -> SyncStatus:
+        return SyncStatus(
+            state=self.sync_state,
+            odoo_pos_config_id=self.odoo_pos_config_id,
+            budget_version=self.sync_budget_version,
+            attempts=self.sync_attempts,
+            last_error=self.last_sync_error,
+        )
+
+
+@dataclass(frozen=True)
+class PaymentMethodRow:
+    payment_method_id: UUID
+    tenant_id: UUID
+    seq: int
+    code: str
+    name: str
+    kind: PaymentKind
+    active: bool
+    odoo_payment_method_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    token_id: UUID
+    tenant_id: UUID
+    seq: int
+    role: IssuableRole
+    register_id: UUID | None
+    subject: str
+    issued_by: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+
+AnyRow = TypeVar("AnyRow", TenantRow, ShopRow, RegisterRow, PaymentMethodRow, TokenRow)
+
+
+def _typed(kind: type[AnyRow], record: asyncpg.Record | None) -> AnyRow:
+    assert record is not None
+    return kind(**record)
+
+
+def _typed_or_none(kind: type[AnyRow], record: asyncpg.Record | None) -> AnyRow | None:
+    return None if record is None else kind(**record)
+
+
+def _all_typed(kind: type[AnyRow], records: Sequence[asyncpg.Record]) -> list[AnyRow]:
+    return [kind(**record) for record in records]
+
 
 # The columns a PATCH may set, per table; anything else is a programming error.
 _UPDATABLE = {
@@ -41,21 +151,22 @@ _KEYS = {
 }
 
 
-async def _update(db: Db, table: str, key: UUID, fields: Mapping[str, Any]) -> Row:
+async def _update(
+    db: Db, kind: type[AnyRow], table: str, key: UUID, fields: Mapping[str, Any]
+) -> AnyRow:
     """Sets `fields`, bumps the version, and returns the row as it now is."""
     unknown = set(fields) - _UPDATABLE[table]
     assert not unknown, f"not updatable in {table}: {unknown}"
     names = list(fields)
     assignments = ", ".join(f"{name} = ${index + 2}" for index, name in enumerate(names))
     separator = ", " if assignments else ""
-    row = await db.fetchrow(
+    record = await db.fetchrow(
         f"""UPDATE {table} SET {assignments}{separator}version = version + 1, updated_at = now()
             WHERE {_KEYS[table]} = $1 RETURNING *""",
         key,
         *(fields[name] for name in names),
     )
-    assert row is not None
-    return row
+    return _typed(kind, record)
 
 
 def _page_clause(before_seq: int | None, first_param: int) -> str:
@@ -63,26 +174,27 @@ def _page_clause(before_seq: int | None, first_param: int) -> str:
 
 
 async def _tenant_page(
-    db: Db, table: str, tenant_id: UUID, before_seq: int | None, limit: int
-) -> Sequence[Row]:
+    db: Db, kind: type[AnyRow], table: str, tenant_id: UUID, before_seq: int | None, limit: int
+) -> list[AnyRow]:
     """One page of a tenant's rows of `table`, newest first."""
     params: list[Any] = [tenant_id, limit]
     if before_seq is not None:
         params.append(before_seq)
-    return await db.fetch(
+    records = await db.fetch(
         f"""SELECT * FROM {table} WHERE tenant_id = $1 {_page_clause(before_seq, 3)}
             ORDER BY seq DESC LIMIT $2""",
         *params,
     )
+    return _all_typed(kind, records)
 
 
 # Tenants.
 
 
 async def insert_tenant(
-    db: Db, tenant_id: UUID, name: str, tier: str, currency: str, timezone: str
-) -> Row:
-    row = await db.fetchrow(
+    db: Db, tenant_id: UUID, name: str, tier: Tier, currency: str, timezone: str
+) -> TenantRow:
+    record = await db.fetchrow(
         """INSERT INTO tenants (tenant_id, name, tier, default_currency, default_timezone)
            VALUES ($1, $2, $3, $4, $5) RETURNING *""",
         tenant_id,
@@ -91,29 +203,30 @@ async def insert_tenant(
         currency,
         timezone,
     )
-    assert row is not None
-    return row
+    return _typed(TenantRow, record)
 
 
-async def get_tenant(db: Db, tenant_id: UUID, lock: Lock = "") -> Row | None:
-    return await db.fetchrow(f"SELECT * FROM tenants WHERE tenant_id = $1 {lock}", tenant_id)
+async def get_tenant(db: Db, tenant_id: UUID, lock: Lock = "") -> TenantRow | None:
+    record = await db.fetchrow(f"SELECT * FROM tenants WHERE tenant_id = $1 {lock}", tenant_id)
+    return _typed_or_none(TenantRow, record)
 
 
 async def list_tenants(
     db: Db, only: UUID | None, before_seq: int | None, limit: int
-) -> Sequence[Row]:
+) -> list[TenantRow]:
     params: list[Any] = [limit, only]
     if before_seq is not None:
         params.append(before_seq)
-    return await db.fetch(
+    records = await db.fetch(
         f"""SELECT * FROM tenants WHERE ($2::uuid IS NULL OR tenant_id = $2)
             {_page_clause(before_seq, 3)} ORDER BY seq DESC LIMIT $1""",
         *params,
     )
+    return _all_typed(TenantRow, records)
 
 
-async def update_tenant(db: Db, tenant_id: UUID, fields: Mapping[str, Any]) -> Row:
-    return await _update(db, "tenants", tenant_id, fields)
+async def update_tenant(db: Db, tenant_id: UUID, fields: Mapping[str, Any]) -> TenantRow:
+    return await _update(db, TenantRow, "tenants", tenant_id, fields)
 
 
 # Shops.
@@ -129,8 +242,8 @@ async def insert_shop(
     timezone: str,
     business_day_cutoff: time,
     prices_include_tax: bool,
-) -> Row:
-    row = await db.fetchrow(
+) -> ShopRow:
+    record = await db.fetchrow(
         """INSERT INTO shops (shop_id, tenant_id, name, currency, timezone, business_day_cutoff,
                               prices_include_tax)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
@@ -142,22 +255,31 @@ async def insert_shop(
         business_day_cutoff,
         prices_include_tax,
     )
-    assert row is not None
-    return row
+    return _typed(ShopRow, record)
 
 
-async def get_shop(db: Db, tenant_id: UUID, shop_id: UUID, lock: Lock = "") -> Row | None:
-    return await db.fetchrow(
+async def get_shop(db: Db, tenant_id: UUID, shop_id: UUID, lock: Lock = "") -> ShopRow | None:
+    record = await db.fetchrow(
         f"SELECT * FROM shops WHERE tenant_id = $1 AND shop_id = $2 {lock}", tenant_id, shop_id
     )
+    return _typed_or_none(ShopRow, record)
 
 
-async def list_shops(db: Db, tenant_id: UUID, before_seq: int | None, limit: int) -> Sequence[Row]:
-    return await _tenant_page(db, "shops", tenant_id, before_seq, limit)
+async def get_shops(db: Db, tenant_id: UUID, shop_ids: Sequence[UUID]) -> dict[UUID, ShopRow]:
+    records = await db.fetch(
+        "SELECT * FROM shops WHERE tenant_id = $1 AND shop_id = ANY($2::uuid[])",
+        tenant_id,
+        list(shop_ids),
+    )
+    return {shop.shop_id: shop for shop in _all_typed(ShopRow, records)}
 
 
-async def update_shop(db: Db, shop_id: UUID, fields: Mapping[str, Any]) -> Row:
-    return await _update(db, "shops", shop_id, fields)
+async def list_shops(db: Db, tenant_id: UUID, before_seq: int | None, limit: int) -> list[ShopRow]:
+    return await _tenant_page(db, ShopRow, "shops", tenant_id, before_seq, limit)
+
+
+async def update_shop(db: Db, shop_id: UUID, fields: Mapping[str, Any]) -> ShopRow:
+    return await _update(db, ShopRow, "shops", shop_id, fields)
 
 
 async def shop_has_registers(db: Db, shop_id: UUID) -> bool:
@@ -175,10 +297,10 @@ async def insert_register(
     register_id: UUID,
     name: str,
     receipt_prefix: str,
-    sync_state: str,
+    sync_state: SyncState,
     odoo_pos_config_id: int | None,
-) -> Row:
-    row = await db.fetchrow(
+) -> RegisterRow:
+    record = await db.fetchrow(
         """INSERT INTO registers (register_id, tenant_id, shop_id, name, receipt_prefix,
                                   sync_state, odoo_pos_config_id,
                                   last_synced_at)
@@ -192,16 +314,18 @@ async def insert_register(
         sync_state,
         odoo_pos_config_id,
     )
-    assert row is not None
-    return row
+    return _typed(RegisterRow, record)
 
 
-async def get_register(db: Db, tenant_id: UUID, register_id: UUID, lock: Lock = "") -> Row | None:
-    return await db.fetchrow(
+async def get_register(
+    db: Db, tenant_id: UUID, register_id: UUID, lock: Lock = ""
+) -> RegisterRow | None:
+    record = await db.fetchrow(
         f"SELECT * FROM registers WHERE tenant_id = $1 AND register_id = $2 {lock}",
         tenant_id,
         register_id,
     )
+    return _typed_or_none(RegisterRow, record)
 
 
 async def list_registers(
@@ -209,34 +333,38 @@ async def list_registers(
     tenant_id: UUID,
     *,
     shop_id: UUID | None,
-    sync_state: str | None,
+    sync_state: SyncState | None,
     before_seq: int | None,
     limit: int,
-) -> Sequence[Row]:
+) -> list[RegisterRow]:
     params: list[Any] = [tenant_id, limit, shop_id, sync_state]
     if before_seq is not None:
         params.append(before_seq)
-    return await db.fetch(
+    records = await db.fetch(
         f"""SELECT * FROM registers
             WHERE tenant_id = $1 AND ($3::uuid IS NULL OR shop_id = $3)
               AND ($4::text IS NULL OR sync_state = $4) {_page_clause(before_seq, 5)}
             ORDER BY seq DESC LIMIT $2""",
         *params,
     )
+    return _all_typed(RegisterRow, records)
 
 
-async def lock_registers(db: Db, *, tenant_id: UUID, shop_id: UUID | None = None) -> Sequence[Row]:
+async def lock_registers(
+    db: Db, *, tenant_id: UUID, shop_id: UUID | None = None
+) -> list[RegisterRow]:
     """A tenant's (or one shop's) registers, locked in one order so concurrent locks never cross."""
-    return await db.fetch(
+    records = await db.fetch(
         """SELECT * FROM registers WHERE tenant_id = $1 AND ($2::uuid IS NULL OR shop_id = $2)
            ORDER BY register_id FOR UPDATE""",
         tenant_id,
         shop_id,
     )
+    return _all_typed(RegisterRow, records)
 
 
-async def update_register(db: Db, register_id: UUID, fields: Mapping[str, Any]) -> Row:
-    return await _update(db, "registers", register_id, fields)
+async def update_register(db: Db, register_id: UUID, fields: Mapping[str, Any]) -> RegisterRow:
+    return await _update(db, RegisterRow, "registers", register_id, fields)
 
 
 # Payment methods.
@@ -249,10 +377,10 @@ async def insert_payment_method(
     payment_method_id: UUID,
     code: str,
     name: str,
-    kind: str,
+    kind: PaymentKind,
     odoo_payment_method_id: int | None,
-) -> Row:
-    row = await db.fetchrow(
+) -> PaymentMethodRow:
+    record = await db.fetchrow(
         """INSERT INTO payment_methods (payment_method_id, tenant_id, code, name, kind,
                                         odoo_payment_method_id)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
@@ -263,29 +391,31 @@ async def insert_payment_method(
         kind,
         odoo_payment_method_id,
     )
-    assert row is not None
-    return row
+    return _typed(PaymentMethodRow, record)
 
 
 async def get_payment_method(
     db: Db, tenant_id: UUID, payment_method_id: UUID, lock: Lock = ""
-) -> Row | None:
-    return await db.fetchrow(
+) -> PaymentMethodRow | None:
+    record = await db.fetchrow(
         f"""SELECT * FROM payment_methods WHERE tenant_id = $1 AND payment_method_id = $2
             {lock}""",
         tenant_id,
         payment_method_id,
     )
+    return _typed_or_none(PaymentMethodRow, record)
 
 
 async def list_payment_methods(
     db: Db, tenant_id: UUID, before_seq: int | None, limit: int
-) -> Sequence[Row]:
-    return await _tenant_page(db, "payment_methods", tenant_id, before_seq, limit)
+) -> list[PaymentMethodRow]:
+    return await _tenant_page(db, PaymentMethodRow, "payment_methods", tenant_id, before_seq, limit)
 
 
-async def update_payment_method(db: Db, payment_method_id: UUID, fields: Mapping[str, Any]) -> Row:
-    return await _update(db, "payment_methods", payment_method_id, fields)
+async def update_payment_method(
+    db: Db, payment_method_id: UUID, fields: Mapping[str, Any]
+) -> PaymentMethodRow:
+    return await _update(db, PaymentMethodRow, "payment_methods", payment_method_id, fields)
 
 
 # Tokens.
@@ -296,14 +426,14 @@ async def insert_token(
     *,
     token_id: UUID,
     tenant_id: UUID,
-    role: str,
+    role: IssuableRole,
     register_id: UUID | None,
     subject: str,
     issued_by: str,
     issued_at: datetime,
     expires_at: datetime,
-) -> Row:
-    row = await db.fetchrow(
+) -> TokenRow:
+    record = await db.fetchrow(
         """INSERT INTO tokens (token_id, tenant_id, role, register_id, subject, issued_by,
                                issued_at, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *""",
@@ -316,30 +446,33 @@ async def insert_token(
         issued_at,
         expires_at,
     )
-    assert row is not None
-    return row
+    return _typed(TokenRow, record)
 
 
-async def get_token(db: Db, token_id: UUID, tenant_id: UUID | None, lock: Lock = "") -> Row | None:
+async def get_token(
+    db: Db, token_id: UUID, tenant_id: UUID | None, lock: Lock = ""
+) -> TokenRow | None:
     """A token by id, within `tenant_id` unless the caller may see every tenant's (None)."""
-    return await db.fetchrow(
+    record = await db.fetchrow(
         f"""SELECT * FROM tokens WHERE token_id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)
             {lock}""",
         token_id,
         tenant_id,
     )
+    return _typed_or_none(TokenRow, record)
 
 
-async def list_tokens(db: Db, tenant_id: UUID, before_seq: int | None, limit: int) -> Sequence[Row]:
-    return await _tenant_page(db, "tokens", tenant_id, before_seq, limit)
+async def list_tokens(
+    db: Db, tenant_id: UUID, before_seq: int | None, limit: int
+) -> list[TokenRow]:
+    return await _tenant_page(db, TokenRow, "tokens", tenant_id, before_seq, limit)
 
 
-async def revoke_token(db: Db, token_id: UUID, revoked_by: str) -> Row:
-    row = await db.fetchrow(
+async def revoke_token(db: Db, token_id: UUID, revoked_by: str) -> TokenRow:
+    record = await db.fetchrow(
         """UPDATE tokens SET revoked_at = now(), revoked_by = $2
            WHERE token_id = $1 RETURNING *""",
         token_id,
         revoked_by,
     )
-    assert row is not None
-    return row
+    return _typed(TokenRow, record)

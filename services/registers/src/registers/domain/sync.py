@@ -1,68 +1,20 @@
-"""Registers' plain types and rules: what valid input is, and the register's Odoo sync machine.
+"""A register's Odoo sync machine: pure functions from its current sync status to its next one.
 
-The sync machine is a set of pure functions from the register's current sync status to its next
-one. Each returns the status unchanged when the rule says "leave it alone", so a caller can tell a
+Each returns the status unchanged when the rule says "leave it alone", so a caller can tell a
 transition (which needs an event) from a no-op by comparing.
 """
 
 from __future__ import annotations
 
-import re
-import zoneinfo
+from collections.abc import Set
 from dataclasses import dataclass, replace
-from datetime import time
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
+from registers.domain.tenants import Tier
 from shared.errors import ConflictError
 
-Tier = Literal["starter", "pro"]
 SyncState = Literal["local", "pending_create", "pending_update", "synced", "sync_error"]
-
-RECEIPT_PREFIX = re.compile(r"^[A-Z0-9]{1,12}$")
-_CUTOFF = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
-# Validation of what people type: each raises ValueError with what to send instead, so the
-# request models report every bad field of a body at once.
-
-
-def valid_timezone(name: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"{name!r} is not an IANA time zone; use a name like Europe/Paris or America/New_York"
-        ) from None
-    return name
-
-
-def valid_cutoff(text: str) -> str:
-    if _CUTOFF.match(text) is None:
-        raise ValueError(f"{text!r} is not a time of day as HH:MM (24-hour), such as 04:00")
-    return text
-
-
-def parse_cutoff(text: str) -> time:
-    """A cutoff that `valid_cutoff` let through, as a time of day."""
-    hours, minutes = valid_cutoff(text).split(":")
-    return time(int(hours), int(minutes))
-
-
-def valid_receipt_prefix(text: str) -> str:
-    prefix = text.strip().upper()
-    if not RECEIPT_PREFIX.match(prefix):
-        raise ValueError(
-            f"{text!r} cannot be a receipt prefix: use 1 to 12 letters A-Z or digits, "
-            "such as CAFE1; receipt numbers read <prefix>-<number>"
-        )
-    return prefix
-
-
-def format_cutoff(value: time) -> str:
-    return value.strftime("%H:%M")
-
-
-# The register's Odoo sync state machine.
 
 
 @dataclass(frozen=True)
@@ -78,8 +30,13 @@ class SyncStatus:
         return replace(self, state=state, budget_version=version, attempts=0)
 
 
-def initial_status(tier: Tier, version: int = 1) -> SyncStatus:
-    return SyncStatus("pending_create" if tier == "pro" else "local", None, version)
+def initial_status(tier: Tier, linked_pos_config_id: int | None = None) -> SyncStatus:
+    """A new register's status; one created with its pos.config is linked at version 1."""
+    status = SyncStatus("pending_create" if tier == "pro" else "local", None, 1)
+    if linked_pos_config_id is not None:
+        # Linked at birth: no create is ever queued, so none can race the link.
+        return after_adopt(status, tier, linked_pos_config_id, 1)
+    return status
 
 
 def after_edit(current: SyncStatus, tier: Tier, active: bool, version: int) -> SyncStatus:
@@ -180,3 +137,55 @@ def after_adopt(
         attempts=0,
         last_error=None,
     )
+
+
+def after_patch(
+    current: SyncStatus,
+    tier: Tier,
+    *,
+    adopt: int | None,
+    edited: Set[str],
+    active: bool,
+    version: int,
+) -> SyncStatus:
+    """An admin's PATCH: a linked pos.config (`adopt`), then what a rename or (de)activation
+    queues; `edited` names the fields that change, `active` is the flag after the PATCH."""
+    after = current
+    if adopt is not None:
+        after = after_adopt(after, tier, adopt, version)
+    if {"name", "active"} & edited:
+        after = after_edit(after, tier, active, version)
+    return after
+
+
+def sync_error_text(error_class: str, message: str) -> str:
+    """The connector's failure as the register keeps it; bounded, whatever Odoo said."""
+    return f"{error_class}: {message}"[:1000]
+
+
+def sync_fields(before: SyncStatus, after: SyncStatus, now: datetime) -> dict[str, Any]:
+    """The register fields a transition sets, with when its error or its success happened."""
+    fields: dict[str, Any] = {
+        "sync_state": after.state,
+        "odoo_pos_config_id": after.odoo_pos_config_id,
+        "sync_budget_version": after.budget_version,
+        "sync_attempts": after.attempts,
+        "last_sync_error": after.last_error,
+    }
+    if after.last_error is not None and after.last_error != before.last_error:
+        fields["last_sync_error_at"] = now
+    if after.state == "synced":
+        fields["last_synced_at"] = now
+    return fields
+
+
+def sync_changed(before: SyncStatus, after: SyncStatus) -> tuple[str, ...]:
+    """What a transition changed, as the register's events name it."""
+    names = []
+    if before.state != after.state:
+        names.append("sync_state")
+    if before.odoo_pos_config_id != after.odoo_pos_config_id:
+        names.append("odoo_pos_config_id")
+    if before.last_error != after.last_error:
+        names.append("last_sync_error")
+    return tuple(names)

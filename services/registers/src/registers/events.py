@@ -1,0 +1,166 @@
+"""The events registers writes to its outbox, built from the rows they announce."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from registers.domain.inputs import format_cutoff
+from registers.domain.tenants import Tier
+from registers.repository import PaymentMethodRow, RegisterRow, ShopRow, TenantRow, TokenRow
+from shared.events.contracts import (
+    PaymentMethodCreated,
+    PaymentMethodUpdated,
+    RegisterCreated,
+    RegisterUpdated,
+    ShopCreated,
+    ShopUpdated,
+    TenantCreated,
+    TenantUpdated,
+    TokenRevoked,
+)
+from shared.events.envelope import EventData
+from shared.outbox import write_event
+from shared.postgres import Db
+
+PRODUCER = "registers"
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    data: EventData
+    tenant_id: UUID
+    aggregate_id: UUID
+    aggregate_version: int
+
+
+async def emit(db: Db, event: OutgoingEvent) -> None:
+    """Writes the event in the caller's transaction, so it commits with the change it tells."""
+    await write_event(
+        db,
+        event.data,
+        producer=PRODUCER,
+        tenant_id=event.tenant_id,
+        aggregate_id=event.aggregate_id,
+        aggregate_version=event.aggregate_version,
+    )
+
+
+def tenant_created(tenant: TenantRow) -> OutgoingEvent:
+    data = TenantCreated(
+        tenant_id=tenant.tenant_id,
+        name=tenant.name,
+        tier=tenant.tier,
+        default_currency=tenant.default_currency,
+        default_timezone=tenant.default_timezone,
+    )
+    return OutgoingEvent(data, tenant.tenant_id, tenant.tenant_id, tenant.version)
+
+
+def tenant_updated(tenant: TenantRow, changed: Iterable[str]) -> OutgoingEvent:
+    data = TenantUpdated(
+        tenant_id=tenant.tenant_id,
+        name=tenant.name,
+        tier=tenant.tier,
+        default_currency=tenant.default_currency,
+        default_timezone=tenant.default_timezone,
+        changed=tuple(sorted(changed)),
+    )
+    return OutgoingEvent(data, tenant.tenant_id, tenant.tenant_id, tenant.version)
+
+
+def shop_created(shop: ShopRow) -> OutgoingEvent:
+    return _shop_state(ShopCreated, shop, ())
+
+
+def shop_updated(shop: ShopRow, changed: Iterable[str]) -> OutgoingEvent:
+    return _shop_state(ShopUpdated, shop, tuple(sorted(changed)))
+
+
+def _shop_state(
+    contract: type[ShopCreated] | type[ShopUpdated], shop: ShopRow, changed: tuple[str, ...]
+) -> OutgoingEvent:
+    data = contract(
+        shop_id=shop.shop_id,
+        name=shop.name,
+        currency=shop.currency,
+        timezone=shop.timezone,
+        business_day_cutoff=format_cutoff(shop.business_day_cutoff),
+        prices_include_tax=shop.prices_include_tax,
+        changed=changed,
+    )
+    return OutgoingEvent(data, shop.tenant_id, shop.shop_id, shop.version)
+
+
+def shop_changes_as_register_fields(shop_changed: Iterable[str]) -> tuple[str, ...]:
+    """A shop's changed fields as its registers' events name them (each carries its shop)."""
+    return tuple("shop_name" if name == "name" else name for name in sorted(shop_changed))
+
+
+def register_created(register: RegisterRow, shop: ShopRow, tier: Tier) -> OutgoingEvent:
+    return _register_state(RegisterCreated, register, shop, tier, ())
+
+
+def register_updated(
+    register: RegisterRow, shop: ShopRow, tier: Tier, changed: Iterable[str]
+) -> OutgoingEvent:
+    return _register_state(RegisterUpdated, register, shop, tier, tuple(changed))
+
+
+def _register_state(
+    contract: type[RegisterCreated] | type[RegisterUpdated],
+    register: RegisterRow,
+    shop: ShopRow,
+    tier: Tier,
+    changed: tuple[str, ...],
+) -> OutgoingEvent:
+    """The register with what the orders service needs of its shop and tenant."""
+    data = contract(
+        register_id=register.register_id,
+        shop_id=register.shop_id,
+        name=register.name,
+        receipt_prefix=register.receipt_prefix,
+        active=register.active,
+        currency=shop.currency,
+        timezone=shop.timezone,
+        business_day_cutoff=format_cutoff(shop.business_day_cutoff),
+        prices_include_tax=shop.prices_include_tax,
+        tenant_tier=tier,
+        shop_name=shop.name,
+        sync_state=register.sync_state,
+        odoo_pos_config_id=register.odoo_pos_config_id,
+        changed=changed,
+    )
+    return OutgoingEvent(data, register.tenant_id, register.register_id, register.version)
+
+
+def payment_method_created(method: PaymentMethodRow) -> OutgoingEvent:
+    return _payment_method_state(PaymentMethodCreated, method, ())
+
+
+def payment_method_updated(method: PaymentMethodRow, changed: Iterable[str]) -> OutgoingEvent:
+    return _payment_method_state(PaymentMethodUpdated, method, tuple(sorted(changed)))
+
+
+def _payment_method_state(
+    contract: type[PaymentMethodCreated] | type[PaymentMethodUpdated],
+    method: PaymentMethodRow,
+    changed: tuple[str, ...],
+) -> OutgoingEvent:
+    data = contract(
+        payment_method_id=method.payment_method_id,
+        code=method.code,
+        name=method.name,
+        kind=method.kind,
+        active=method.active,
+        odoo_payment_method_id=method.odoo_payment_method_id,
+        changed=changed,
+    )
+    return OutgoingEvent(data, method.tenant_id, method.payment_method_id, method.version)
+
+
+def token_revoked(token: TokenRow) -> OutgoingEvent:
+    # A token is revoked once and never changes otherwise: its only event is version 1.
+    data = TokenRevoked(token_id=token.token_id, expires_at=token.expires_at)
+    return OutgoingEvent(data, token.tenant_id, token.token_id, 1)

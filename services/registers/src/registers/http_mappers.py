@@ -1,0 +1,146 @@
+"""Rows to HTTP shapes: what the API shows of each record, and pages of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from registers.domain.inputs import format_cutoff
+from registers.http_models import (
+    PaymentMethodPage,
+    PaymentMethodPublic,
+    RegisterPage,
+    RegisterPublic,
+    RegisterSyncPublic,
+    ShopPage,
+    ShopPublic,
+    TenantPage,
+    TenantPublic,
+    TokenIssued,
+    TokenPage,
+    TokenPublic,
+)
+from registers.repository import PaymentMethodRow, RegisterRow, ShopRow, TenantRow, TokenRow
+from shared.pagination import encode_cursor
+
+
+class _Listed(Protocol):
+    @property
+    def seq(self) -> int: ...
+
+
+def _next_cursor(rows: Sequence[_Listed], limit: int) -> str | None:
+    """A full page may have a next one, which starts after its last row."""
+    return encode_cursor(rows[-1].seq) if len(rows) == limit else None
+
+
+def tenant_public(row: TenantRow) -> TenantPublic:
+    return TenantPublic(
+        id=row.tenant_id,
+        name=row.name,
+        tier=row.tier,
+        default_currency=row.default_currency,
+        default_timezone=row.default_timezone,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def tenant_page(rows: Sequence[TenantRow], limit: int) -> TenantPage:
+    return TenantPage(
+        items=[tenant_public(row) for row in rows], next_cursor=_next_cursor(rows, limit)
+    )
+
+
+def shop_public(row: ShopRow) -> ShopPublic:
+    return ShopPublic(
+        id=row.shop_id,
+        name=row.name,
+        currency=row.currency,
+        timezone=row.timezone,
+        business_day_cutoff=format_cutoff(row.business_day_cutoff),
+        prices_include_tax=row.prices_include_tax,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def shop_page(rows: Sequence[ShopRow], limit: int) -> ShopPage:
+    return ShopPage(items=[shop_public(row) for row in rows], next_cursor=_next_cursor(rows, limit))
+
+
+def register_public(row: RegisterRow) -> RegisterPublic:
+    sync = RegisterSyncPublic(
+        state=row.sync_state,
+        odoo_pos_config_id=row.odoo_pos_config_id,
+        attempts=row.sync_attempts,
+        last_error=row.last_sync_error,
+        last_error_at=row.last_sync_error_at,
+        last_synced_at=row.last_synced_at,
+    )
+    return RegisterPublic(
+        id=row.register_id,
+        shop_id=row.shop_id,
+        name=row.name,
+        receipt_prefix=row.receipt_prefix,
+        active=row.active,
+        sync_state=row.sync_state,
+        odoo_pos_config_id=row.odoo_pos_config_id,
+        sync=sync,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def register_page(rows: Sequence[RegisterRow], limit: int) -> RegisterPage:
+    return RegisterPage(
+        items=[register_public(row) for row in rows], next_cursor=_next_cursor(rows, limit)
+    )
+
+
+def payment_method_public(row: PaymentMethodRow) -> PaymentMethodPublic:
+    return PaymentMethodPublic(
+        id=row.payment_method_id,
+        code=row.code,
+        name=row.name,
+        kind=row.kind,
+        active=row.active,
+        odoo_payment_method_id=row.odoo_payment_method_id,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def payment_method_page(rows: Sequence[PaymentMethodRow], limit: int) -> PaymentMethodPage:
+    return PaymentMethodPage(
+        items=[payment_method_public(row) for row in rows], next_cursor=_next_cursor(rows, limit)
+    )
+
+
+def token_public(row: TokenRow) -> TokenPublic:
+    return TokenPublic(
+        id=row.token_id,
+        tenant_id=row.tenant_id,
+        role=row.role,
+        register_id=row.register_id,
+        subject=row.subject,
+        issued_by=row.issued_by,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def token_issued(row: TokenRow, token: str) -> TokenIssued:
+    """The issued token's record, with the token itself, shown this once."""
+    return TokenIssued(**token_public(row).model_dump(), token=token)
+
+
+def token_page(rows: Sequence[TokenRow], limit: int) -> TokenPage:
+    return TokenPage(
+        items=[token_public(row) for row in rows], next_cursor=_next_cursor(rows, limit)
+    )
