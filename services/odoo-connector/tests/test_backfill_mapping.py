@@ -22,6 +22,7 @@ from odoo_connector.backfill import (
     map_order,
     map_refunds,
     map_session,
+    orders_pushed_from_here,
     payment_kind,
     plan_history,
     receipt_prefixes,
@@ -40,6 +41,7 @@ from odoo_connector.odoo_history import (
     OdooSession,
     OdooTax,
 )
+from odoo_connector.repository import ConnectorTraces
 
 REGISTER = uuid.UUID("00000000-0000-0000-0000-00000000000b")
 CASH, CARD = 1, 2
@@ -328,3 +330,16 @@ def test_the_summary_table_says_what_was_new_skipped_and_why() -> None:
     assert "skipped order: negative_price_line" in shown
     assert "order 13: line 132 is a reward" in shown
     assert "batch 1: POS/1, POS/2" in shown
+
+
+def test_an_order_counts_as_pushed_from_here_only_if_the_connector_sent_its_reference() -> None:
+    sale = order(1, [line(11, 1, 1, 2.0, 2.0, 2.3)], [(CASH, 2.3)])
+    imported = order(2, [line(21, 2, 1, 2.0, 2.0, 2.3)], [(CASH, 2.3)])
+    odoo_only = order(3, [line(31, 3, 1, 2.0, 2.0, 2.3)], [(CASH, 2.3)])
+    traces = ConnectorTraces(
+        # An imported order's Odoo id is kept too, for till refunds of it.
+        synced_odoo_order_ids=frozenset({1, 2}),
+        sent_references=frozenset({sale.pos_reference or ""}),
+        odoo_session_ids=frozenset(),
+    )
+    assert orders_pushed_from_here([sale, imported, odoo_only], traces) == {1}

@@ -19,6 +19,8 @@ from odoo_connector.domain import (
     PosConfigMissingError,
     clonable_fields,
     many2one_id,
+    may_still_be_linked,
+    needs_pos_config_push,
     payment_method_ids_of,
     pos_config_changes,
     pos_config_clone,
@@ -61,10 +63,6 @@ class RegisterPushed:
     odoo_pos_config_id: int
 
 
-# The sync states in which the registers service waits for the connector.
-_PUSHED_STATES = ("pending_create", "pending_update")
-
-
 class RegisterPush:
     def __init__(
         self,
@@ -80,7 +78,6 @@ class RegisterPush:
         self._pool = pool
         self._odoo = odoo_pos
         self._lanes = lanes
-        # A register created this recently may still be linked to an existing pos.config.
         self._settle_s = settle_s
         self._tenant_odoo = tenant_odoo
         self._credentials_wait = credentials_wait
@@ -90,11 +87,11 @@ class RegisterPush:
         self, envelope: EventEnvelope, data: RegisterState, ticket: Ticket
     ) -> Apply:
         """A pending register: its pos.config created by clone, or written to match it."""
-        if data.sync_state not in _PUSHED_STATES or data.tenant_tier != "pro":
+        if not needs_pos_config_push(data):
             MESSAGES_PROCESSED.labels(envelope.type, "no_odoo_work").inc()
             return nothing
         age_s = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
-        if data.sync_state == "pending_create" and age_s < self._settle_s:
+        if may_still_be_linked(data, age_s, self._settle_s):
             raise WaitForPrerequisite(
                 "register_settling",
                 f"register {data.register_id} was created {age_s:.1f}s ago; it may be linked "

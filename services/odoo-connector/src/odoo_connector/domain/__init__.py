@@ -44,9 +44,12 @@ from odoo_connector.domain.orders import (
 )
 from odoo_connector.domain.pos_configs import (
     PAYMENT_METHOD_MODEL,
+    PUSHED_STATES,
     cash_journal_code,
     clonable_fields,
     many2one_id,
+    may_still_be_linked,
+    needs_pos_config_push,
     payment_method_ids_of,
     pos_config_changes,
     pos_config_clone,
@@ -66,6 +69,7 @@ from odoo_connector.domain.taxes import (
 __all__ = [
     "NO_OPEN_SESSION",
     "PAYMENT_METHOD_MODEL",
+    "PUSHED_STATES",
     "CashJournalCodesExhaustedError",
     "MissingPaymentMappingError",
     "MissingProductMappingError",
@@ -101,7 +105,9 @@ __all__ = [
     "describe_rate",
     "discount_for_odoo",
     "many2one_id",
+    "may_still_be_linked",
     "minor_units",
+    "needs_pos_config_push",
     "odoo_datetime",
     "odoo_order",
     "odoo_payments",

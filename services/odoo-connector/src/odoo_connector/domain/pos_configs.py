@@ -8,6 +8,22 @@ from typing import Any
 from odoo_connector.domain.failures import CashJournalCodesExhaustedError
 from shared.events.contracts import RegisterState
 
+# The sync states in which the registers service waits for the connector.
+PUSHED_STATES = ("pending_create", "pending_update")
+
+
+def needs_pos_config_push(register: RegisterState) -> bool:
+    """Whether the register's pos.config is to be created or written: a Pro tenant's register
+    the registers service marked pending (Starter registers stay local)."""
+    return register.sync_state in PUSHED_STATES and register.tenant_tier == "pro"
+
+
+def may_still_be_linked(register: RegisterState, age_s: float, settle_s: float) -> bool:
+    """Whether a register waiting for its create is young enough that it may yet be linked to an
+    existing pos.config (by its admin or a backfill), which a create now would duplicate."""
+    return register.sync_state == "pending_create" and age_s < settle_s
+
+
 # A clone copies the template's relations only: its booleans include module_pos_* (which install
 # modules) and admin-only receipt texts, which a new register must not inherit blindly.
 _CLONED_TYPES = ("many2one", "many2many")
