@@ -37,6 +37,7 @@ from prometheus_client.registry import Collector
 from pydantic import ValidationError
 
 from shared.broker import Publisher, QueueSpec, Topology, declare_queue
+from shared.consumer_lease import QueueLease
 from shared.dead_letters.metrics import refresh_dead_letter_metrics
 from shared.dead_letters.records import (
     DEAD_LETTER_ID_HEADER,
@@ -68,6 +69,8 @@ _DATABASE_PROBE_TIMEOUT_S = 2.0
 
 # The consumers this process runs; weak, so a consumer nobody stopped is not kept alive by it.
 _RUNNING: weakref.WeakSet[EventConsumer] = weakref.WeakSet()
+# Those that consume only while they hold their queue's lease (shared/consumer_lease.py).
+_LEASED: weakref.WeakSet[EventConsumer] = weakref.WeakSet()
 
 
 class _AttachedConsumers(Collector):
@@ -89,6 +92,17 @@ class _AttachedConsumers(Collector):
         for queue in sorted(attached):
             family.add_metric([queue], attached[queue])
         yield family
+        standing_by = GaugeMetricFamily(
+            "consumers_standing_by",
+            "Consumers in this process waiting for their queue's lease, another replica's now",
+            labels=["queue"],
+        )
+        waiting: Tally[str] = Tally()
+        for consumer in list(_LEASED):
+            waiting[consumer.queue.name] += int(consumer.standing_by)
+        for queue in sorted(waiting):
+            standing_by.add_metric([queue], waiting[queue])
+        yield standing_by
 
 
 REGISTRY.register(_AttachedConsumers())
@@ -198,6 +212,7 @@ class EventConsumer:
         reconnect_interval_s: float = 2.0,
         reopen_after_s: float = 3.0,
         on_dead_letter: DeadLetterHook | None = None,
+        lease: QueueLease | None = None,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -225,9 +240,44 @@ class EventConsumer:
         self._database_probe = asyncio.Lock()
         self._holding: set[asyncio.Task[Any]] = set()
         self._dead_letters = Publisher(amqp_url, topology)
+        self._lease = lease
+        self._leased: asyncio.Task[None] | None = None
 
     async def attach(self) -> None:
-        """Starts, trying again with back-off for as long as the broker cannot be reached."""
+        """Starts, trying again with back-off for as long as the broker cannot be reached. A
+        consumer with a lease returns at once and consumes whenever it holds the lease."""
+        if self._lease is None:
+            await self._attach_now()
+        elif self._leased is None:
+            _LEASED.add(self)
+            self._leased = asyncio.create_task(
+                self._consume_while_leased(self._lease), name=f"lease {self.name}"
+            )
+
+    async def _consume_while_leased(self, lease: QueueLease) -> None:
+        while True:
+            await lease.acquire()
+            await self._attach_now()
+            await lease.lost()
+            # Its messages go back to the queue, in order, for the next holder.
+            await self._detach()
+
+    @property
+    def standing_by(self) -> bool:
+        """Waiting for the queue's lease while another replica consumes."""
+        return (
+            self._lease is not None
+            and not self._lease.held
+            and self._leased is not None
+            and not self._leased.done()
+        )
+
+    @property
+    def ready(self) -> bool:
+        """Doing its part: consuming, or standing by for a queue another replica consumes."""
+        return self.consuming or self.standing_by
+
+    async def _attach_now(self) -> None:
         async for attempt in stamina.retry_context(
             on=Exception, attempts=None, timeout=None, wait_initial=0.5, wait_max=30.0
         ):
@@ -241,7 +291,7 @@ class EventConsumer:
 
     async def start(self) -> None:
         """Connects, declares the queue and starts consuming; raises if the broker is away."""
-        await self.stop()
+        await self._detach()
         self._connection = await aio_pika.connect_robust(
             self._amqp_url, reconnect_interval=self._reconnect_interval_s
         )
@@ -318,6 +368,16 @@ class EventConsumer:
             log.debug("consumer_reopen_failed", queue=self.queue.name, error=repr(error))
 
     async def stop(self) -> None:
+        leased, self._leased = self._leased, None
+        if leased is not None:
+            leased.cancel()
+            await asyncio.gather(leased, return_exceptions=True)
+        _LEASED.discard(self)
+        await self._detach()
+        if self._lease is not None:
+            await self._lease.release()
+
+    async def _detach(self) -> None:
         _RUNNING.discard(self)
         if self._watch is not None:
             self._watch.cancel()

@@ -90,7 +90,8 @@ async def postgres_readiness(app: FastAPI) -> str | None:
 
 
 async def service_readiness(app: FastAPI) -> str | None:
-    """Ready when Postgres answers and every consumer in `app.state.consumers` is consuming.
+    """Ready when Postgres answers and every consumer in `app.state.consumers` is consuming
+    (or standing by for a queue another replica holds the lease of).
 
     HTTP keeps being served while the broker is away (orders are taken, the outbox holds their
     events); readiness says the process cannot do all of its work, which is what it is for.
@@ -99,7 +100,7 @@ async def service_readiness(app: FastAPI) -> str | None:
     if failure is not None:
         return failure
     consumers: list[EventConsumer] = getattr(app.state, "consumers", [])
-    detached = sorted(consumer.queue.name for consumer in consumers if not consumer.consuming)
+    detached = sorted(consumer.queue.name for consumer in consumers if not consumer.ready)
     if detached:
         return f"not consuming from RabbitMQ: {', '.join(detached)}"
     return None

@@ -32,6 +32,7 @@ from odoo_connector.settings import ConnectorSettings
 from shared.auth import TokenVerifier
 from shared.broker import QueueSpec, Topology, delete_topology, topology_for
 from shared.consumer import EventConsumer
+from shared.consumer_lease import QueueLease
 from shared.retry_topology import RetryThroughTiers, delete_retry_tiers
 from shared.revocation import TOKEN_EVENTS, revocation_handlers
 from shared.service_runtime import service_backbone
@@ -142,13 +143,18 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
         )
         backbone.consume("connector.reference", reference_handlers(handlers))
         backbone.consume("connector.tokens", revocation_handlers(backbone.verifier))
-        for name, spec, preparers, policy in (
-            ("connector.odoo", odoo_queue(settings), odoo_preparers(handlers), retry_policy),
+        orders = odoo_queue(settings)
+        # One replica at a time takes the orders' queue, so a register's orders reach it in
+        # the order they were published and go in full batches; the others stand by.
+        orders_lease = QueueLease(backbone.pool, f"{settings.schema_name}/{orders.name}")
+        for name, spec, preparers, policy, lease in (
+            ("connector.odoo", orders, odoo_preparers(handlers), retry_policy, orders_lease),
             (
                 "connector.registers",
                 registers_queue(settings),
                 register_preparers(handlers),
                 register_retry_policy,
+                None,
             ),
         ):
             backbone.consumers.append(
@@ -166,6 +172,7 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
                     failure_policy=policy,
                     reconnect_interval_s=settings.broker_reconnect_interval_s,
                     on_dead_letter=handlers.report_dead_letter,
+                    lease=lease,
                 )
             )
         await backbone.follow_revocations()
