@@ -87,9 +87,15 @@ def test_a_transition_writes_its_status_and_when_it_failed() -> None:
     assert sync_changed(pending, failed) == ("sync_state", "last_sync_error")
 
 
+def test_no_transition_writes_nothing() -> None:
+    assert sync_fields(SYNCED, SYNCED, NOW) == {}
+    assert sync_changed(SYNCED, SYNCED) == ()
+
+
 def test_the_same_error_again_keeps_the_time_it_first_happened() -> None:
     failed = SyncStatus("sync_error", None, 1, attempts=6, last_error="ValidationError: no")
-    assert "last_sync_error_at" not in sync_fields(failed, failed, NOW)
+    again = SyncStatus("sync_error", None, 1, attempts=7, last_error="ValidationError: no")
+    assert "last_sync_error_at" not in sync_fields(failed, again, NOW)
 
 
 def test_a_success_writes_when_it_happened_and_keeps_the_last_error_cleared() -> None:

@@ -165,6 +165,8 @@ def sync_error_text(error_class: str, message: str) -> str:
 
 def sync_fields(before: SyncStatus, after: SyncStatus, now: datetime) -> dict[str, Any]:
     """The register fields a transition sets, with when its error or its success happened."""
+    if after == before:
+        return {}
     fields: dict[str, Any] = {
         "sync_state": after.state,
         "odoo_pos_config_id": after.odoo_pos_config_id,

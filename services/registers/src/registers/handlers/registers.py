@@ -123,9 +123,7 @@ class RegisterUseCases:
             )
             if not edits and after == before:
                 return register_public(register)
-            fields = edits | (
-                sync_fields(before, after, datetime.now(UTC)) if after != before else {}
-            )
+            fields = edits | sync_fields(before, after, datetime.now(UTC))
             try:
                 async with db.transaction():
                     updated = await repo.update_register(db, register_id, fields)

@@ -81,7 +81,7 @@ async def _apply_tier(db: Db, tenant: TenantRow) -> None:
         await update_and_announce_register(
             db,
             register.register_id,
-            sync_fields(before, after, now) if after != before else {},
+            sync_fields(before, after, now),
             shop=shops[register.shop_id],
             tier=tenant.tier,
             changed=("tenant_tier", *sync_changed(before, after)),
