@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orders.domain import (
+from orders.domain.amounts import (
     Figures,
     LineAmounts,
     LineInput,

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from orders.api import router
-from orders.domain import LineInput, line_amounts
+from orders.domain.amounts import LineInput, line_amounts
 from test_support.openapi_fuzzing import FuzzTarget, openapi_fuzz_test
 from test_support.orders import OrdersWorld, Register
 

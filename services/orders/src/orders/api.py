@@ -11,7 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 
-from orders.handlers import Actor, OrderHandlers
+from orders.handlers import OrderHandlers
 from orders.http_models import (
     ImportSummaryPublic,
     OdooHistoryImport,
@@ -27,6 +27,7 @@ from orders.http_models import (
 )
 from orders.imports import OdooHistoryImports
 from orders.settings import OrdersSettings
+from shared.actor import Actor
 from shared.auth import Claims, Role, allow_roles
 from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler

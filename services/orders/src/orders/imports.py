@@ -7,35 +7,35 @@ consumers can apply: session.opened, order.placed, order.refunded, session.close
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from orders import repository as repo
-from orders.domain import (
-    LineInput,
-    business_date,
-    format_quantity,
-    recorded_line_amounts,
+from orders.domain.amounts import business_date, summed
+from orders.domain.history import (
+    RefundSkipped,
+    check_refund_fits,
+    imported_order,
+    imported_order_id,
+    imported_refund_id,
+    imported_refund_rows,
+    imported_session_id,
+    refuse_duplicates,
 )
-from orders.handlers import (
-    Actor,
-    derived_id,
+from orders.domain.identity import fingerprint
+from orders.domain.model import CashSession, Refund, RefundLine, RefundPayment, Register
+from orders.domain.refund import state_after_refund
+from orders.domain.sale import require_currency
+from orders.domain.session import expected_cash
+from orders.events import (
     emit,
-    expected_cash,
-    fingerprint,
     order_placed_event,
     order_refunded_event,
-    require_currency,
     session_closed_event,
     session_opened_event,
-    session_totals,
-    state_after_refund,
 )
 from orders.http_models import (
     ImportCountsPublic,
@@ -45,29 +45,10 @@ from orders.http_models import (
     RefundImport,
     SkippedOrderPublic,
     SkippedRefundPublic,
-    SkippedRefundReason,
 )
+from shared.actor import Actor
 from shared.errors import ConflictError, InvalidRequestError
-from shared.money import format_money
 from shared.postgres import Db
-
-
-def imported_session_id(tenant_id: UUID, odoo_session_id: int) -> UUID:
-    return derived_id(tenant_id, "odoo-session", odoo_session_id)
-
-
-def imported_order_id(tenant_id: UUID, odoo_order_id: int) -> UUID:
-    return derived_id(tenant_id, "odoo-order", odoo_order_id)
-
-
-def imported_line_id(tenant_id: UUID, odoo_line_id: int) -> UUID:
-    return derived_id(tenant_id, "odoo-order-line", odoo_line_id)
-
-
-def imported_refund_id(tenant_id: UUID, odoo_order_id: int, original_odoo_order_id: int) -> UUID:
-    # Odoo may refund lines of several orders in one refund order; the backfill sends one refund
-    # per original, so the pair is the refund's identity here.
-    return derived_id(tenant_id, "odoo-refund", odoo_order_id, original_odoo_order_id)
 
 
 class OdooHistoryImports:
@@ -76,7 +57,7 @@ class OdooHistoryImports:
 
     async def import_history(self, actor: Actor, body: OdooHistoryImport) -> ImportSummaryPublic:
         """Stores what is new in the batch, all or nothing, and says what was new."""
-        _refuse_duplicates(body)
+        refuse_duplicates(body)
         async with self._pool.acquire() as db, db.transaction():
             await repo.lock_history_imports(db, actor.tenant_id)
             return await _ImportRun(db, actor, body).run()
@@ -96,17 +77,10 @@ class _NewRefund:
     item: RefundImport
     where: str
     refund_id: UUID
-    session: repo.Row
-    register: repo.Row
-    lines: list[dict[str, Any]]
-    payments: list[dict[str, Any]]
-
-
-class _RefundSkipped(Exception):  # noqa: N818 - an outcome reported in the summary, not a fault
-    def __init__(self, reason: SkippedRefundReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
+    session: CashSession
+    register: Register
+    lines: list[RefundLine]
+    payments: list[RefundPayment]
 
 
 @dataclass
@@ -116,10 +90,10 @@ class _ImportRun:
     db: Db
     actor: Actor
     body: OdooHistoryImport
-    registers: dict[UUID, repo.Row] = field(default_factory=dict)
+    registers: dict[UUID, Register] = field(default_factory=dict)
     # Odoo session id -> our row, for the sessions of the batch and those imported before.
-    sessions: dict[int, repo.Row] = field(default_factory=dict)
-    new_sessions: dict[UUID, repo.Row] = field(default_factory=dict)
+    sessions: dict[int, CashSession] = field(default_factory=dict)
+    new_sessions: dict[UUID, CashSession] = field(default_factory=dict)
     # Odoo order ids that are orders of ours the connector pushed to Odoo.
     pushed_from_here: dict[int, UUID] = field(default_factory=dict)
     counts: dict[str, _Tally] = field(
@@ -157,7 +131,7 @@ class _ImportRun:
         for register_id, where in named:
             first_named_at.setdefault(register_id, where)
         rows = await repo.get_registers(self.db, self.tenant_id, list(first_named_at))
-        self.registers = {row["register_id"]: row for row in rows}
+        self.registers = {row.register_id: row for row in rows}
         for register_id, where in first_named_at.items():
             register = self.registers.get(register_id)
             if register is None:
@@ -166,9 +140,9 @@ class _ImportRun:
                     "ago, retry shortly; otherwise check the register ids the backfill sends.",
                     field=where,
                 )
-            if register["tenant_tier"] != "pro":
+            if register.tenant_tier != "pro":
                 raise ConflictError(
-                    f"Register {register['name']!r} belongs to a Starter tenant; only a Pro "
+                    f"Register {register.name!r} belongs to a Starter tenant; only a Pro "
                     "tenant's Odoo history can be imported. If the tenant was upgraded a moment "
                     "ago, retry shortly."
                 )
@@ -182,7 +156,7 @@ class _ImportRun:
         )
         odoo_ids = {imported_session_id(self.tenant_id, odoo_id): odoo_id for odoo_id in named}
         for row in await repo.get_sessions(self.db, self.tenant_id, list(odoo_ids)):
-            self.sessions[odoo_ids[row["session_id"]]] = row
+            self.sessions[odoo_ids[row.session_id]] = row
         new = []
         for index, item in enumerate(body.sessions):
             if item.odoo_session_id in self.sessions:
@@ -192,44 +166,44 @@ class _ImportRun:
             for money_field in ("opening_cash", "counted_cash"):
                 money = getattr(item, money_field)
                 require_currency(
-                    money.currency, register["currency"], f"sessions[{index}].{money_field}"
+                    money.currency, register.currency, f"sessions[{index}].{money_field}"
                 )
             new.append(item)
         for item in sorted(new, key=lambda s: s.opened_at):
             register = self.registers[item.register_id]
             session = await repo.insert_imported_session(
                 self.db,
-                {
-                    "session_id": imported_session_id(self.tenant_id, item.odoo_session_id),
-                    "tenant_id": self.tenant_id,
-                    "register_id": item.register_id,
-                    "shop_id": register["shop_id"],
-                    "business_date": _business_date(item.opened_at, register),
-                    "currency": register["currency"],
-                    "opened_at": item.opened_at,
-                    "opened_by": item.opened_by,
-                    "opening_cash": item.opening_cash.amount,
-                    "closed_at": item.closed_at,
-                    "closed_by": item.closed_by,
-                    "counted_cash": item.counted_cash.amount,
-                    "odoo_session_id": item.odoo_session_id,
-                    "odoo_session_name": item.name,
-                },
+                session_id=imported_session_id(self.tenant_id, item.odoo_session_id),
+                tenant_id=self.tenant_id,
+                register_id=item.register_id,
+                shop_id=register.shop_id,
+                business_date=business_date(
+                    item.opened_at, register.timezone, register.business_day_cutoff
+                ),
+                currency=register.currency,
+                opened_at=item.opened_at,
+                opened_by=item.opened_by,
+                opening_cash=item.opening_cash.amount,
+                closed_at=item.closed_at,
+                closed_by=item.closed_by,
+                counted_cash=item.counted_cash.amount,
+                odoo_session_id=item.odoo_session_id,
+                odoo_session_name=item.name,
             )
             await emit(
                 self.db,
                 session_opened_event(session),
                 tenant_id=self.tenant_id,
-                aggregate_id=session["session_id"],
+                aggregate_id=session.session_id,
                 aggregate_version=1,
             )
             self.sessions[item.odoo_session_id] = session
-            self.new_sessions[session["session_id"]] = session
+            self.new_sessions[session.session_id] = session
             self.counts["sessions"].new += 1
 
     def _new_session_for(
         self, odoo_session_id: int, register_id: UUID, where: str, what: str
-    ) -> repo.Row:
+    ) -> CashSession:
         """The session a new order or refund goes into: one this batch brings."""
         session = self.sessions.get(odoo_session_id)
         if session is None:
@@ -239,7 +213,7 @@ class _ImportRun:
                 "and refunds.",
                 field=f"{where}.odoo_session_id",
             )
-        if session["session_id"] not in self.new_sessions:
+        if session.session_id not in self.new_sessions:
             raise InvalidRequestError(
                 f"{where}.odoo_session_id: Odoo session {odoo_session_id} was imported and "
                 f"closed in an earlier batch without {what}; a closed session's totals are "
@@ -247,10 +221,10 @@ class _ImportRun:
                 "the session.",
                 field=f"{where}.odoo_session_id",
             )
-        if session["register_id"] != register_id:
+        if session.register_id != register_id:
             raise InvalidRequestError(
                 f"{where}.register_id: Odoo session {odoo_session_id} is on register "
-                f"{session['register_id']}, not {register_id}; an order or refund is on the "
+                f"{session.register_id}, not {register_id}; an order or refund is on the "
                 "register of its session.",
                 field=f"{where}.register_id",
             )
@@ -259,15 +233,13 @@ class _ImportRun:
     async def _import_orders(self) -> None:
         body = self.body
         wanted = [imported_order_id(self.tenant_id, o.odoo_order_id) for o in body.orders]
-        present = {
-            row["order_id"] for row in await repo.get_orders(self.db, self.tenant_id, wanted)
-        }
+        present = {row.order_id for row in await repo.get_orders(self.db, self.tenant_id, wanted)}
         odoo_ids = [o.odoo_order_id for o in body.orders] + [
             r.original_odoo_order_id for r in body.refunds
         ]
         for row in await repo.orders_by_odoo_id(self.db, self.tenant_id, odoo_ids):
-            if row["source"] == "pos":
-                self.pushed_from_here[row["odoo_order_id"]] = row["order_id"]
+            if row.source == "pos":
+                self.pushed_from_here[row.odoo_order_id] = row.order_id
         new: list[tuple[int, OrderImport]] = []
         for index, item in enumerate(body.orders):
             if imported_order_id(self.tenant_id, item.odoo_order_id) in present:
@@ -291,14 +263,19 @@ class _ImportRun:
             session = self._new_session_for(
                 item.odoo_session_id, item.register_id, where, f"Odoo order {item.odoo_order_id}"
             )
-            prepared.append(self._order_rows(item, where, session))
-        for order, lines, payments in sorted(prepared, key=lambda p: p[0]["created_at"]):
-            await repo.insert_order(self.db, order, lines, payments)
+            register = self.registers[item.register_id]
+            prepared.append(
+                imported_order(item, where, register, session, created_by=self.actor.subject)
+            )
+        for new_order in sorted(prepared, key=lambda p: p.order.created_at):
+            order = await repo.insert_order(
+                self.db, new_order.order, new_order.lines, new_order.payments
+            )
             await emit(
                 self.db,
-                order_placed_event(order, lines, payments),
+                order_placed_event(order, new_order.lines, new_order.payments),
                 tenant_id=self.tenant_id,
-                aggregate_id=order["order_id"],
+                aggregate_id=order.order_id,
                 aggregate_version=1,
             )
             self.counts["orders"].new += 1
@@ -315,82 +292,15 @@ class _ImportRun:
         index = next(
             i
             for i, item in new
-            if (item.register_id, item.receipt_number)
-            == (clash["register_id"], clash["receipt_number"])
+            if (item.register_id, item.receipt_number) == (clash.register_id, clash.receipt_number)
         )
-        register = self.registers[clash["register_id"]]
+        register = self.registers[clash.register_id]
         raise ConflictError(
-            f"orders[{index}].receipt_number {clash['receipt_number']!r} is already used on "
-            f"register {register['name']!r} by order {clash['order_id']}. Odoo's pos_reference "
+            f"orders[{index}].receipt_number {clash.receipt_number!r} is already used on "
+            f"register {register.name!r} by order {clash.order_id}. Odoo's pos_reference "
             "never looks like our receipt numbers (<prefix>-<n>); check what the backfill sends "
             "as receipt_number."
         )
-
-    def _order_rows(
-        self, item: OrderImport, where: str, session: repo.Row
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-        """The order's rows with Odoo's figures, checked to add up; raises 422 otherwise."""
-        register = self.registers[item.register_id]
-        currency = register["currency"]
-        lines: list[dict[str, Any]] = []
-        for position, line in enumerate(item.lines):
-            at = f"{where}.lines[{position}]"
-            for name in ("unit_price", "net", "total"):
-                require_currency(getattr(line, name).currency, currency, f"{at}.{name}")
-            priced = LineInput(
-                quantity=Decimal(line.quantity),
-                unit_price=line.unit_price.amount,
-                discount_percent=Decimal(line.discount_percent),
-                tax_rate_percent=Decimal(line.tax_rate_percent),
-                prices_include_tax=line.prices_include_tax,
-            )
-            amounts = recorded_line_amounts(priced, line.net.amount, line.total.amount)
-            lines.append(
-                {
-                    "line_id": imported_line_id(self.tenant_id, line.odoo_line_id),
-                    "position": position,
-                    "product_ref": line.product_ref,
-                    "product_name": line.product_name,
-                    "odoo_product_id": line.odoo_product_id,
-                    "quantity": priced.quantity,
-                    "unit_price": priced.unit_price,
-                    "discount_percent": priced.discount_percent,
-                    "tax_rate_percent": priced.tax_rate_percent,
-                    "prices_include_tax": priced.prices_include_tax,
-                    "gross": amounts.gross,
-                    "discount": amounts.discount,
-                    "net": amounts.net,
-                    "tax": amounts.tax,
-                    "total": amounts.total,
-                }
-            )
-        total, payments = _checked_payments(
-            self.tenant_id, item, lines, currency, where, ("odoo-order-payment", item.odoo_order_id)
-        )
-        payments = [{**p, "tendered": None, "change": None} for p in payments]
-        order = {
-            "tenant_id": self.tenant_id,
-            "order_id": imported_order_id(self.tenant_id, item.odoo_order_id),
-            "register_id": item.register_id,
-            "shop_id": register["shop_id"],
-            "session_id": session["session_id"],
-            "receipt_number": item.receipt_number,
-            "business_date": _business_date(item.created_at, register),
-            "created_at": item.created_at,
-            "currency": currency,
-            "net_total": sum(line["net"] for line in lines),
-            "tax_total": sum(line["tax"] for line in lines),
-            "total": total,
-            "customer_ref": item.customer_ref,
-            "note": item.note,
-            "source": "odoo_pulled",
-            "sync_state": "synced",
-            "created_by": self.actor.subject,
-            "request_fingerprint": fingerprint(item),
-            "odoo_order_id": item.odoo_order_id,
-            "odoo_session_id": item.odoo_session_id,
-        }
-        return order, lines, payments
 
     async def _import_refunds(self) -> None:
         wanted = {
@@ -408,7 +318,7 @@ class _ImportRun:
                 continue
             where = f"refunds[{index}]"
             earlier = self.sessions.get(item.odoo_session_id)
-            if earlier is not None and earlier["session_id"] not in self.new_sessions:
+            if earlier is not None and earlier.session_id not in self.new_sessions:
                 # Left out when its session came (a skipped refund): the session's totals are
                 # final now, and sending the same batch again must not fail on it.
                 self.skipped_refunds.append(
@@ -427,44 +337,12 @@ class _ImportRun:
                 item.odoo_session_id, item.register_id, where, f"Odoo refund {item.odoo_order_id}"
             )
             register = self.registers[item.register_id]
-            currency = register["currency"]
-            lines: list[dict[str, Any]] = []
-            for position, line in enumerate(item.lines):
-                for name in ("net", "total"):
-                    require_currency(
-                        getattr(line, name).currency,
-                        currency,
-                        f"{where}.lines[{position}].{name}",
-                    )
-                lines.append(
-                    {
-                        "refund_line_id": derived_id(
-                            self.tenant_id, "odoo-refund-line", line.odoo_line_id
-                        ),
-                        "order_line_id": imported_line_id(
-                            self.tenant_id, line.refunded_odoo_line_id
-                        ),
-                        "refunded_odoo_line_id": line.refunded_odoo_line_id,
-                        "position": position,
-                        "quantity": Decimal(line.quantity),
-                        "net": line.net.amount,
-                        "tax": line.total.amount - line.net.amount,
-                        "total": line.total.amount,
-                    }
-                )
-            _, payments = _checked_payments(
-                self.tenant_id,
-                item,
-                lines,
-                currency,
-                where,
-                ("odoo-refund-payment", item.odoo_order_id, item.original_odoo_order_id),
-            )
+            lines, payments = imported_refund_rows(item, where, refund_id, register)
             prepared.append(_NewRefund(item, where, refund_id, session, register, lines, payments))
         for refund in sorted(prepared, key=lambda r: r.item.created_at):
             try:
                 await self._insert_refund(refund)
-            except _RefundSkipped as skip:
+            except RefundSkipped as skip:
                 self.skipped_refunds.append(
                     SkippedRefundPublic(
                         odoo_order_id=refund.item.odoo_order_id,
@@ -477,11 +355,11 @@ class _ImportRun:
                 self.counts["refunds"].new += 1
 
     async def _insert_refund(self, new: _NewRefund) -> None:
-        """Links the refund to its original and stores it; raises _RefundSkipped if it cannot."""
+        """Links the refund to its original and stores it; raises RefundSkipped if it cannot."""
         item, register = new.item, new.register
         original = item.original_odoo_order_id
         if original in self.pushed_from_here:
-            raise _RefundSkipped(
+            raise RefundSkipped(
                 "original_pushed_from_here",
                 f"Odoo order {original} is order {self.pushed_from_here[original]}, taken here "
                 "and pushed to Odoo; a refund made in Odoo cannot be linked to its lines here.",
@@ -490,66 +368,49 @@ class _ImportRun:
         # Locking the order serializes its refunds with any a till makes at the same time.
         order = await repo.lock_order(self.db, self.tenant_id, order_id)
         if order is None:
-            raise _RefundSkipped(
+            raise RefundSkipped(
                 "original_not_imported",
                 f"Odoo order {original} is neither in this batch nor imported before.",
             )
-        if order["currency"] != register["currency"]:
+        if order.currency != register.currency:
             raise InvalidRequestError(
-                f"{new.where}.register_id: Odoo order {original} was paid in {order['currency']} "
-                f"but register {register['name']!r} works in {register['currency']}.",
+                f"{new.where}.register_id: Odoo order {original} was paid in {order.currency} "
+                f"but register {register.name!r} works in {register.currency}.",
                 field=f"{new.where}.register_id",
             )
-        sold = {
-            line["line_id"]: line
-            for line in await repo.order_lines(self.db, self.tenant_id, [order_id])
-        }
+        order_lines = await repo.order_lines(self.db, self.tenant_id, [order_id])
+        sold = {line.line_id: line for line in order_lines}
         already = await repo.refunded_quantities(self.db, self.tenant_id, order_id)
-        for line in new.lines:
-            sold_line = sold.get(line["order_line_id"])
-            if sold_line is None:
-                raise _RefundSkipped(
-                    "line_not_in_original",
-                    f"Odoo line {line['refunded_odoo_line_id']} is not a line of Odoo order "
-                    f"{original}.",
-                )
-            refunded = already.get(line["order_line_id"], Decimal(0))
-            left = sold_line["quantity"] - refunded
-            if line["quantity"] > left:
-                raise _RefundSkipped(
-                    "exceeds_sold_quantity",
-                    f"Odoo line {line['refunded_odoo_line_id']} ({sold_line['product_name']}) "
-                    f"has {format_quantity(left)} left to refund (sold "
-                    f"{format_quantity(sold_line['quantity'])}, already refunded "
-                    f"{format_quantity(refunded)}); this refund takes "
-                    f"{format_quantity(line['quantity'])}.",
-                )
-        refund = {
-            "tenant_id": self.tenant_id,
-            "refund_id": new.refund_id,
-            "order_id": order_id,
-            "register_id": item.register_id,
-            "session_id": new.session["session_id"],
-            "business_date": _business_date(item.created_at, register),
-            "created_at": item.created_at,
-            "currency": register["currency"],
-            "reason": item.reason,
-            "net_total": sum(line["net"] for line in new.lines),
-            "tax_total": sum(line["tax"] for line in new.lines),
-            "total": sum(line["total"] for line in new.lines),
-            "created_by": self.actor.subject,
-            "request_fingerprint": fingerprint(item),
-            "source": "odoo_pulled",
-            "odoo_order_id": item.odoo_order_id,
-            "sync_state": "synced",
-        }
+        check_refund_fits(item, new.lines, sold, already)
+        figures = summed(new.lines)
+        refund = Refund(
+            tenant_id=self.tenant_id,
+            refund_id=new.refund_id,
+            order_id=order_id,
+            register_id=item.register_id,
+            session_id=new.session.session_id,
+            business_date=business_date(
+                item.created_at, register.timezone, register.business_day_cutoff
+            ),
+            created_at=item.created_at,
+            currency=register.currency,
+            reason=item.reason,
+            net_total=figures.net,
+            tax_total=figures.tax,
+            total=figures.total,
+            created_by=self.actor.subject,
+            request_fingerprint=fingerprint(item),
+            source="odoo_pulled",
+            odoo_order_id=item.odoo_order_id,
+            sync_state="synced",
+        )
         await repo.insert_refund(self.db, refund, new.lines, new.payments)
         version = await repo.set_order_refund_state(
             self.db, self.tenant_id, order_id, state_after_refund(sold, already, new.lines)
         )
         await emit(
             self.db,
-            order_refunded_event(refund, register["shop_id"], new.lines, new.payments, sold),
+            order_refunded_event(refund, register.shop_id, new.lines, new.payments, sold),
             tenant_id=self.tenant_id,
             aggregate_id=order_id,
             aggregate_version=version,
@@ -558,158 +419,16 @@ class _ImportRun:
     async def _close_new_sessions(self) -> None:
         if not self.new_sessions:
             return
-        sessions = list(self.new_sessions.values())
-        totals = await session_totals(self.db, sessions)
-        for session in sessions:
-            of_session = totals[session["session_id"]]
+        totals = await repo.session_totals(self.db, list(self.new_sessions))
+        for session in self.new_sessions.values():
+            of_session = totals[session.session_id]
             closed = await repo.set_expected_cash(
-                self.db, session["session_id"], expected_cash(session, of_session)
+                self.db, session.session_id, expected_cash(session, of_session)
             )
             await emit(
                 self.db,
                 session_closed_event(closed, of_session),
                 tenant_id=self.tenant_id,
-                aggregate_id=session["session_id"],
-                aggregate_version=closed["version"],
+                aggregate_id=session.session_id,
+                aggregate_version=closed.version,
             )
-
-
-def _business_date(moment: datetime, register: repo.Row) -> date:
-    return business_date(moment, register["timezone"], register["business_day_cutoff"])
-
-
-def _checked_payments(
-    tenant_id: UUID,
-    item: OrderImport | RefundImport,
-    lines: Sequence[dict[str, Any]],
-    currency: str,
-    where: str,
-    id_parts: tuple[object, ...],
-) -> tuple[int, list[dict[str, Any]]]:
-    """The total and the payment rows, once the lines and the payments both add up to the
-    stated total (Odoo's own figures always do)."""
-    total = sum(line["total"] for line in lines)
-    require_currency(item.total.currency, currency, f"{where}.total")
-    if item.total.amount != total:
-        raise InvalidRequestError(
-            f"{where}.total is {format_money(item.total.amount, currency)} but its lines add up "
-            f"to {format_money(total, currency)}.",
-            field=f"{where}.total",
-        )
-    rows: list[dict[str, Any]] = []
-    for position, payment in enumerate(item.payments):
-        require_currency(payment.amount.currency, currency, f"{where}.payments[{position}].amount")
-        rows.append(
-            {
-                "payment_id": derived_id(tenant_id, *id_parts, position),
-                "position": position,
-                "method": payment.method,
-                "kind": payment.kind,
-                "odoo_payment_method_id": payment.odoo_payment_method_id,
-                "amount": payment.amount.amount,
-            }
-        )
-    paid = sum(row["amount"] for row in rows)
-    if paid != total:
-        raise InvalidRequestError(
-            f"{where}.payments add up to {format_money(paid, currency)} but {where}.total is "
-            f"{format_money(total, currency)}; send Odoo's payments net of the change given, "
-            "so that they add up to the total.",
-            field=f"{where}.payments",
-        )
-    return total, rows
-
-
-def _refuse_duplicates(body: OdooHistoryImport) -> None:
-    """Each Odoo record at most once per batch (and a refunded line once per refund)."""
-    _once(
-        "Odoo session",
-        (
-            (s.odoo_session_id, s.odoo_session_id, f"sessions[{i}].odoo_session_id")
-            for i, s in enumerate(body.sessions)
-        ),
-    )
-    _once(
-        "Odoo order",
-        (
-            (o.odoo_order_id, o.odoo_order_id, f"orders[{i}].odoo_order_id")
-            for i, o in enumerate(body.orders)
-        ),
-    )
-    _once(
-        "refund of one original by Odoo refund order",
-        (
-            ((r.odoo_order_id, r.original_odoo_order_id), r.odoo_order_id, f"refunds[{i}]")
-            for i, r in enumerate(body.refunds)
-        ),
-    )
-    sales = {o.odoo_order_id: i for i, o in enumerate(body.orders)}
-    for index, refund in enumerate(body.refunds):
-        if refund.odoo_order_id in sales:
-            raise InvalidRequestError(
-                f"refunds[{index}].odoo_order_id: Odoo order {refund.odoo_order_id} is also "
-                f"orders[{sales[refund.odoo_order_id]}]; an Odoo order is a sale or a refund, "
-                "not both.",
-                field=f"refunds[{index}].odoo_order_id",
-            )
-    _once(
-        "Odoo order line",
-        (
-            (line.odoo_line_id, line.odoo_line_id, f"orders[{i}].lines[{j}].odoo_line_id")
-            for i, o in enumerate(body.orders)
-            for j, line in enumerate(o.lines)
-        ),
-    )
-    _once(
-        "Odoo refund line",
-        (
-            (line.odoo_line_id, line.odoo_line_id, f"refunds[{i}].lines[{j}].odoo_line_id")
-            for i, r in enumerate(body.refunds)
-            for j, line in enumerate(r.lines)
-        ),
-    )
-    _once(
-        "receipt number",
-        (
-            (
-                (o.register_id, o.receipt_number),
-                repr(o.receipt_number),
-                f"orders[{i}].receipt_number",
-            )
-            for i, o in enumerate(body.orders)
-        ),
-        scope="this batch on one register",
-        advice="receipt numbers are unique per register",
-    )
-    for i, refund in enumerate(body.refunds):
-        _once(
-            "refunded Odoo line",
-            (
-                (
-                    line.refunded_odoo_line_id,
-                    line.refunded_odoo_line_id,
-                    f"refunds[{i}].lines[{j}].refunded_odoo_line_id",
-                )
-                for j, line in enumerate(refund.lines)
-            ),
-            scope="this refund",
-            advice="list each refunded line once with its whole quantity",
-        )
-
-
-def _once(
-    what: str,
-    keyed: Iterable[tuple[Hashable, object, str]],
-    scope: str = "this batch",
-    advice: str = "send each once",
-) -> None:
-    """Refuses the first key seen twice; `keyed` gives each key, how to show it, and where."""
-    first_at: dict[Hashable, str] = {}
-    for key, shown, where in keyed:
-        if key in first_at:
-            raise InvalidRequestError(
-                f"{where}: {what} {shown} appears twice in {scope} (first at {first_at[key]}); "
-                f"{advice}.",
-                field=where,
-            )
-        first_at[key] = where

@@ -1,10 +1,12 @@
-"""Orders' plain types and rules: line and order arithmetic, business dates, refund parts."""
+"""Line arithmetic: a line's figures, Odoo's recorded figures, business dates, refund parts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from shared.money import round_minor
@@ -80,6 +82,25 @@ class Figures:
     net: int
     tax: int
     total: int
+
+
+class _HasFigures(Protocol):
+    @property
+    def net(self) -> int: ...
+    @property
+    def tax(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+
+
+def summed(items: Iterable[_HasFigures]) -> Figures:
+    """An order's or a refund's net, tax and total: the sums of its lines'."""
+    listed = list(items)
+    return Figures(
+        net=sum(item.net for item in listed),
+        tax=sum(item.tax for item in listed),
+        total=sum(item.total for item in listed),
+    )
 
 
 def _between(value: int, low: int, high: int) -> int:

@@ -1,0 +1,28 @@
+"""Orders' use cases, one module per aggregate; each reads as load, decide (`orders.domain`),
+write (`orders.repository`), emit (`orders.events`)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from orders.events import PRODUCER
+from orders.handlers.odoo_sync import OdooSyncHandlers
+from orders.handlers.orders import OrderSaleHandlers
+from orders.handlers.refunds import RefundHandlers
+from orders.handlers.registers import RegisterReplicaHandlers
+from orders.handlers.sessions import SessionHandlers
+
+__all__ = ["PRODUCER", "OrderHandlers"]
+
+
+class OrderHandlers(
+    OrderSaleHandlers,
+    RefundHandlers,
+    SessionHandlers,
+    RegisterReplicaHandlers,
+    OdooSyncHandlers,
+):
+    """Every use case of the service, for the routes and the consumers, on one pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool

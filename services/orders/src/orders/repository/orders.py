@@ -1,0 +1,293 @@
+"""Orders with their lines and payments, and the Odoo sync stamps of orders and refunds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from orders.domain.model import (
+    NewOrder,
+    Order,
+    OrderLine,
+    OrderPayment,
+)
+from orders.repository.rows import Page, page_of, typed, typed_or_none
+from shared.postgres import Db
+
+
+async def get_order_fingerprint(db: Db, tenant_id: UUID, order_id: UUID) -> str | None:
+    fingerprint: str | None = await db.fetchval(
+        "SELECT request_fingerprint FROM orders WHERE tenant_id = $1 AND order_id = $2",
+        tenant_id,
+        order_id,
+    )
+    return fingerprint
+
+
+async def insert_order(
+    db: Db, order: NewOrder, lines: Sequence[OrderLine], payments: Sequence[OrderPayment]
+) -> Order:
+    """Inserts the order with its lines and payments; returns it as stored."""
+    received_at = await db.fetchval(
+        """INSERT INTO orders (tenant_id, order_id, register_id, shop_id, session_id,
+                               receipt_number, business_date, created_at, currency, net_total,
+                               tax_total, total, customer_ref, note, source, sync_state,
+                               created_by, request_fingerprint, odoo_order_id,
+                               odoo_session_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                   $18, $19, $20)
+           RETURNING received_at""",
+        order.tenant_id,
+        order.order_id,
+        order.register_id,
+        order.shop_id,
+        order.session_id,
+        order.receipt_number,
+        order.business_date,
+        order.created_at,
+        order.currency,
+        order.net_total,
+        order.tax_total,
+        order.total,
+        order.customer_ref,
+        order.note,
+        order.source,
+        order.sync_state,
+        order.created_by,
+        order.request_fingerprint,
+        order.odoo_order_id,
+        order.odoo_session_id,
+    )
+    await db.executemany(
+        """INSERT INTO order_lines (line_id, tenant_id, order_id, position, product_ref,
+                                    product_name, odoo_product_id, quantity, unit_price,
+                                    discount_percent, tax_rate_percent, prices_include_tax,
+                                    gross, discount, net, tax, total)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)""",
+        [
+            (
+                line.line_id,
+                order.tenant_id,
+                order.order_id,
+                line.position,
+                line.product_ref,
+                line.product_name,
+                line.odoo_product_id,
+                line.quantity,
+                line.unit_price,
+                line.discount_percent,
+                line.tax_rate_percent,
+                line.prices_include_tax,
+                line.gross,
+                line.discount,
+                line.net,
+                line.tax,
+                line.total,
+            )
+            for line in lines
+        ],
+    )
+    await db.executemany(
+        """INSERT INTO order_payments (payment_id, tenant_id, order_id, position, method, kind,
+                                       odoo_payment_method_id, amount, tendered, change)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        [
+            (
+                payment.payment_id,
+                order.tenant_id,
+                order.order_id,
+                payment.position,
+                payment.method,
+                payment.kind,
+                payment.odoo_payment_method_id,
+                payment.amount,
+                payment.tendered,
+                payment.change,
+            )
+            for payment in payments
+        ],
+    )
+    written = {f.name: getattr(order, f.name) for f in fields(order)}
+    return Order(**written, received_at=received_at)
+
+
+async def lock_order(db: Db, tenant_id: UUID, order_id: UUID) -> Order | None:
+    record = await db.fetchrow(
+        "SELECT * FROM orders WHERE tenant_id = $1 AND order_id = $2 FOR UPDATE",
+        tenant_id,
+        order_id,
+    )
+    return typed_or_none(Order, record)
+
+
+async def order_lines(db: Db, tenant_id: UUID, order_ids: Sequence[UUID]) -> list[OrderLine]:
+    records = await db.fetch(
+        """SELECT * FROM order_lines WHERE tenant_id = $1 AND order_id = ANY($2::uuid[])
+           ORDER BY order_id, position""",
+        tenant_id,
+        list(order_ids),
+    )
+    return [typed(OrderLine, r) for r in records]
+
+
+async def order_payments(db: Db, tenant_id: UUID, order_ids: Sequence[UUID]) -> list[OrderPayment]:
+    records = await db.fetch(
+        """SELECT * FROM order_payments WHERE tenant_id = $1 AND order_id = ANY($2::uuid[])
+           ORDER BY order_id, position""",
+        tenant_id,
+        list(order_ids),
+    )
+    return [typed(OrderPayment, r) for r in records]
+
+
+async def set_order_refund_state(db: Db, tenant_id: UUID, order_id: UUID, state: str) -> int:
+    version: int = await db.fetchval(
+        """UPDATE orders SET state = $3, version = version + 1
+           WHERE tenant_id = $1 AND order_id = $2 RETURNING version""",
+        tenant_id,
+        order_id,
+        state,
+    )
+    return version
+
+
+async def get_orders(db: Db, tenant_id: UUID, order_ids: Sequence[UUID]) -> list[Order]:
+    records = await db.fetch(
+        "SELECT * FROM orders WHERE tenant_id = $1 AND order_id = ANY($2::uuid[])",
+        tenant_id,
+        list(order_ids),
+    )
+    return [typed(Order, r) for r in records]
+
+
+async def list_orders(
+    db: Db,
+    tenant_id: UUID,
+    *,
+    register_id: UUID | None,
+    session_id: UUID | None,
+    business_date: date | None,
+    state: str | None,
+    before_seq: int | None,
+    limit: int,
+) -> Page[Order]:
+    records = await db.fetch(
+        """SELECT * FROM orders
+           WHERE tenant_id = $1
+             AND ($2::uuid IS NULL OR register_id = $2)
+             AND ($3::uuid IS NULL OR session_id = $3)
+             AND ($4::date IS NULL OR business_date = $4)
+             AND ($5::text IS NULL OR state = $5)
+             AND ($6::bigint IS NULL OR seq < $6)
+           ORDER BY seq DESC LIMIT $7""",
+        tenant_id,
+        register_id,
+        session_id,
+        business_date,
+        state,
+        before_seq,
+        limit + 1,
+    )
+    return page_of(Order, records, limit)
+
+
+# Odoo sync status, stamped from the connector's events.
+
+
+# What the connector pushes to Odoo as a pos.order, with the table and key it is stamped on.
+SyncedKind = Literal["order", "refund"]
+_SYNCED_ROWS: dict[str, tuple[str, str]] = {
+    "order": ("orders", "order_id"),
+    "refund": ("refunds", "refund_id"),
+}
+
+
+async def mark_synced(
+    db: Db,
+    kind: SyncedKind,
+    tenant_id: UUID,
+    row_id: UUID,
+    odoo_order_id: int,
+    odoo_session_id: int | None,
+) -> bool:
+    table, key = _SYNCED_ROWS[kind]
+    result = await db.execute(
+        f"""UPDATE {table} SET sync_state = 'synced', sync_error = NULL, odoo_order_id = $3,
+                               odoo_session_id = $4
+            WHERE tenant_id = $1 AND {key} = $2""",
+        tenant_id,
+        row_id,
+        odoo_order_id,
+        odoo_session_id,
+    )
+    return str(result).endswith(" 1")
+
+
+async def mark_sync_failed(
+    db: Db, kind: SyncedKind, tenant_id: UUID, row_id: UUID, error: str
+) -> bool:
+    table, key = _SYNCED_ROWS[kind]
+    # A late failure report never undoes a success.
+    result = await db.execute(
+        f"""UPDATE {table} SET sync_state = 'failed', sync_error = $3
+            WHERE tenant_id = $1 AND {key} = $2 AND sync_state <> 'synced'""",
+        tenant_id,
+        row_id,
+        error,
+    )
+    return str(result).endswith(" 1")
+
+
+# Imported Odoo history.
+
+
+async def lock_history_imports(db: Db, tenant_id: UUID) -> None:
+    """Serializes a tenant's imports until commit, so two runs of a batch never both find a
+    row new; the second sees what the first committed."""
+    await db.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"orders-import:{tenant_id}"
+    )
+
+
+@dataclass(frozen=True)
+class OdooOrderRef:
+    order_id: UUID
+    odoo_order_id: int
+    source: str
+
+
+async def orders_by_odoo_id(
+    db: Db, tenant_id: UUID, odoo_order_ids: Sequence[int]
+) -> list[OdooOrderRef]:
+    records = await db.fetch(
+        """SELECT order_id, odoo_order_id, source FROM orders
+           WHERE tenant_id = $1 AND odoo_order_id = ANY($2::bigint[])""",
+        tenant_id,
+        list(odoo_order_ids),
+    )
+    return [typed(OdooOrderRef, r) for r in records]
+
+
+@dataclass(frozen=True)
+class ReceiptInUse:
+    register_id: UUID
+    receipt_number: str
+    order_id: UUID
+
+
+async def receipt_numbers_in_use(
+    db: Db, register_ids: Sequence[UUID], receipt_numbers: Sequence[str]
+) -> list[ReceiptInUse]:
+    """Orders holding any of the (register, receipt number) pairs given position by position."""
+    records = await db.fetch(
+        """SELECT o.register_id, o.receipt_number, o.order_id
+           FROM orders o
+           JOIN unnest($1::uuid[], $2::text[]) AS wanted (register_id, receipt_number)
+             ON wanted.register_id = o.register_id AND wanted.receipt_number = o.receipt_number""",
+        list(register_ids),
+        list(receipt_numbers),
+    )
+    return [typed(ReceiptInUse, r) for r in records]
