@@ -41,6 +41,7 @@ def test_a_production_install_of_the_service_imports_every_module(
     env |= {"UV_PROJECT_ENVIRONMENT": str(environment), "UV_PYTHON_DOWNLOADS": "never"}
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     sync = [str(UV), "sync", "--frozen", "--no-dev", "--no-editable", "--package", distribution]
+    # The wheels of our packages come from uv's cache unless a source changed (their cache-keys).
     _run([*sync, "--python", python], ROOT, env)
     # Isolated (-I) and outside the repository, so only what the install put in site-packages
     # can be imported.
