@@ -15,13 +15,12 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 
 from deploy.local_env import EXAMPLE, PLACEHOLDER, write_env
-from odoo_connector.credentials import credentials_key_for
+from odoo_connector.credentials import CREDENTIALS_KEY
 from registers.bootstrap import public_key_of
-from reporting.secret_box import secrets_key_for
+from reporting.settings import SECRETS_KEY
 from shared.auth import private_key_for, public_key_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,8 +171,8 @@ def test_the_generated_env_file_holds_keys_the_services_accept(tmp_path: Path) -
     private_key = private_key_for(values["JWT_PRIVATE_KEY"], dev_mode=False)
     assert public_key_for(values["JWT_PUBLIC_KEY"], dev_mode=False) == public_key_of(private_key)
     serialization.load_pem_private_key(private_key.encode(), password=None)
-    Fernet(credentials_key_for(values["CONNECTOR_CREDENTIALS_KEY"], dev_mode=False).encode())
-    Fernet(secrets_key_for(values["REPORTING_SECRETS_KEY"], dev_mode=False).encode())
+    CREDENTIALS_KEY.box(values["CONNECTOR_CREDENTIALS_KEY"], dev_mode=False)
+    SECRETS_KEY.box(values["REPORTING_SECRETS_KEY"], dev_mode=False)
     for password in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
         assert re.fullmatch(r"[A-Za-z0-9_-]{24,}", values[password]), password
 

@@ -24,7 +24,7 @@ from odoo_connector.backfill import (
 )
 from odoo_connector.breaker import CircuitBreakers
 from odoo_connector.cli import cli
-from odoo_connector.credentials import SecretBox, credentials_key_for
+from odoo_connector.credentials import credentials_box
 from odoo_connector.odoo_client import OdooClient, OdooEndpoint
 from odoo_connector.odoo_history import HistoryReader
 from odoo_connector.odoo_pos import OdooPos
@@ -339,7 +339,7 @@ async def _run(
     token: str | None = None,
 ) -> BackfillReport:
     settings = connector.settings
-    secrets = SecretBox(credentials_key_for(settings.credentials_key, settings.dev_mode))
+    secrets = credentials_box(settings)
     api = ServicesApi(
         system.registers.client,
         system.orders.client,

@@ -10,14 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from odoo_connector.credentials import (
-    DEV_CREDENTIALS_KEY,
-    CredentialsKeyError,
-    credentials_key_for,
-)
+from odoo_connector.credentials import CREDENTIALS_KEY
 from odoo_emulator.testing import running_emulator
 from shared.auth import PLATFORM_TENANT_ID, Role
 from shared.events.contracts import TokenRevoked
+from shared.secret_box import SecretKeyError
 from test_support.odoo_connector import ConnectorWorld
 
 GOOD = {
@@ -212,11 +209,11 @@ async def test_a_check_of_an_unreachable_odoo_says_so(world: ConnectorWorld) -> 
 
 
 def test_the_published_dev_key_is_refused_outside_dev_mode() -> None:
-    with pytest.raises(CredentialsKeyError, match="CONNECTOR_CREDENTIALS_KEY"):
-        credentials_key_for(None, dev_mode=False)
-    with pytest.raises(CredentialsKeyError, match="dev key"):
-        credentials_key_for(DEV_CREDENTIALS_KEY, dev_mode=False)
-    assert credentials_key_for(None, dev_mode=True) == DEV_CREDENTIALS_KEY
+    with pytest.raises(SecretKeyError, match="CONNECTOR_CREDENTIALS_KEY"):
+        CREDENTIALS_KEY.keys(None, dev_mode=False)
+    with pytest.raises(SecretKeyError, match="dev key"):
+        CREDENTIALS_KEY.keys(CREDENTIALS_KEY.dev_key, dev_mode=False)
+    assert CREDENTIALS_KEY.keys(None, dev_mode=True) == CREDENTIALS_KEY.dev_key
 
 
 async def test_a_revoked_admin_token_is_refused(world: ConnectorWorld) -> None:

@@ -98,7 +98,7 @@ async def test_a_closed_shift_reaches_the_chat_once_with_its_figures(
         return chat_api.texts_to("-1001") or None
 
     texts = await eventually(delivered, what="shift-close message")
-    await rounds_after(world.app.state.runtime.notifier, 3)
+    await rounds_after(world.app.state.notifier, 3)
     assert len(chat_api.texts_to("-1001")) == 1
     assert chat_api.calls == 3
     assert chat_api.messages[0].bot_token == BOT_TOKEN
@@ -147,10 +147,10 @@ async def test_the_daily_report_is_sent_once_by_two_replicas_and_across_a_restar
             return chat_api.texts_to("@cornercafe") or None
 
         texts = await eventually(delivered, what="daily report")
-        await rounds_after(world.app.state.runtime.notifier, 3)
-        await rounds_after(replica.app.state.runtime.notifier, 3)
+        await rounds_after(world.app.state.notifier, 3)
+        await rounds_after(replica.app.state.notifier, 3)
     async with running_reporting(settings) as restarted:
-        await rounds_after(restarted.app.state.runtime.notifier, 3)
+        await rounds_after(restarted.app.state.notifier, 3)
 
     assert len(chat_api.texts_to("@cornercafe")) == 1
     text = texts[0]
@@ -176,12 +176,12 @@ async def test_a_tenant_without_chat_gets_no_message_but_the_day_is_still_announ
     yesterday = datetime.now(UTC) - timedelta(days=1)
     opened = events.session_opened(shop.register_ids[0], yesterday)
     order = events.order(shop.register_ids[0], opened.aggregate_id, yesterday)
-    runtime = world.app.state.runtime
-    runtime.notifier.default_report_time = datetime.min.time()
+    notifier = world.app.state.notifier
+    notifier.default_report_time = datetime.min.time()
     await world.feed([*events.reference_data(yesterday), opened, order])
 
     await tap.wait_for(1, "report.daily_ready")
-    await rounds_after(runtime.notifier, 2)
+    await rounds_after(notifier, 2)
     state = await world.pool.fetchval(
         f"SELECT state FROM {world.schema}.notifications WHERE tenant_id = $1", shop.tenant_id
     )
@@ -201,7 +201,7 @@ async def test_a_session_imported_from_odoo_sends_no_shift_close_message(
     imported = closed.model_copy(update={"data": {**closed.data, "source": "odoo_pulled"}})
 
     await world.feed([*events.reference_data(at), opened, imported])
-    await rounds_after(world.app.state.runtime.notifier, 3)
+    await rounds_after(world.app.state.notifier, 3)
 
     assert chat_api.texts_to("-1001") == []
     report = await world.client.get(

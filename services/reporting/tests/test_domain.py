@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +15,6 @@ from reporting.domain import (
     retry_delay_s,
     slot_of,
 )
-from reporting.secret_box import DEV_SECRETS_KEY, SecretBox, SecretsKeyError, secrets_key_for
 
 
 def test_before_the_cutoff_it_is_still_yesterday_in_the_shops_timezone() -> None:
@@ -56,15 +54,3 @@ def test_a_masked_token_cannot_be_used() -> None:
     token = "123456789:AAE" + "x" * 30 + "wxyz"
     assert mask_secret(token) == "1234…wxyz"
     assert mask_secret("short") == "****"
-
-
-def test_the_dev_secrets_key_is_refused_outside_dev_mode() -> None:
-    with pytest.raises(SecretsKeyError, match="REPORTING_SECRETS_KEY"):
-        secrets_key_for(None, dev_mode=False)
-    with pytest.raises(SecretsKeyError, match="dev key"):
-        secrets_key_for(DEV_SECRETS_KEY, dev_mode=False)
-    assert secrets_key_for(None, dev_mode=True) == DEV_SECRETS_KEY
-    box = SecretBox(DEV_SECRETS_KEY)
-    assert box.open(box.seal("123:abc")) == "123:abc"
-    with pytest.raises(SecretsKeyError, match="not a Fernet key"):
-        SecretBox("too-short")

@@ -73,6 +73,7 @@ class CorrelationMiddleware:
 
 
 ReadinessCheck = Callable[[FastAPI], Awaitable[str | None]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 # /readyz must answer while the database is away, not hang on a connect that never completes.
@@ -119,7 +120,7 @@ def _document_problems_in_openapi(app: FastAPI) -> None:
 def create_service_app(
     *,
     title: str,
-    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    lifespan: Lifespan,
     readiness: ReadinessCheck,
 ) -> FastAPI:
     """A FastAPI app with the common middleware and `/healthz`, `/readyz`, `/metrics`."""

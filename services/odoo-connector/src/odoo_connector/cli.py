@@ -23,7 +23,7 @@ from odoo_connector.backfill import (
 )
 from odoo_connector.bootstrap import create_app
 from odoo_connector.breaker import CircuitBreakers
-from odoo_connector.credentials import SecretBox, credentials_key_for
+from odoo_connector.credentials import credentials_box
 from odoo_connector.odoo_client import OdooClient
 from odoo_connector.odoo_pos import OdooPos
 from odoo_connector.settings import ConnectorSettings
@@ -74,7 +74,7 @@ def backfill_command(
 async def _backfill(
     settings: ConnectorSettings, options: BackfillOptions, token: str, console: Console
 ) -> BackfillReport:
-    secrets = SecretBox(credentials_key_for(settings.credentials_key, settings.dev_mode))
+    secrets = credentials_box(settings)
     try:
         pool = await create_pool(
             settings.database_url, settings.schema_name, "odoo-connector-backfill", 1, 2

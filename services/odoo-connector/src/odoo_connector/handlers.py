@@ -17,7 +17,6 @@ import structlog
 from prometheus_client import Counter, Histogram
 
 from odoo_connector import repository as repo
-from odoo_connector.credentials import SecretBox
 from odoo_connector.dead_letter_reports import failure_event
 from odoo_connector.domain import (
     MissingPaymentMappingError,
@@ -64,6 +63,7 @@ from shared.money import format_money
 from shared.outbox import add_event
 from shared.postgres import Db
 from shared.retry_topology import WaitForPrerequisite
+from shared.secret_box import SecretBox
 
 log = structlog.get_logger(__name__)
 

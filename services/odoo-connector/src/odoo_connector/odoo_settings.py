@@ -9,7 +9,6 @@ import asyncpg
 import structlog
 
 from odoo_connector import repository as repo
-from odoo_connector.credentials import SecretBox
 from odoo_connector.domain import TaxNotMappedError, tax_map
 from odoo_connector.http_mappers import named_taxes, settings_public, tax_mapping_public
 from odoo_connector.http_models import OdooCheckPublic, OdooSettingsPublic, OdooSettingsPut
@@ -25,6 +24,7 @@ from shared.actor import Actor
 from shared.consumer import PermanentHandlingError
 from shared.errors import NotFoundError
 from shared.retry_topology import WaitForPrerequisite
+from shared.secret_box import SecretBox
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +44,8 @@ class OdooSettings:
                 body.url,
                 body.database,
                 body.login,
-                self._secrets.seal(body.secret.get_secret_value()),
+                # Sealed text, kept in a bytea column.
+                self._secrets.seal(body.secret.get_secret_value()).encode(),
                 body.odoo_version,
                 body.template_pos_config_id,
                 named_taxes(body.tax_mapping),

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
@@ -31,7 +28,7 @@ from shared.actor import Actor
 from shared.auth import Claims, Role, allow_roles
 from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler
-from shared.http_service import create_service_app, service_readiness
+from shared.http_service import Lifespan, create_service_app, service_readiness
 
 router = APIRouter(prefix="/v1")
 
@@ -164,21 +161,7 @@ async def import_odoo_history(
     return await imports.import_history(actor, body)
 
 
-RuntimeFactory = Callable[[OrdersSettings], AbstractAsyncContextManager[Any]]
-
-
-def build_app(settings: OrdersSettings, runtime_factory: RuntimeFactory) -> FastAPI:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime_factory(settings) as runtime:
-            app.state.handlers = runtime.handlers
-            app.state.imports = runtime.imports
-            app.state.token_verifier = runtime.verifier
-            app.state.pool = runtime.pool
-            app.state.consumers_attached = runtime.consumers_attached
-            app.state.consumers = runtime.consumers
-            yield
-
+def build_app(settings: OrdersSettings, lifespan: Lifespan) -> FastAPI:
     # Orders are still taken while RabbitMQ is down, but the service is not ready: it cannot
     # hear of registers or Odoo results until its consumers are back.
     app = create_service_app(title="Orders", lifespan=lifespan, readiness=service_readiness)

@@ -1,13 +1,7 @@
-"""The one place that builds the orders service: pool, migrations, relay, consumers, verifier."""
+"""The one place that builds the orders service: its queues and what consumes them."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-
-import asyncpg
 from fastapi import FastAPI
 
 from orders.api import build_app
@@ -20,11 +14,10 @@ from orders.consumer import (
 from orders.handlers import PRODUCER, OrderHandlers
 from orders.imports import OdooHistoryImports
 from orders.settings import OrdersSettings
-from shared.auth import TokenVerifier
 from shared.broker import QueueSpec, Topology, topology_for
-from shared.consumer import EventConsumer
+from shared.http_service import Lifespan
 from shared.revocation import TOKEN_EVENTS, revocation_handlers
-from shared.service_runtime import service_backbone
+from shared.service_runtime import Backbone, service_lifespan
 from shared.structured_logging import configure_logging
 
 
@@ -41,45 +34,26 @@ def topology(settings: OrdersSettings) -> Topology:
     return topology_for(settings, queues(settings))
 
 
-@dataclass
-class OrdersRuntime:
-    settings: OrdersSettings
-    pool: asyncpg.Pool
-    handlers: OrderHandlers
-    imports: OdooHistoryImports
-    verifier: TokenVerifier
-    consumers_attached: asyncio.Event
-    consumers: list[EventConsumer]
+def wire(backbone: Backbone) -> dict[str, object]:
+    handlers = OrderHandlers(backbone.pool)
+    backbone.consume("orders.registers", register_replica_handlers(handlers))
+    backbone.consume("orders.odoo-sync", odoo_sync_handlers(handlers))
+    backbone.consume("orders.tokens", revocation_handlers(backbone.verifier))
+    return {"handlers": handlers, "imports": OdooHistoryImports(backbone.pool)}
 
 
-@contextlib.asynccontextmanager
-async def orders_runtime(settings: OrdersSettings) -> AsyncIterator[OrdersRuntime]:
-    async with service_backbone(
+def lifespan(settings: OrdersSettings) -> Lifespan:
+    return service_lifespan(
         settings,
+        wire,
         package="orders",
         schema=settings.schema_name,
         producer=PRODUCER,
         queues=queues(settings),
-    ) as backbone:
-        handlers = OrderHandlers(backbone.pool)
-        backbone.consume("orders.registers", register_replica_handlers(handlers))
-        backbone.consume("orders.odoo-sync", odoo_sync_handlers(handlers))
-        backbone.consume("orders.tokens", revocation_handlers(backbone.verifier))
-        await backbone.follow_revocations()
-        # Orders are taken while the broker is down; consumers keep trying to attach meanwhile.
-        backbone.attach_consumers()
-        yield OrdersRuntime(
-            settings,
-            backbone.pool,
-            handlers,
-            OdooHistoryImports(backbone.pool),
-            backbone.verifier,
-            backbone.consumers_attached,
-            backbone.consumers,
-        )
+    )
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     resolved = settings or OrdersSettings()
     configure_logging(PRODUCER, resolved.log_level, resolved.log_json)
-    return build_app(resolved, orders_runtime)
+    return build_app(resolved, lifespan(resolved))

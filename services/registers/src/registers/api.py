@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
@@ -38,7 +35,7 @@ from shared.actor import Actor
 from shared.auth import Claims, Role, allow_roles
 from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler
-from shared.http_service import create_service_app, service_readiness
+from shared.http_service import Lifespan, create_service_app, service_readiness
 
 router = APIRouter(prefix="/v1")
 
@@ -278,20 +275,7 @@ async def revoke_token(token_id: UUID, actor: ActorDep, handlers: HandlersDep) -
     return Response(status_code=204)
 
 
-RuntimeFactory = Callable[[RegistersSettings], AbstractAsyncContextManager[Any]]
-
-
-def build_app(settings: RegistersSettings, runtime_factory: RuntimeFactory) -> FastAPI:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime_factory(settings) as runtime:
-            app.state.handlers = runtime.handlers
-            app.state.token_verifier = runtime.verifier
-            app.state.pool = runtime.pool
-            app.state.consumers_attached = runtime.consumers_attached
-            app.state.consumers = runtime.consumers
-            yield
-
+def build_app(settings: RegistersSettings, lifespan: Lifespan) -> FastAPI:
     app = create_service_app(title="Registers", lifespan=lifespan, readiness=service_readiness)
     install_domain_error_handler(app)
     app.include_router(router)

@@ -1,14 +1,10 @@
-"""The one place that builds the registers service: backbone, signing key, handlers, consumer."""
+"""The one place that builds the registers service: its signing key, queue and what consumes it,
+and the first token of a fresh install."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 
-import asyncpg
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
@@ -19,9 +15,8 @@ from registers.http_models import TokenCreate
 from registers.settings import RegistersSettings
 from shared.auth import PLATFORM_TENANT_ID, Role, TokenIssuer, TokenVerifier, private_key_for
 from shared.broker import QueueSpec, Topology, topology_for
-from shared.consumer import EventConsumer
-from shared.postgres import create_pool
-from shared.service_runtime import prepare_database, service_backbone
+from shared.http_service import Lifespan
+from shared.service_runtime import Backbone, migrated_pool, service_lifespan
 from shared.structured_logging import configure_logging
 
 SYNC_RESULTS_QUEUE = "registers.odoo-sync"
@@ -67,43 +62,30 @@ def token_policy(settings: RegistersSettings) -> TokenPolicy:
     )
 
 
-@dataclass
-class RegistersRuntime:
-    pool: asyncpg.Pool
-    handlers: RegisterHandlers
-    verifier: TokenVerifier
-    consumers_attached: asyncio.Event
-    consumers: list[EventConsumer]
-
-
-@contextlib.asynccontextmanager
-async def registers_runtime(settings: RegistersSettings) -> AsyncIterator[RegistersRuntime]:
+def lifespan(settings: RegistersSettings) -> Lifespan:
+    # A missing signing key is said when the app is built, before anything touches the database.
     issuer, verifier = signing_keys(settings)
-    async with service_backbone(
+
+    def wire(backbone: Backbone) -> dict[str, object]:
+        handlers = RegisterHandlers(backbone.pool, issuer, verifier, token_policy(settings))
+        backbone.consume(SYNC_RESULTS_QUEUE, sync_result_handlers(handlers))
+        return {"handlers": handlers}
+
+    return service_lifespan(
         settings,
+        wire,
         package="registers",
         schema=settings.schema_name,
         producer=PRODUCER,
         queues=queues(settings),
         verifier=verifier,
-    ) as backbone:
-        handlers = RegisterHandlers(backbone.pool, issuer, verifier, token_policy(settings))
-        backbone.consume(SYNC_RESULTS_QUEUE, sync_result_handlers(handlers))
-        await backbone.follow_revocations()
-        backbone.attach_consumers()
-        yield RegistersRuntime(
-            backbone.pool,
-            handlers,
-            backbone.verifier,
-            backbone.consumers_attached,
-            backbone.consumers,
-        )
+    )
 
 
 def create_app(settings: RegistersSettings | None = None) -> FastAPI:
     resolved = settings or RegistersSettings()
     configure_logging(PRODUCER, resolved.log_level, resolved.log_json)
-    return build_app(resolved, registers_runtime)
+    return build_app(resolved, lifespan(resolved))
 
 
 async def issue_platform_admin_token(
@@ -112,9 +94,9 @@ async def issue_platform_admin_token(
     """What `registers platform-admin-token` runs: the first token of a fresh install."""
     # A missing signing key is said before anything touches the database.
     issuer, verifier = signing_keys(settings)
-    await prepare_database(settings.database_url, settings.schema_name, "registers")
-    pool = await create_pool(settings.database_url, settings.schema_name, PRODUCER, 1, 2)
-    try:
+    async with migrated_pool(
+        settings, package="registers", schema=settings.schema_name, producer=PRODUCER, max_size=2
+    ) as pool:
         handlers = RegisterHandlers(pool, issuer, verifier, token_policy(settings))
         # Whoever can run this command on the deployment already holds the platform's keys.
         console = Actor(PLATFORM_TENANT_ID, "registers-cli", Role.PLATFORM_ADMIN)
@@ -124,6 +106,4 @@ async def issue_platform_admin_token(
                 role="platform_admin", subject=subject, ttl_seconds=int(ttl.total_seconds())
             ),
         )
-    finally:
-        await pool.close()
     return issued.token

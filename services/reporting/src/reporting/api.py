@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -25,7 +22,7 @@ from reporting.settings import ReportingSettings
 from shared.auth import Claims, Role, allow_roles
 from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler
-from shared.http_service import create_service_app, service_readiness
+from shared.http_service import Lifespan, create_service_app, service_readiness
 
 router = APIRouter(prefix="/v1")
 
@@ -97,22 +94,7 @@ async def get_chat(actor: ActorDep, chat: ChatDep) -> ChatConfigPublic:
     return await chat.get(actor)
 
 
-RuntimeFactory = Callable[[ReportingSettings], AbstractAsyncContextManager[Any]]
-
-
-def build_app(settings: ReportingSettings, runtime_factory: RuntimeFactory) -> FastAPI:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime_factory(settings) as runtime:
-            app.state.runtime = runtime
-            app.state.queries = runtime.queries
-            app.state.chat_settings = runtime.chat_settings
-            app.state.token_verifier = runtime.verifier
-            app.state.pool = runtime.pool
-            app.state.consumers_attached = runtime.consumers_attached
-            app.state.consumers = runtime.consumers
-            yield
-
+def build_app(settings: ReportingSettings, lifespan: Lifespan) -> FastAPI:
     # Reports are still served from Postgres while RabbitMQ is away, but they grow stale: the
     # service is not ready until its consumers are back.
     app = create_service_app(title="Reporting", lifespan=lifespan, readiness=service_readiness)

@@ -50,7 +50,6 @@ from reporting.http_models import (
     TenderRow,
     Totals,
 )
-from reporting.secret_box import SecretBox
 from shared.auth import Role, TokenClaims
 from shared.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from shared.events.contracts import (
@@ -68,6 +67,7 @@ from shared.events.contracts import (
 from shared.events.envelope import EventData, EventEnvelope
 from shared.events.registry import parse_data
 from shared.postgres import Db
+from shared.secret_box import SecretBox
 
 log = structlog.get_logger(__name__)
 

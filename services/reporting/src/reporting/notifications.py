@@ -22,13 +22,13 @@ from reporting import repository as repo
 from reporting.chat_messages import daily_message, shift_close_message
 from reporting.domain import daily_report_due, parse_cutoff, retry_delay_s
 from reporting.handlers import PRODUCER, ReportQueries
-from reporting.secret_box import SecretBox, SecretsKeyError
 from reporting.settings import ReportingSettings
 from reporting.telegram_client import ChatSendError, TelegramClient
 from shared.events.contracts import ReportDailyReady
 from shared.events.envelope import EventEnvelope
 from shared.outbox import add_event
 from shared.postgres import Db
+from shared.secret_box import SecretBox, SecretKeyError
 from shared.structured_logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
@@ -150,7 +150,7 @@ class Notifier:
             text = await self._render(row)
             token = self._box.open(row["bot_token_encrypted"])
             await self._telegram.send_message(token, row["chat_id"], text)
-        except (ChatSendError, SecretsKeyError) as error:
+        except (ChatSendError, SecretKeyError) as error:
             hint = error.retry_after_s if isinstance(error, ChatSendError) else None
             if attempts >= self._settings.notify_max_attempts:
                 await repo.mark_notification(db, row["id"], state="failed", error=str(error))

@@ -5,7 +5,12 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.secret_box import KeySetting
 from shared.settings import ServiceSettings
+
+SECRETS_KEY = KeySetting(
+    "REPORTING_", "SECRETS_KEY", dev_key="ZGV2LW9ubHktcmVwb3J0aW5nLWtleS1ub3Qtc2VjcmU="
+)
 
 
 class ReportingSettings(ServiceSettings):
@@ -13,7 +18,9 @@ class ReportingSettings(ServiceSettings):
 
     http_port: int = 8003
     schema_name: str = "reporting"
-    # Fernet key for the chat bot tokens; the published dev key is refused outside dev mode.
+    # Fernet keys of the chat bot tokens, comma-separated: the first seals, every one opens
+    # (README, "Rotating the secret keys"). The published dev key is refused first outside dev
+    # mode.
     secrets_key: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
     telegram_timeout_s: float = Field(default=10.0, gt=0)

@@ -24,7 +24,6 @@ from odoo_connector.backfill.plan import (
     receipt_prefixes,
 )
 from odoo_connector.backfill.services_api import BackfillError, ServicesApi
-from odoo_connector.credentials import SecretBox
 from odoo_connector.domain import (
     OdooConcurrencyFailure,
     OdooCredentialsRejected,
@@ -34,6 +33,7 @@ from odoo_connector.odoo_client import OdooEndpoint, OdooError, OdooUnavailable
 from odoo_connector.odoo_history import HistoryReader, OdooHistory
 from odoo_connector.odoo_pos import OdooPos
 from shared.retry_topology import WaitForPrerequisite
+from shared.secret_box import SecretBox
 
 log = structlog.get_logger(__name__)
 
