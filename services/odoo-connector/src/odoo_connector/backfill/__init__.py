@@ -58,7 +58,12 @@ from odoo_connector.backfill.run import (
 from odoo_connector.backfill.services_api import (
     REGISTER_WAIT_DELAYS_S,
     BackfillError,
+    Imported,
+    ImportSummary,
+    PaymentMethodSeen,
+    RegisterSeen,
     ServicesApi,
+    ShopSeen,
 )
 
 __all__ = [
@@ -73,11 +78,16 @@ __all__ = [
     "BackfillOptions",
     "BackfillReport",
     "Counts",
+    "ImportSummary",
+    "Imported",
     "OurMethod",
+    "PaymentMethodSeen",
     "Plan",
     "Progress",
+    "RegisterSeen",
     "ServicesApi",
     "SessionPlan",
+    "ShopSeen",
     "Skipped",
     "Target",
     "Unrepresentable",

@@ -19,6 +19,7 @@ from odoo_connector.backfill.mapping import (
 from odoo_connector.odoo_history import OdooHistory, OdooOrder, OdooSession
 
 if TYPE_CHECKING:
+    from odoo_connector.backfill.services_api import PaymentMethodSeen
     from odoo_connector.repository import ConnectorTraces
 
 # Per batch, well under the import's own caps (100 sessions, 5000 orders, 1000 refunds), so one
@@ -275,14 +276,14 @@ def receipt_prefixes(pos_config_id: int) -> list[str]:
     ]
 
 
-def our_methods(methods: list[dict[str, Any]]) -> dict[int, OurMethod]:
+def our_methods(methods: Sequence[PaymentMethodSeen]) -> dict[int, OurMethod]:
     """Odoo method id -> our method; of several mapped to one Odoo method, an active one first,
     then by code, so the choice is stable between runs."""
     mapped: dict[int, OurMethod] = {}
-    for method in sorted(methods, key=lambda m: (not m["active"], m["code"])):
-        odoo_id = method.get("odoo_payment_method_id")
+    for method in sorted(methods, key=lambda m: (not m.active, m.code)):
+        odoo_id = method.odoo_payment_method_id
         if odoo_id and odoo_id not in mapped:
-            mapped[odoo_id] = OurMethod(method["code"], method["kind"])
+            mapped[odoo_id] = OurMethod(method.code, method.kind)
     return mapped
 
 

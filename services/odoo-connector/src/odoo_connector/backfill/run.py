@@ -23,7 +23,13 @@ from odoo_connector.backfill.plan import (
     plan_history,
     receipt_prefixes,
 )
-from odoo_connector.backfill.services_api import BackfillError, ServicesApi
+from odoo_connector.backfill.services_api import (
+    BackfillError,
+    Imported,
+    ImportSummary,
+    ServicesApi,
+    ShopSeen,
+)
 from odoo_connector.domain import (
     OdooConcurrencyFailure,
     OdooCredentialsRejected,
@@ -82,14 +88,14 @@ async def ensure_registers(
     report: BackfillReport,
 ) -> dict[int, Target]:
     """A register per pos.config with history to import; missing ones made and linked."""
-    shops = {s["id"]: s for s in await api.shops()}
+    shops = {s.id: s for s in await api.shops()}
     registers = await api.registers()
     targets: dict[int, Target] = {}
     for register in registers:
-        config_id = register.get("odoo_pos_config_id")
-        shop = shops.get(register["shop_id"])
+        config_id = register.odoo_pos_config_id
+        shop = shops.get(register.shop_id)
         if config_id and shop and config_id not in targets:
-            targets[config_id] = Target(UUID(register["id"]), shop["currency"])
+            targets[config_id] = Target(UUID(register.id), shop.currency)
     wanted = sorted({s.config_id for s in history.sessions} - set(targets))
     if not wanted:
         return targets
@@ -98,48 +104,44 @@ async def ensure_registers(
         config = history.configs.get(config_id)
         name = (config.name if config else f"Odoo register {config_id}")[:120]
         prefixes = receipt_prefixes(config_id)
-        report.registers_created.append(f"{name} ({prefixes[0]}) in shop {shop['name']}")
+        report.registers_created.append(f"{name} ({prefixes[0]}) in shop {shop.name}")
         if options.dry_run:
             # Mapped as if it existed, so the dry run shows what its history would be.
-            targets[config_id] = Target(UUID(int=config_id), shop["currency"])
+            targets[config_id] = Target(UUID(int=config_id), shop.currency)
             continue
         # An unlinked `ODOO<id>` (made by hand, or by an older run that linked in a second step)
         # is the one to link.
         leftover = next(
-            (
-                r
-                for r in registers
-                if r["receipt_prefix"] == prefixes[0] and not r.get("odoo_pos_config_id")
-            ),
+            (r for r in registers if r.receipt_prefix == prefixes[0] and not r.odoo_pos_config_id),
             None,
         )
         linked = (
-            await api.link_register(leftover["id"], config_id)
+            await api.link_register(leftover.id, config_id)
             if leftover
-            else await api.create_register(shop["id"], name, prefixes, config_id)
+            else await api.create_register(shop.id, name, prefixes, config_id)
         )
-        log.info("backfill_register_linked", register_id=linked["id"], pos_config_id=config_id)
-        if linked["sync_state"] != "synced" or linked["odoo_pos_config_id"] != config_id:
+        log.info("backfill_register_linked", register_id=linked.id, pos_config_id=config_id)
+        if linked.sync_state != "synced" or linked.odoo_pos_config_id != config_id:
             raise BackfillError(
-                f"register {linked['id']} was not linked to pos.config {config_id}: it is "
-                f"{linked['sync_state']} with pos.config {linked['odoo_pos_config_id']}"
+                f"register {linked.id} was not linked to pos.config {config_id}: it is "
+                f"{linked.sync_state} with pos.config {linked.odoo_pos_config_id}"
             )
-        report.registers_linked[config_id] = UUID(linked["id"])
-        targets[config_id] = Target(UUID(linked["id"]), shops[linked["shop_id"]]["currency"])
+        report.registers_linked[config_id] = UUID(linked.id)
+        targets[config_id] = Target(UUID(linked.id), shops[linked.shop_id].currency)
     return targets
 
 
-def _shop_for_new_registers(shops: list[dict[str, Any]], shop_id: UUID | None) -> dict[str, Any]:
+def _shop_for_new_registers(shops: list[ShopSeen], shop_id: UUID | None) -> ShopSeen:
     if shop_id is not None:
         for shop in shops:
-            if shop["id"] == str(shop_id):
+            if shop.id == str(shop_id):
                 return shop
         raise BackfillError(f"the tenant has no shop {shop_id}")
     if len(shops) == 1:
         return shops[0]
     if not shops:
         raise BackfillError("the tenant has no shop to put the Odoo registers in; create one")
-    names = ", ".join(f"{s['name']} ({s['id']})" for s in shops)
+    names = ", ".join(f"{s.name} ({s.id})" for s in shops)
     raise BackfillError(
         f"some pos.configs have no register here and the tenant has several shops ({names}); "
         "name the one for them with --shop"
@@ -185,19 +187,13 @@ async def run_backfill(
     return report
 
 
-def _add(report: BackfillReport, summary: dict[str, Any]) -> None:
+def _add(report: BackfillReport, summary: ImportSummary) -> None:
     for name in ("sessions", "orders", "refunds"):
         counts: Counts = getattr(report, name)
-        counts.new += summary[name]["new"]
-        counts.already_present += summary[name]["already_present"]
-    for item in summary["skipped_orders"]:
-        report.skipped.append(
-            Skipped("order", item["odoo_order_id"], item["reason"], item["detail"])
-        )
-    for item in summary["skipped_refunds"]:
-        report.skipped.append(
-            Skipped("refund", item["odoo_order_id"], item["reason"], item["detail"])
-        )
+        imported: Imported = getattr(summary, name)
+        counts.new += imported.new
+        counts.already_present += imported.already_present
+    report.skipped += summary.skipped
 
 
 async def backfill(
@@ -210,9 +206,9 @@ async def backfill(
 ) -> BackfillReport:
     """One run for one tenant: checks the token, reads its Odoo, sends what is not here yet."""
     tenant_id = options.tenant_id
-    tenant = await api.tenant(tenant_id)
-    if tenant["tier"] != "pro":
-        raise BackfillError(f"tenant {tenant_id} is on {tenant['tier']}, not Pro: no Odoo history")
+    tier = await api.tenant_tier(tenant_id)
+    if tier != "pro":
+        raise BackfillError(f"tenant {tenant_id} is on {tier}, not Pro: no Odoo history")
     async with pool.acquire() as conn:
         settings = await repo.settings(conn, tenant_id)
     if settings is None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import httpx
+
+from odoo_connector.backfill.plan import Skipped
 
 # The orders service learns a new register from an event: its import says "retry shortly".
 REGISTER_WAIT_DELAYS_S = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
@@ -16,6 +19,80 @@ REGISTER_WAIT_DELAYS_S = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 class BackfillError(Exception):
     """The run cannot go on; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class ShopSeen:
+    id: str
+    name: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class RegisterSeen:
+    id: str
+    shop_id: str
+    receipt_prefix: str
+    sync_state: str
+    odoo_pos_config_id: int | None
+
+
+@dataclass(frozen=True)
+class PaymentMethodSeen:
+    code: str
+    kind: str
+    active: bool
+    odoo_payment_method_id: int | None
+
+
+@dataclass(frozen=True)
+class Imported:
+    new: int
+    already_present: int
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """The orders service's answer to one import batch."""
+
+    sessions: Imported
+    orders: Imported
+    refunds: Imported
+    skipped: tuple[Skipped, ...]
+
+
+def _shop(item: dict[str, Any]) -> ShopSeen:
+    return ShopSeen(item["id"], item["name"], item["currency"])
+
+
+def _register(item: dict[str, Any]) -> RegisterSeen:
+    return RegisterSeen(
+        item["id"],
+        item["shop_id"],
+        item["receipt_prefix"],
+        item["sync_state"],
+        item.get("odoo_pos_config_id"),
+    )
+
+
+def _method(item: dict[str, Any]) -> PaymentMethodSeen:
+    return PaymentMethodSeen(
+        item["code"], item["kind"], item["active"], item.get("odoo_payment_method_id")
+    )
+
+
+def _summary(body: dict[str, Any]) -> ImportSummary:
+    def imported(name: str) -> Imported:
+        return Imported(body[name]["new"], body[name]["already_present"])
+
+    skipped = [
+        Skipped(kind, item["odoo_order_id"], item["reason"], item["detail"])
+        for kind, key in (("order", "skipped_orders"), ("refund", "skipped_refunds"))
+        for item in body[key]
+    ]
+    return ImportSummary(
+        imported("sessions"), imported("orders"), imported("refunds"), tuple(skipped)
+    )
 
 
 class ServicesApi:
@@ -63,27 +140,27 @@ class ServicesApi:
             if not cursor:
                 return items
 
-    async def tenant(self, tenant_id: UUID) -> dict[str, Any]:
+    async def tenant_tier(self, tenant_id: UUID) -> str:
         response = await self._call(self._registers, "GET", f"/v1/tenants/{tenant_id}")
         if response.status_code == 404:
             raise BackfillError(f"the admin token is not a token of tenant {tenant_id}")
         if response.status_code != 200:
             raise BackfillError(f"reading tenant {tenant_id}: {_detail(response)}")
-        tenant: dict[str, Any] = response.json()
-        return tenant
+        tier: str = response.json()["tier"]
+        return tier
 
-    async def shops(self) -> list[dict[str, Any]]:
-        return await self._all("/v1/shops")
+    async def shops(self) -> list[ShopSeen]:
+        return [_shop(item) for item in await self._all("/v1/shops")]
 
-    async def registers(self) -> list[dict[str, Any]]:
-        return await self._all("/v1/registers")
+    async def registers(self) -> list[RegisterSeen]:
+        return [_register(item) for item in await self._all("/v1/registers")]
 
-    async def payment_methods(self) -> list[dict[str, Any]]:
-        return await self._all("/v1/payment-methods")
+    async def payment_methods(self) -> list[PaymentMethodSeen]:
+        return [_method(item) for item in await self._all("/v1/payment-methods")]
 
     async def create_register(
         self, shop_id: str, name: str, prefixes: list[str], pos_config_id: int
-    ) -> dict[str, Any]:
+    ) -> RegisterSeen:
         """A register linked to its pos.config from birth, so no create is ever queued for it."""
         for prefix in prefixes:
             response = await self._call(
@@ -96,28 +173,26 @@ class ServicesApi:
                 continue
             if response.status_code != 201:
                 raise BackfillError(f"creating register {name!r}: {_detail(response)}")
-            created: dict[str, Any] = response.json()
-            return created
+            return _register(response.json())
         raise BackfillError(f"the receipt prefixes {', '.join(prefixes)} are all taken")
 
-    async def link_register(self, register_id: str, pos_config_id: int) -> dict[str, Any]:
-        linked: dict[str, Any] = await self._ok(
+    async def link_register(self, register_id: str, pos_config_id: int) -> RegisterSeen:
+        linked = await self._ok(
             self._registers,
             "PATCH",
             f"/v1/registers/{register_id}",
             json={"odoo_pos_config_id": pos_config_id},
         )
-        return linked
+        return _register(linked)
 
     async def import_batch(
         self, body: dict[str, Any], sleep: Callable[[float], Any] = asyncio.sleep
-    ) -> dict[str, Any]:
+    ) -> ImportSummary:
         """Sends one batch, waiting while the orders service does not know a new register."""
         for delay in (*REGISTER_WAIT_DELAYS_S, None):
             response = await self._call(self._orders, "POST", "/v1/imports/orders", json=body)
             if response.status_code == 200:
-                summary: dict[str, Any] = response.json()
-                return summary
+                return _summary(response.json())
             if response.status_code == 422 and "retry shortly" in response.text and delay:
                 await sleep(delay)
                 continue
