@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
-from reporting.handlers import Actor, ChatSettings, ReportQueries
+from reporting.handlers import ChatSettings, ReportQueries
 from reporting.http_models import (
     ChatConfigPublic,
     ChatConfigUpdate,
@@ -19,6 +19,7 @@ from reporting.http_models import (
     SessionReportPublic,
 )
 from reporting.settings import ReportingSettings
+from shared.actor import Actor
 from shared.auth import Claims, Role, allow_roles
 from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler

@@ -10,26 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import date, time
-from typing import Any
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
 import structlog
 from prometheus_client import Counter
 
-from reporting import repository as repo
 from reporting.chat_messages import daily_message, shift_close_message
-from reporting.domain import daily_report_due, parse_cutoff, retry_delay_s
-from reporting.handlers import PRODUCER, ReportQueries
+from reporting.domain.business_calendar import daily_report_due, parse_cutoff
+from reporting.domain.chat import SendRetryPolicy, after_failed_send
+from reporting.events import daily_report_ready
+from reporting.handlers import ReportQueries
+from reporting.repository import chat
+from reporting.repository.chat import DueNotification, ShopSchedule
 from reporting.settings import ReportingSettings
 from reporting.telegram_client import ChatSendError, TelegramClient
-from shared.events.contracts import ReportDailyReady
-from shared.events.envelope import EventEnvelope
 from shared.outbox import add_event
 from shared.postgres import Db
 from shared.secret_box import SecretBox, SecretKeyError
-from shared.structured_logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +51,11 @@ class Notifier:
         self._box = box
         self._telegram = telegram
         self.default_report_time = parse_cutoff(settings.default_daily_report_time)
+        self._retry_policy = SendRetryPolicy(
+            max_attempts=settings.notify_max_attempts,
+            base_s=settings.notify_retry_base_s,
+            max_s=settings.notify_retry_max_s,
+        )
         self._wake = asyncio.Event()
         # Completed rounds, so a test can wait for "it looked again" instead of sleeping.
         self.rounds = 0
@@ -80,109 +84,82 @@ class Notifier:
         now = self._queries.clock()
         claimed = 0
         async with self._pool.acquire() as db:
-            shops = await repo.shops_for_daily_reports(db)
-            for shop in shops:
-                report_time: time = shop["daily_report_time"] or self.default_report_time
-                timezone = shop["tenant_timezone"] or shop["timezone"]
-                day = daily_report_due(now, report_time, timezone, shop["business_day_cutoff"])
+            for shop in await chat.shops_for_daily_reports(db):
+                day = self._due_day(shop, now)
                 if day is None:
                     continue
-                tenant_id, shop_id = shop["tenant_id"], shop["shop_id"]
-                if await repo.daily_already_claimed(db, tenant_id, shop_id, day):
+                tenant_id, shop_id = shop.tenant_id, shop.shop_id
+                if await chat.daily_already_claimed(db, tenant_id, shop_id, day):
                     continue
-                if not await repo.had_activity(db, tenant_id, shop_id, day):
+                if not await chat.had_activity(db, tenant_id, shop_id, day):
                     continue
-                if await self._claim_daily(db, tenant_id, shop_id, day, shop["chat_enabled"]):
+                if await self._claim_daily(db, tenant_id, shop_id, day, shop.chat_enabled):
                     claimed += 1
         return claimed
+
+    def _due_day(self, shop: ShopSchedule, now: datetime) -> date | None:
+        # The report time is the tenant's (one chat for all its shops), read in its timezone.
+        return daily_report_due(
+            now,
+            shop.daily_report_time or self.default_report_time,
+            shop.tenant_timezone or shop.timezone,
+            shop.business_day_cutoff,
+        )
 
     async def _claim_daily(
         self, db: Db, tenant_id: UUID, shop_id: UUID, day: date, send: bool
     ) -> bool:
         report = await self._queries.daily_report_of(tenant_id, shop_id, day)
         async with db.transaction():
-            message = daily_message(report)
-            if not await repo.claim_daily(db, tenant_id, shop_id, day, send, message):
+            if not await chat.claim_daily(db, tenant_id, shop_id, day, send, daily_message(report)):
                 return False
-            totals = report.totals
-            event = ReportDailyReady(
-                shop_id=shop_id,
-                business_date=day,
-                currency=report.currency or "",
-                order_count=totals.order_count,
-                refund_count=totals.refund_count,
-                gross=totals.gross,
-                refunds=totals.refunds,
-                net=totals.net,
-                registers_still_open=len(report.registers_still_open),
-            )
-            await add_event(
-                db,
-                EventEnvelope.wrap(
-                    event,
-                    tenant_id=tenant_id,
-                    aggregate_id=shop_id,
-                    # One daily event per shop and date: the date orders them.
-                    aggregate_version=day.toordinal(),
-                    producer=PRODUCER,
-                    correlation_id=current_correlation_id(),
-                ),
-            )
+            await add_event(db, daily_report_ready(tenant_id, shop_id, day, report))
         log.info("daily_report_claimed", shop_id=str(shop_id), business_date=day.isoformat())
         return True
 
     async def send_next(self) -> bool:
         """Sends one due message; False when none is due."""
         async with self._pool.acquire() as db, db.transaction():
-            row = await repo.next_due_notification(db)
-            if row is None:
+            due = await chat.next_due_notification(db)
+            if due is None:
                 return False
-            await self._send(db, row)
+            await self._send(db, due)
             return True
 
-    async def _send(self, db: Db, row: Any) -> None:
-        kind, attempts = row["kind"], row["attempts"] + 1
-        if not row["enabled"] or row["bot_token_encrypted"] is None:
-            await repo.mark_notification(db, row["id"], state="skipped", error="chat disabled")
+    async def _send(self, db: Db, due: DueNotification) -> None:
+        kind, attempts = due.kind, due.attempts + 1
+        if not due.enabled or due.bot_token_encrypted is None or due.chat_id is None:
+            await chat.mark_notification(db, due.id, state="skipped", error="chat disabled")
             CHAT_MESSAGES.labels(kind, "skipped").inc()
             return
         try:
-            text = await self._render(row)
-            token = self._box.open(row["bot_token_encrypted"])
-            await self._telegram.send_message(token, row["chat_id"], text)
+            text = await self._render(due)
+            token = self._box.open(due.bot_token_encrypted)
+            await self._telegram.send_message(token, due.chat_id, text)
         except (ChatSendError, SecretKeyError) as error:
             hint = error.retry_after_s if isinstance(error, ChatSendError) else None
-            if attempts >= self._settings.notify_max_attempts:
-                await repo.mark_notification(db, row["id"], state="failed", error=str(error))
+            failed = after_failed_send(attempts, self._retry_policy, hint)
+            if failed.retry_in_s is None:
+                await chat.mark_notification(db, due.id, state="failed", error=str(error))
                 CHAT_MESSAGES.labels(kind, "failed").inc()
                 log.error("chat_message_given_up", kind=kind, attempts=attempts, error=str(error))
                 return
-            delay = max(
-                hint or 0.0,
-                retry_delay_s(
-                    attempts,
-                    self._settings.notify_retry_base_s,
-                    self._settings.notify_retry_max_s,
-                ),
-            )
-            await repo.mark_notification(
-                db, row["id"], state="pending", error=str(error), retry_in_s=delay
+            await chat.mark_notification(
+                db, due.id, state="pending", error=str(error), retry_in_s=failed.retry_in_s
             )
             CHAT_MESSAGES.labels(kind, "retry").inc()
             log.warning("chat_message_retry", kind=kind, attempts=attempts, error=str(error))
             return
-        await repo.mark_notification(db, row["id"], state="sent")
+        await chat.mark_notification(db, due.id, state="sent")
         CHAT_MESSAGES.labels(kind, "sent").inc()
-        log.info("chat_message_sent", kind=kind, notification_id=row["id"])
+        log.info("chat_message_sent", kind=kind, notification_id=due.id)
 
-    async def _render(self, row: Any) -> str:
-        if row["message"] is not None:
-            message: str = row["message"]
-            return message
-        if row["kind"] == "shift_close":
-            report = await self._queries.session_report_of(row["tenant_id"], row["session_id"])
+    async def _render(self, due: DueNotification) -> str:
+        # A daily report's text is kept from its claim, so every retry sends the same message.
+        if due.message is not None:
+            return due.message
+        if due.kind == "shift_close" and due.session_id is not None:
+            report = await self._queries.session_report_of(due.tenant_id, due.session_id)
             return shift_close_message(report)
-        daily = await self._queries.daily_report_of(
-            row["tenant_id"], row["shop_id"], row["business_date"]
-        )
+        daily = await self._queries.daily_report_of(due.tenant_id, due.shop_id, due.business_date)
         return daily_message(daily)

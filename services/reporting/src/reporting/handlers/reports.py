@@ -1,0 +1,255 @@
+"""Answering reports: the dashboard, the daily report, the sales report, the X/Z session report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+import asyncpg
+
+from reporting import http_mappers as to_http
+from reporting.domain.business_calendar import business_date, period_problem
+from reporting.domain.figures import (
+    RegisterFigures,
+    SalesGroupFigures,
+    groups_by_day,
+    groups_by_hour,
+    groups_by_payment_method,
+    groups_by_product,
+    groups_by_register,
+    sum_totals,
+    sync_status,
+)
+from reporting.domain.session_figures import (
+    cash_drawer,
+    integration_status,
+    report_type,
+    sales_summary,
+    tender_lines,
+)
+from reporting.http_models import (
+    DailyReportPublic,
+    DashboardPublic,
+    SalesGroupBy,
+    SalesReportPublic,
+    SessionReportPublic,
+)
+from reporting.repository import day_reports, session_reports
+from reporting.repository.day_reports import OpenSessionRow, ShopRow
+from shared.actor import Actor
+from shared.auth import Role
+from shared.errors import InvalidRequestError, NotFoundError
+from shared.postgres import Db
+
+TOP_PRODUCTS = 10
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ReportQueries:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock = utc_now) -> None:
+        self._pool = pool
+        self.clock = clock
+
+    async def _shop(self, db: Db, tenant_id: UUID, shop_id: UUID) -> ShopRow:
+        shop = await day_reports.get_shop(db, tenant_id, shop_id)
+        if shop is None:
+            raise NotFoundError(
+                f"No shop {shop_id} exists, or it has had no registers or sales yet."
+            )
+        return shop
+
+    async def dashboard(self, actor: Actor, shop_id: UUID) -> DashboardPublic:
+        now, tenant_id = self.clock(), actor.tenant_id
+        async with self._pool.acquire() as db:
+            shop = await self._shop(db, tenant_id, shop_id)
+            today = business_date(now, shop.timezone, shop.business_day_cutoff)
+            figures = await day_reports.day_totals_by_register(db, tenant_id, shop_id, today, today)
+            by_register = {f.register_id: f for f in figures}
+            open_sessions: dict[UUID, OpenSessionRow] = {}
+            for opened in await day_reports.open_sessions_of_shop(db, tenant_id, shop_id):
+                open_sessions[opened.register_id] = opened  # the latest opened wins
+            mentioned = sorted(set(by_register) | set(open_sessions))
+            registers = await day_reports.registers_of_shop(db, tenant_id, shop_id, mentioned)
+            takings = await day_reports.session_takings(
+                db, tenant_id, [s.session_id for s in open_sessions.values()]
+            )
+            last_orders = await day_reports.last_order_at(
+                db, tenant_id, [r.register_id for r in registers]
+            )
+        cards = []
+        for register in registers:
+            rid = register.register_id
+            session = open_sessions.get(rid)
+            is_pro = "pro" in (register.tier, shop.tenant_tier)
+            cards.append(
+                to_http.register_card(
+                    register,
+                    today=by_register.get(rid),
+                    open_session=to_http.open_session_card(session, takings[session.session_id])
+                    if session
+                    else None,
+                    last_order_at=last_orders.get(rid),
+                    odoo_sync=sync_status(by_register.get(rid)) if is_pro else None,
+                )
+            )
+        return DashboardPublic(
+            shop_id=shop_id,
+            shop_name=shop.name,
+            business_date=today,
+            timezone=shop.timezone,
+            currency=shop.currency,
+            generated_at=now,
+            totals=to_http.totals_public(sum_totals(f.counters for f in figures)),
+            registers=cards,
+        )
+
+    async def daily_report(self, actor: Actor, shop_id: UUID, day: date) -> DailyReportPublic:
+        return await self.daily_report_of(actor.tenant_id, shop_id, day)
+
+    async def daily_report_of(self, tenant_id: UUID, shop_id: UUID, day: date) -> DailyReportPublic:
+        async with self._pool.acquire() as db:
+            shop = await self._shop(db, tenant_id, shop_id)
+            by_register = await day_reports.day_totals_by_register(db, tenant_id, shop_id, day, day)
+            hours = await day_reports.totals_by_local_hour(
+                db, tenant_id, shop_id, day, day, shop.timezone
+            )
+            methods = await day_reports.payment_method_totals(db, tenant_id, shop_id, day, day)
+            taxes = await session_reports.day_taxes(db, tenant_id, shop_id, day)
+            products = await day_reports.product_totals(
+                db, tenant_id, shop_id, day, day, TOP_PRODUCTS
+            )
+            refunds = await day_reports.refunds_of_day(db, tenant_id, shop_id, day)
+            sessions = await day_reports.sessions_of_day(db, tenant_id, shop_id, day)
+            still_open = await day_reports.open_sessions_of_shop(db, tenant_id, shop_id, up_to=day)
+            registers = await day_reports.registers_of_shop(
+                db, tenant_id, shop_id, [r.register_id for r in by_register]
+            )
+        names = {r.register_id: r.name for r in registers}
+        return DailyReportPublic(
+            shop_id=shop_id,
+            shop_name=shop.name,
+            business_date=day,
+            timezone=shop.timezone,
+            currency=shop.currency,
+            generated_at=self.clock(),
+            complete=not still_open,
+            totals=to_http.totals_public(sum_totals(r.counters for r in by_register)),
+            by_register=to_http.register_totals(by_register, names),
+            by_payment_method=to_http.payment_method_totals(methods),
+            taxes=to_http.tax_rows(taxes),
+            by_hour=to_http.hour_totals(hours, shop.business_day_cutoff),
+            top_products=[to_http.product_totals(p) for p in products],
+            refunds=[to_http.refund_entry(r) for r in refunds],
+            sessions=[to_http.session_entry(s) for s in sessions],
+            registers_still_open=[to_http.open_register(s) for s in still_open],
+        )
+
+    async def sales_report(
+        self, actor: Actor, shop_id: UUID, first: date, last: date, group_by: SalesGroupBy
+    ) -> SalesReportPublic:
+        problem = period_problem(first, last)
+        if problem is not None:
+            raise InvalidRequestError(problem, field="to")
+        tenant_id = actor.tenant_id
+        async with self._pool.acquire() as db:
+            shop = await self._shop(db, tenant_id, shop_id)
+            registers = await day_reports.day_totals_by_register(
+                db, tenant_id, shop_id, first, last
+            )
+            groups = await self._sales_groups(db, tenant_id, shop, first, last, group_by, registers)
+        return SalesReportPublic(
+            shop_id=shop_id,
+            currency=shop.currency,
+            timezone=shop.timezone,
+            from_date=first,
+            to_date=last,
+            group_by=group_by,
+            totals=to_http.totals_public(sum_totals(r.counters for r in registers)),
+            groups=[to_http.sales_group(g) for g in groups],
+        )
+
+    async def _sales_groups(
+        self,
+        db: Db,
+        tenant_id: UUID,
+        shop: ShopRow,
+        first: date,
+        last: date,
+        group_by: SalesGroupBy,
+        registers: list[RegisterFigures],
+    ) -> list[SalesGroupFigures]:
+        shop_id = shop.shop_id
+        if group_by == "day":
+            days = await day_reports.totals_by_day(db, tenant_id, shop_id, first, last)
+            return groups_by_day(days)
+        if group_by == "hour":
+            hours = await day_reports.totals_by_local_hour(
+                db, tenant_id, shop_id, first, last, shop.timezone
+            )
+            return groups_by_hour(hours, shop.business_day_cutoff)
+        if group_by == "register":
+            named = await day_reports.registers_of_shop(
+                db, tenant_id, shop_id, [r.register_id for r in registers]
+            )
+            return groups_by_register(registers, {r.register_id: r.name for r in named})
+        if group_by == "payment_method":
+            methods = await day_reports.payment_method_totals(db, tenant_id, shop_id, first, last)
+            return groups_by_payment_method(methods)
+        products = await day_reports.product_totals(db, tenant_id, shop_id, first, last, None)
+        return groups_by_product(products)
+
+    async def session_report(self, actor: Actor, session_id: UUID) -> SessionReportPublic:
+        tenant_id = actor.tenant_id
+        async with self._pool.acquire() as db:
+            session = await session_reports.get_session(db, tenant_id, session_id)
+            if session is None:
+                raise NotFoundError(
+                    f"No session {session_id} exists (or its opening has not reached reports yet)."
+                )
+            actor.check_register(session.register_id, "read the report of a session")
+            orders = await session_reports.session_order_summary(db, tenant_id, session_id)
+            refunds = await session_reports.session_refund_summary(db, tenant_id, session_id)
+            tenders = await session_reports.session_tenders(db, tenant_id, session_id)
+            taxes = await session_reports.session_taxes(db, tenant_id, session_id)
+            products = await session_reports.session_products(db, tenant_id, session_id)
+            hours = await session_reports.session_hours(db, tenant_id, session_id, session.timezone)
+        drawer = cash_drawer(session.cash, tenders)
+        return SessionReportPublic(
+            report_type=report_type(session.cash),
+            tenant_name=session.tenant_name,
+            shop_id=session.shop_id,
+            shop_name=session.shop_name,
+            register_id=session.register_id,
+            register_name=session.register_name,
+            receipt_prefix=session.receipt_prefix,
+            session_id=session.session_id,
+            business_date=session.business_date,
+            opened_at=session.opened_at,
+            closed_at=session.closed_at,
+            generated_at=self.clock(),
+            opened_by=session.opened_by,
+            closed_by=session.closed_by,
+            closing_note=session.closing_note,
+            currency=session.currency,
+            timezone=session.timezone,
+            first_receipt_number=orders.first_receipt,
+            last_receipt_number=orders.last_receipt,
+            receipt_count=orders.order_count,
+            sales=to_http.sales_summary(sales_summary(orders, refunds)),
+            tenders=[to_http.tender_row(line) for line in tender_lines(tenders, drawer)],
+            taxes=to_http.tax_rows(taxes),
+            cash_drawer=to_http.cash_drawer(drawer),
+            by_product=[to_http.product_totals(p) for p in products],
+            by_hour=to_http.hour_totals(hours, session.business_day_cutoff),
+            integration=to_http.integration_status(
+                integration_status(session.register_tier, session.tenant_tier, orders)
+            ),
+        )
+
+    async def session_report_of(self, tenant_id: UUID, session_id: UUID) -> SessionReportPublic:
+        return await self.session_report(Actor(tenant_id, "reporting", Role.ADMIN), session_id)
