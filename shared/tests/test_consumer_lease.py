@@ -10,6 +10,7 @@ from typing import Any
 import aio_pika
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
 
 from shared.broker import QueueSpec, Topology, delete_topology
 from shared.consumer import EventConsumer
@@ -114,19 +115,16 @@ async def test_a_replica_whose_lease_connection_dies_stops_consuming_until_it_ho
     await replica.consumer.attach()
     try:
         await eventually(lambda: _true(replica.consumer.consuming), what="consuming")
-        admin = await asyncpg.connect(database_url)
-        try:
-            # The server ends the lease's session, as a database restart would.
-            ended = await admin.fetchval(
-                """SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
-                   WHERE l.locktype = 'advisory' AND l.objid::bigint =
-                     (hashtextextended($1, 0) & 4294967295)""",
-                replica.lease.name,
-            )
-        finally:
-            await admin.close()
-        assert ended == 1
-        await eventually(lambda: _true(not replica.consumer.consuming), what="consuming stopped")
+        with capture_logs() as logs:
+            await _end_the_lease_session(database_url, replica.lease.name)
+
+            def said(event: str) -> bool:
+                return any(entry["event"] == event for entry in logs)
+
+            # The gap between stopping and consuming again can be shorter than a poll: the
+            # log says it happened.
+            await eventually(lambda: _true(said("consumer_lease_lost")), what="the lease lost")
+            await eventually(lambda: _true(said("consumer_lease_taken")), what="taken again")
         await eventually(lambda: _true(replica.consumer.consuming), what="consuming again")
         published = await _publish(amqp_url, topology.exchange, 3)
         await eventually(
@@ -134,6 +132,21 @@ async def test_a_replica_whose_lease_connection_dies_stops_consuming_until_it_ho
         )
     finally:
         await replica.consumer.stop()
+
+
+async def _end_the_lease_session(database_url: str, lease: str) -> None:
+    """The server ends the session holding the lease's lock, as a database restart would."""
+    admin = await asyncpg.connect(database_url)
+    try:
+        ended = await admin.fetchval(
+            """SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
+               WHERE l.locktype = 'advisory'
+                 AND l.objid::bigint = (hashtextextended($1, 0) & 4294967295)""",
+            lease,
+        )
+    finally:
+        await admin.close()
+    assert ended == 1
 
 
 async def _true(value: bool) -> bool:

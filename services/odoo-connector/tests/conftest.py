@@ -32,6 +32,9 @@ def settings(database_url: str, amqp_url: str, broker_namespace: str) -> Connect
         wait_ms=50,
         predecessor_wait_max_s=5,
         predecessor_hold_ms=200,
+        # Short, so the wait rounds behind it are what these tests see; test_in_flow_holds.py
+        # holds with the production value.
+        flow_hold_s=0.3,
         odoo_timeout_s=5,
         breaker_failure_threshold=3,
         breaker_probe_initial_s=0.05,

@@ -41,7 +41,7 @@ async def _standing_by(world: ConnectorWorld) -> float:
     )
 
 
-async def test_with_two_replicas_one_takes_the_orders_queue_and_a_registers_orders_go_in_full_batches(
+async def test_with_two_replicas_one_consumes_and_a_registers_orders_go_in_full_batches(
     world: ConnectorWorld, settings: ConnectorSettings
 ) -> None:
     async with (

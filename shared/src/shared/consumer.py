@@ -250,15 +250,22 @@ class EventConsumer:
             await self._attach_now()
         elif self._leased is None:
             _LEASED.add(self)
+            # A free lease is taken and consumed from before this returns, so the process is
+            # ready once attached; a taken one leaves it standing by, which is ready too.
+            held = await self._lease.try_acquire()
+            if held:
+                await self._attach_now()
             self._leased = asyncio.create_task(
-                self._consume_while_leased(self._lease), name=f"lease {self.name}"
+                self._consume_while_leased(self._lease, held), name=f"lease {self.name}"
             )
 
-    async def _consume_while_leased(self, lease: QueueLease) -> None:
+    async def _consume_while_leased(self, lease: QueueLease, held: bool) -> None:
         while True:
-            await lease.acquire()
-            await self._attach_now()
+            if not held:
+                await lease.acquire()
+                await self._attach_now()
             await lease.lost()
+            held = False
             # Its messages go back to the queue, in order, for the next holder.
             await self._detach()
 

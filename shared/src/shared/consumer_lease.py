@@ -41,12 +41,13 @@ class QueueLease:
         """Returns once this process holds the lease; tries again every `retry_s`, through
         database outages too."""
         while True:
-            if await self._try_acquire():
+            if await self.try_acquire():
                 log.info("consumer_lease_taken", lease=self.name)
                 return
             await asyncio.sleep(self._retry_s)
 
-    async def _try_acquire(self) -> bool:
+    async def try_acquire(self) -> bool:
+        """Takes the lease if it is free; False if another holds it or the database is away."""
         try:
             conn = await self._pool.acquire(timeout=self._retry_s * 5)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):

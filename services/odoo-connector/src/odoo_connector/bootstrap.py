@@ -147,14 +147,22 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
         # One replica at a time takes the orders' queue, so a register's orders reach it in
         # the order they were published and go in full batches; the others stand by.
         orders_lease = QueueLease(backbone.pool, f"{settings.schema_name}/{orders.name}")
-        for name, spec, preparers, policy, lease in (
-            ("connector.odoo", orders, odoo_preparers(handlers), retry_policy, orders_lease),
+        for name, spec, preparers, policy, lease, prefetch in (
+            (
+                "connector.odoo",
+                orders,
+                odoo_preparers(handlers),
+                retry_policy,
+                orders_lease,
+                settings.orders_prefetch,
+            ),
             (
                 "connector.registers",
                 registers_queue(settings),
                 register_preparers(handlers),
                 register_retry_policy,
                 None,
+                settings.consumer_prefetch,
             ),
         ):
             backbone.consumers.append(
@@ -166,9 +174,10 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
                     lanes=lanes,
                     odoo_back=breakers.wait_until_back,
                     outage_hold_s=settings.outage_hold_s,
+                    flow_hold_s=settings.flow_hold_s,
                     pool=backbone.pool,
                     amqp_url=settings.amqp_url,
-                    prefetch=settings.consumer_prefetch,
+                    prefetch=prefetch,
                     failure_policy=policy,
                     reconnect_interval_s=settings.broker_reconnect_interval_s,
                     on_dead_letter=handlers.report_dead_letter,

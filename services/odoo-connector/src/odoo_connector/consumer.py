@@ -12,6 +12,7 @@ from odoo_connector.odoo_pos import OdooOutage
 from odoo_connector.register_lanes import RegisterLanes, Ticket
 from shared.consumer import EVENTS_CONSUMED, EVENTS_DUPLICATE, EventConsumer, Handler
 from shared.events.envelope import EventData, EventEnvelope
+from shared.retry_topology import WaitForPrerequisite
 
 REFERENCE_EVENTS = (
     "tenant.created",
@@ -31,6 +32,23 @@ REGISTER_EVENTS = ("register.created", "register.updated")
 Prepare = Callable[[EventEnvelope, Any, Ticket], Awaitable[Apply]]
 # Returns once Odoo at the endpoint is back (its breaker closed), or after the time given.
 OdooBack = Callable[[OdooEndpoint, float], Awaitable[None]]
+
+# Waits for what comes earlier in a register's own flow: its previous order, a refund's
+# original, the till session's opening, the previous till session's close in Odoo. The queue has
+# one consumer (its lease) and delivers in publish order, so what is waited for is already in
+# this process or right behind: held here it goes within moments. A wait round would put the
+# message behind everything delivered since, and each of its successors a round behind it.
+IN_FLOW_WAITS = frozenset(
+    {
+        "previous_order_not_sent",
+        "original_not_in_odoo",
+        "till_session_not_known",
+        "previous_session_not_closed",
+        "session_orders_not_in_odoo",
+    }
+)
+_FIRST_FLOW_PAUSE_S = 0.05
+_LAST_FLOW_PAUSE_S = 1.0
 
 
 def reference_handlers(handlers: ConnectorHandlers) -> Mapping[str, Handler]:
@@ -65,7 +83,8 @@ class OdooEventConsumer(EventConsumer):
     Through an Odoo outage the message is held here, not sent round the wait queue: the queue
     keeps the registers' order behind it, and when the breaker closes every held message goes
     at once, in order, in full batches (wait rounds would bring them back shuffled, each order
-    then waiting a round for its predecessor)."""
+    then waiting a round for its predecessor). So is a message waiting for what comes earlier
+    in its register's flow (IN_FLOW_WAITS), for a while."""
 
     def __init__(
         self,
@@ -74,6 +93,7 @@ class OdooEventConsumer(EventConsumer):
         lanes: RegisterLanes,
         odoo_back: OdooBack,
         outage_hold_s: float,
+        flow_hold_s: float,
         **kwargs: Any,
     ) -> None:
         # The base dispatches on the handler map's keys; the work is done by the preparers.
@@ -82,6 +102,7 @@ class OdooEventConsumer(EventConsumer):
         self._lanes = lanes
         self._odoo_back = odoo_back
         self._outage_hold_s = outage_hold_s
+        self._flow_hold_s = flow_hold_s
 
     async def _handle(self, envelope: EventEnvelope, data: EventData, handler: Handler) -> None:
         apply = await self._prepare_through_outages(envelope, data)
@@ -95,7 +116,9 @@ class OdooEventConsumer(EventConsumer):
 
     async def _prepare_through_outages(self, envelope: EventEnvelope, data: Any) -> Apply | None:
         loop = asyncio.get_running_loop()
-        hold_until: float | None = None
+        outage_until: float | None = None
+        flow_until: float | None = None
+        pause_s = _FIRST_FLOW_PAUSE_S
         while True:
             try:
                 # Taken before the first await: the lane keeps the delivery order. Held messages
@@ -105,11 +128,21 @@ class OdooEventConsumer(EventConsumer):
                     return await self._prepare(envelope, data, ticket)
             except OdooOutage as outage:
                 now = loop.time()
-                hold_until = hold_until or now + self._outage_hold_s
-                if now >= hold_until:
+                outage_until = outage_until or now + self._outage_hold_s
+                if now >= outage_until:
                     raise
                 with self.holding_message():
-                    await self._odoo_back(outage.endpoint, hold_until - now)
+                    await self._odoo_back(outage.endpoint, outage_until - now)
+            except WaitForPrerequisite as waiting:
+                if waiting.reason not in IN_FLOW_WAITS:
+                    raise
+                now = loop.time()
+                flow_until = flow_until or now + self._flow_hold_s
+                if now >= flow_until:
+                    raise
+                with self.holding_message():
+                    await asyncio.sleep(min(pause_s, flow_until - now))
+                pause_s = min(2 * pause_s, _LAST_FLOW_PAUSE_S)
 
     async def _prepare(
         self, envelope: EventEnvelope, data: EventData, ticket: Ticket

@@ -49,6 +49,13 @@ class ConnectorSettings(ServiceSettings):
     # it waits in wait rounds. Below RabbitMQ's consumer_timeout (30 min by default), which
     # would close the channel on a message unacknowledged longer.
     outage_hold_s: float = Field(default=600.0, gt=0)
+    # A message waiting for what comes earlier in its register's flow (the previous order, a
+    # refund's original, the previous till session's close) is held in the process this long
+    # before it takes wait rounds; see consumer.IN_FLOW_WAITS.
+    flow_hold_s: float = Field(default=30.0, gt=0)
+    # The orders' queue has one consumer at a time (its lease): a prefetch that holds a whole
+    # backlog lets what a held message waits for be delivered behind it.
+    orders_prefetch: int = Field(default=500, ge=1)
     breaker_failure_threshold: int = Field(default=3, ge=1)
     breaker_probe_initial_s: float = Field(default=1.0, gt=0)
     breaker_probe_max_s: float = Field(default=60.0, gt=0)
