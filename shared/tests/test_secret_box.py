@@ -25,6 +25,11 @@ def test_a_new_key_put_first_seals_what_is_saved_from_then_on() -> None:
         SecretBox(OLD_KEY, SETTING).open(sealed)
 
 
+def test_a_replica_listing_the_new_key_second_opens_what_the_others_seal_under_it() -> None:
+    sealed = SecretBox(f"{NEW_KEY},{OLD_KEY}", SETTING).seal("bot:token")
+    assert SecretBox(f"{OLD_KEY},{NEW_KEY}", SETTING).open(sealed) == "bot:token"
+
+
 def test_rotate_seals_again_under_the_new_key_so_the_old_one_can_be_retired() -> None:
     sealed = SecretBox(OLD_KEY, SETTING).seal("odoo-password")
     rotated = SecretBox(f"{NEW_KEY},{OLD_KEY}", SETTING).rotate(sealed)
