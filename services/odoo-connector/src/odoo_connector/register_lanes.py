@@ -124,27 +124,58 @@ class RegisterLanes:
                 if head.cancelled:
                     lane.pending.popleft()
                     continue
-                if head.order_key is not None:
-                    batch = self._in_key_order(lane, head)
-                    await self._run_batch(register_id, lane, batch)
+                held = await self._run_batch(register_id, lane, self._batch_from(lane, head))
+                if not held:
                     continue
-                batch = [lane.pending.popleft()]
-                while (
-                    lane.pending
-                    and len(batch) < self._batch_size
-                    and lane.pending[0].filled.is_set()
-                    and not lane.pending[0].cancelled
-                    and lane.pending[0].group == head.group
-                    and lane.pending[0].runner == head.runner
-                ):
-                    batch.append(lane.pending.popleft())
-                await self._run_batch(register_id, lane, batch)
+                # Back at the head, in their order: what queued behind them of their kind must
+                # still come after. Work of another kind behind them runs meanwhile: held orders
+                # of the next till session may wait for the close of this one, or for a
+                # refund's, which must not wait behind them.
+                lane.pending.extendleft(reversed(held))
+                other = next(
+                    (
+                        t
+                        for t in lane.pending
+                        if t.filled.is_set()
+                        and not t.cancelled
+                        and t not in held
+                        and (t.group, t.runner) != (head.group, head.runner)
+                    ),
+                    None,
+                )
+                if other is None:
+                    await asyncio.sleep(self._hold_pause_s)
+                    continue
+                still_held = await self._run_batch(register_id, lane, self._batch_from(lane, other))
+                lane.pending.extendleft(reversed(still_held))
         finally:
             lane.worker = None
             if not lane.pending:
                 self._lanes.pop(register_id, None)
             else:
                 self._kick(register_id)
+
+    def _batch_from(self, lane: _Lane, first: Ticket) -> list[Ticket]:
+        """`first` and the ready tickets of its kind that may go with it, out of the lane."""
+        if first.order_key is not None:
+            return self._in_key_order(lane, first)
+        batch = [
+            t
+            for t in lane.pending
+            if t is first
+            or (
+                t.filled.is_set()
+                and not t.cancelled
+                and t.group == first.group
+                and t.runner == first.runner
+                and t.order_key is None
+            )
+        ]
+        start = batch.index(first)
+        batch = batch[start : start + self._batch_size]
+        for ticket in batch:
+            lane.pending.remove(ticket)
+        return batch
 
     def _in_key_order(self, lane: _Lane, head: Ticket) -> list[Ticket]:
         """The head and the lane's other ready tickets of its kind, lowest keys first: an order
@@ -163,7 +194,8 @@ class RegisterLanes:
             lane.pending.remove(ticket)
         return batch
 
-    async def _run_batch(self, register_id: UUID, lane: _Lane, batch: list[Ticket]) -> None:
+    async def _run_batch(self, register_id: UUID, lane: _Lane, batch: list[Ticket]) -> list[Ticket]:
+        """Runs the batch and answers its tickets; returns those held for another try."""
         runner = batch[0].runner
         assert runner is not None
         try:
@@ -188,10 +220,7 @@ class RegisterLanes:
                 ticket.done.set_exception(result)
             else:
                 ticket.done.set_result(result)
-        if held:
-            # Back at the head, in their order: what queued behind them must still come after.
-            lane.pending.extendleft(reversed(held))
-            await asyncio.sleep(self._hold_pause_s)
+        return held
 
     @contextlib.asynccontextmanager
     async def _register_lock(self, register_id: UUID) -> AsyncIterator[Db]:
