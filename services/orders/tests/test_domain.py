@@ -15,6 +15,7 @@ from orders.domain.amounts import (
     LineAmounts,
     LineInput,
     business_date,
+    cutoff_time,
     line_amounts,
     recorded_line_amounts,
     refund_part,
@@ -205,3 +206,10 @@ def test_refund_parts_add_up_each_and_together_to_the_line(
     assert sum(p.net for p in given_back) == sold.net
     assert sum(p.tax for p in given_back) == sold.tax
     assert sum(p.total for p in given_back) == sold.total
+
+
+@pytest.mark.parametrize(
+    ("text", "cutoff"), [("04:00", time(4)), ("05:30", time(5, 30)), ("23:45:00", time(23, 45))]
+)
+def test_a_cutoff_as_events_carry_it_is_read_as_a_time_of_day(text: str, cutoff: time) -> None:
+    assert cutoff_time(text) == cutoff

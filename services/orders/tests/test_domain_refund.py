@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
 
 from orders.domain.amounts import Figures
-from orders.domain.model import GivenBack, OrderLine, Register
+from orders.domain.model import GivenBack, Order, OrderLine, Register
 from orders.domain.refund import (
+    new_refund,
     refund_lines,
     refund_payments,
     require_register_takes,
@@ -110,20 +111,84 @@ def test_the_order_is_refunded_once_every_unit_of_every_line_is_back() -> None:
     assert state_after_refund(SOLD, {LATTE: Decimal(3)}, cake) == "refunded"
 
 
+TILL = Register(
+    register_id=uuid.uuid4(),
+    tenant_id=TENANT,
+    shop_id=uuid.uuid4(),
+    name="Till 2",
+    receipt_prefix="T2",
+    active=True,
+    currency="GBP",
+    timezone="Europe/London",
+    business_day_cutoff=time(4),
+    prices_include_tax=True,
+    tenant_tier="starter",
+)
+
+
 def test_a_refund_is_paid_out_at_a_register_in_the_orders_currency() -> None:
-    register = Register(
-        register_id=uuid.uuid4(),
-        tenant_id=TENANT,
-        shop_id=uuid.uuid4(),
-        name="Till 2",
-        receipt_prefix="T2",
-        active=True,
-        currency="GBP",
-        timezone="Europe/London",
-        business_day_cutoff=time(4),
-        prices_include_tax=True,
-        tenant_tier="starter",
-    )
-    require_register_takes(register, "GBP")
+    require_register_takes(TILL, "GBP")
     with pytest.raises(InvalidRequestError, match="Refund it at a register that takes EUR"):
-        require_register_takes(register, "EUR")
+        require_register_takes(TILL, "EUR")
+
+
+def sold_order() -> Order:
+    at = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    return Order(
+        tenant_id=TENANT,
+        order_id=ORDER,
+        register_id=TILL.register_id,
+        shop_id=TILL.shop_id,
+        session_id=uuid.uuid4(),
+        receipt_number="T2-1",
+        business_date=date(2026, 3, 1),
+        created_at=at,
+        currency="GBP",
+        net_total=1500,
+        tax_total=300,
+        total=1800,
+        customer_ref=None,
+        note=None,
+        source="pos",
+        sync_state="local",
+        created_by="alice@test",
+        request_fingerprint="f0",
+        received_at=at,
+    )
+
+
+def test_a_refund_the_till_did_not_time_is_dated_by_the_shop_day_it_arrives_on() -> None:
+    body = refund((CAKE, "1"))
+    # 03:30 in London on the 5th is before the 04:00 cutoff: the 4th's trading day.
+    arrived = datetime(2026, 3, 5, 3, 30, tzinfo=UTC)
+    written = new_refund(
+        body,
+        sold_order(),
+        TILL,
+        Figures(net=500, tax=100, total=600),
+        session_id=uuid.uuid4(),
+        created_by="bob@test",
+        request_fingerprint="f1",
+        now=arrived,
+    )
+    assert (written.refund_id, written.order_id, written.currency) == (body.id, ORDER, "GBP")
+    assert (written.created_at, written.business_date) == (arrived, date(2026, 3, 4))
+    assert (written.net_total, written.tax_total, written.total) == (500, 100, 600)
+    assert (written.sync_state, written.reason) == ("local", "spilt")
+
+
+def test_a_refund_the_till_timed_keeps_the_tills_time() -> None:
+    timed = refund((CAKE, "1")).model_copy(
+        update={"created_at": datetime(2026, 3, 5, 9, tzinfo=UTC)}
+    )
+    written = new_refund(
+        timed,
+        sold_order(),
+        TILL,
+        Figures(net=500, tax=100, total=600),
+        session_id=uuid.uuid4(),
+        created_by="bob@test",
+        request_fingerprint="f1",
+        now=datetime(2026, 3, 6, 9, tzinfo=UTC),
+    )
+    assert (written.created_at, written.business_date) == (timed.created_at, date(2026, 3, 5))

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
 
-from orders.domain.model import initial_sync_state, receipt_number
-from orders.domain.sale import price_order
+from orders.domain.model import Register, initial_sync_state, receipt_number
+from orders.domain.sale import new_order, price_order, require_open_for_sale
 from orders.http_models import OrderCreate
-from shared.errors import InvalidRequestError
+from shared.errors import ConflictError, InvalidRequestError
 
 TENANT = uuid.UUID("00000000-0000-0000-0000-00000000000a")
 
@@ -20,12 +21,33 @@ def eur(amount: int) -> dict[str, Any]:
     return {"amount": amount, "currency": "EUR"}
 
 
-def order(*, line_total: int = 1200, total: int = 1200, paid: tuple[int, ...] = (1200,)) -> Any:
+TILL = Register(
+    register_id=uuid.uuid4(),
+    tenant_id=TENANT,
+    shop_id=uuid.uuid4(),
+    name="Till 1",
+    receipt_prefix="CAFE1",
+    active=True,
+    currency="EUR",
+    timezone="Europe/Paris",
+    business_day_cutoff=time(4),
+    prices_include_tax=True,
+    tenant_tier="pro",
+)
+
+
+def order(
+    *,
+    line_total: int = 1200,
+    total: int = 1200,
+    paid: tuple[int, ...] = (1200,),
+    created_at: datetime = datetime(2026, 3, 1, 12, tzinfo=UTC),
+) -> Any:
     return OrderCreate.model_validate(
         {
             "id": str(uuid.UUID("00000000-0000-0000-0000-0000000000b1")),
             "register_id": str(uuid.uuid4()),
-            "created_at": datetime(2026, 3, 1, 12, tzinfo=UTC).isoformat(),
+            "created_at": created_at.isoformat(),
             "lines": [
                 {
                     "product_ref": "FLAT-WHITE",
@@ -92,3 +114,29 @@ def test_a_pro_tenants_sale_waits_for_odoo_and_a_starter_tenants_stays_here() ->
 
 def test_a_receipt_number_is_the_registers_prefix_and_its_counter() -> None:
     assert receipt_number("CAFE1", 42) == "CAFE1-42"
+
+
+def test_a_sale_is_numbered_on_its_register_and_dated_by_its_shops_business_day() -> None:
+    # 02:30 in Paris on the 2nd, before the 04:00 cutoff: still the 1st's trading day.
+    body = order(created_at=datetime(2026, 3, 2, 1, 30, tzinfo=UTC))
+    session_id = uuid.uuid4()
+    new = new_order(
+        body,
+        TILL,
+        price_order(body, "EUR", TENANT),
+        session_id=session_id,
+        sequence=42,
+        created_by="alice@test",
+        request_fingerprint="f1",
+    )
+    assert (new.receipt_number, new.receipt_sequence) == ("CAFE1-42", 42)
+    assert new.business_date == date(2026, 3, 1)
+    assert (new.tenant_id, new.shop_id, new.session_id) == (TENANT, TILL.shop_id, session_id)
+    assert (new.net_total, new.tax_total, new.total) == (1000, 200, 1200)
+    assert (new.source, new.sync_state, new.created_by) == ("pos", "pending", "alice@test")
+
+
+def test_a_deactivated_register_takes_no_sale_until_an_admin_reactivates_it() -> None:
+    require_open_for_sale(TILL)
+    with pytest.raises(ConflictError, match="an admin must reactivate it"):
+        require_open_for_sale(dataclasses.replace(TILL, active=False))

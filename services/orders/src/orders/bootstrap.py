@@ -11,7 +11,8 @@ from orders.consumer import (
     odoo_sync_handlers,
     register_replica_handlers,
 )
-from orders.handlers import PRODUCER, OrderHandlers
+from orders.events import PRODUCER
+from orders.handlers import OrderHandlers
 from orders.imports import OdooHistoryImports
 from orders.settings import OrdersSettings
 from shared.broker import QueueSpec, Topology, topology_for

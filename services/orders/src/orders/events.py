@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from uuid import UUID
 
-from orders.domain.amounts import format_quantity
+from orders.domain.amounts import cutoff_time, format_quantity
 from orders.domain.model import (
     CashSession,
     NewOrder,
@@ -14,6 +14,7 @@ from orders.domain.model import (
     Payment,
     Refund,
     RefundLine,
+    Register,
 )
 from orders.domain.session import SessionTotals
 from shared.events.contracts import (
@@ -22,6 +23,7 @@ from shared.events.contracts import (
     OrderRefunded,
     PaymentState,
     RefundLineState,
+    RegisterState,
     SessionClosed,
     SessionOpened,
     TenderTotal,
@@ -43,6 +45,23 @@ async def emit(
         tenant_id=tenant_id,
         aggregate_id=aggregate_id,
         aggregate_version=aggregate_version,
+    )
+
+
+def register_replica(tenant_id: UUID, data: RegisterState) -> Register:
+    """The local register row a register event announces."""
+    return Register(
+        register_id=data.register_id,
+        tenant_id=tenant_id,
+        shop_id=data.shop_id,
+        name=data.name,
+        receipt_prefix=data.receipt_prefix,
+        active=data.active,
+        currency=data.currency,
+        timezone=data.timezone,
+        business_day_cutoff=cutoff_time(data.business_day_cutoff),
+        prices_include_tax=data.prices_include_tax,
+        tenant_tier=data.tenant_tier,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from uuid import UUID
 
@@ -95,10 +96,10 @@ def order_public(
     lines: Sequence[OrderLine],
     payments: Sequence[OrderPayment],
     refunds: list[RefundPublic],
-    refunded: Mapping[UUID, Decimal],
 ) -> OrderPublic:
-    """`refunded` maps line ids to the quantity refunds gave back of them."""
+    """The order with `refunds`, its own refunds, counted on each line they gave back of."""
     currency = order.currency
+    refunded = _refunded_quantities(refunds)
     return OrderPublic(
         id=order.order_id,
         register_id=order.register_id,
@@ -159,6 +160,14 @@ def refund_public(
         sync_error=refund.sync_error,
         odoo_order_id=refund.odoo_order_id,
     )
+
+
+def _refunded_quantities(refunds: Sequence[RefundPublic]) -> dict[UUID, Decimal]:
+    refunded: dict[UUID, Decimal] = defaultdict(Decimal)
+    for refund in refunds:
+        for line in refund.lines:
+            refunded[line.order_line_id] += Decimal(line.quantity)
+    return refunded
 
 
 def _line_public(line: OrderLine, currency: str, refunded: Decimal) -> OrderLinePublic:

@@ -67,6 +67,12 @@ def recorded_line_amounts(line: LineInput, net: int, total: int) -> LineAmounts:
     )
 
 
+def cutoff_time(text: str) -> time:
+    """A business-day cutoff as events carry it ("HH:MM", seconds ignored) as a time of day."""
+    hours, minutes = (int(part) for part in text.split(":")[:2])
+    return time(hours, minutes)
+
+
 def business_date(moment: datetime, timezone: str, cutoff: time) -> date:
     """The shop's trading day: before the cutoff (e.g. 04:00 local) it is still yesterday."""
     local = moment.astimezone(ZoneInfo(timezone))

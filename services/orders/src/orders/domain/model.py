@@ -19,6 +19,11 @@ def initial_sync_state(tenant_tier: str) -> SyncState:
     return "pending" if tenant_tier == "pro" else "local"
 
 
+def sync_error(error_class: str, message: str) -> str:
+    """What an order, refund or session keeps of the connector's failure to put it in Odoo."""
+    return f"{error_class}: {message}"
+
+
 def receipt_number(receipt_prefix: str, sequence: int) -> str:
     return f"{receipt_prefix}-{sequence}"
 

@@ -4,12 +4,22 @@ its payments, and the order's state after it."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from orders.domain.amounts import Figures, format_quantity, refund_part
+from orders.domain.amounts import Figures, business_date, format_quantity, refund_part
 from orders.domain.identity import derived_id
-from orders.domain.model import GivenBack, OrderLine, RefundLine, RefundPayment, Register
+from orders.domain.model import (
+    GivenBack,
+    Order,
+    OrderLine,
+    Refund,
+    RefundLine,
+    RefundPayment,
+    Register,
+    initial_sync_state,
+)
 from orders.domain.sale import payments_cover
 from orders.http_models import RefundCreate
 from shared.errors import InvalidRequestError
@@ -114,3 +124,35 @@ def state_after_refund(
         )
     fully = all(refunded_after.get(lid, 0) >= row.quantity for lid, row in sold.items())
     return "refunded" if fully else "partially_refunded"
+
+
+def new_refund(
+    body: RefundCreate,
+    order: Order,
+    register: Register,
+    figures: Figures,
+    *,
+    session_id: UUID,
+    created_by: str,
+    request_fingerprint: str,
+    now: datetime,
+) -> Refund:
+    """A till's refund as written, dated by the shop's business day of when the till made it."""
+    created_at = body.created_at or now
+    return Refund(
+        tenant_id=order.tenant_id,
+        refund_id=body.id,
+        order_id=order.order_id,
+        register_id=register.register_id,
+        session_id=session_id,
+        business_date=business_date(created_at, register.timezone, register.business_day_cutoff),
+        created_at=created_at,
+        currency=order.currency,
+        reason=body.reason,
+        net_total=figures.net,
+        tax_total=figures.tax,
+        total=figures.total,
+        created_by=created_by,
+        request_fingerprint=request_fingerprint,
+        sync_state=initial_sync_state(register.tenant_tier),
+    )

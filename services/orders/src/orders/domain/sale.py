@@ -6,11 +6,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
-from orders.domain.amounts import Figures, LineInput, line_amounts, summed
+from orders.domain.amounts import Figures, LineInput, business_date, line_amounts, summed
 from orders.domain.identity import derived_id
-from orders.domain.model import OrderLine, OrderPayment
+from orders.domain.model import (
+    NewOrder,
+    OrderLine,
+    OrderPayment,
+    Register,
+    initial_sync_state,
+    receipt_number,
+)
 from orders.http_models import OrderCreate
-from shared.errors import InvalidRequestError
+from shared.errors import ConflictError, InvalidRequestError
 from shared.money import Money, format_money
 
 
@@ -19,6 +26,15 @@ class PricedOrder:
     lines: list[OrderLine]
     payments: list[OrderPayment]
     figures: Figures
+
+
+def require_open_for_sale(register: Register) -> None:
+    """A deactivated register takes no order, refund or session until an admin reactivates it."""
+    if not register.active:
+        raise ConflictError(
+            f"Register {register.name!r} is deactivated; an admin must reactivate it "
+            "before it can take orders or refunds."
+        )
 
 
 def require_currency(got: str, expected: str, field: str) -> None:
@@ -113,3 +129,39 @@ def payments_cover(paid: int, total: int, currency: str, what: str) -> None:
             "(tendered and change) instead.",
             field="payments",
         )
+
+
+def new_order(
+    body: OrderCreate,
+    register: Register,
+    priced: PricedOrder,
+    *,
+    session_id: UUID,
+    sequence: int,
+    created_by: str,
+    request_fingerprint: str,
+) -> NewOrder:
+    """A till's sale as written: numbered on its register, dated by its shop's business day."""
+    return NewOrder(
+        tenant_id=register.tenant_id,
+        order_id=body.id,
+        register_id=register.register_id,
+        shop_id=register.shop_id,
+        session_id=session_id,
+        receipt_number=receipt_number(register.receipt_prefix, sequence),
+        receipt_sequence=sequence,
+        business_date=business_date(
+            body.created_at, register.timezone, register.business_day_cutoff
+        ),
+        created_at=body.created_at,
+        currency=register.currency,
+        net_total=priced.figures.net,
+        tax_total=priced.figures.tax,
+        total=priced.figures.total,
+        customer_ref=body.customer_ref,
+        note=body.note,
+        source="pos",
+        sync_state=initial_sync_state(register.tenant_tier),
+        created_by=created_by,
+        request_fingerprint=request_fingerprint,
+    )

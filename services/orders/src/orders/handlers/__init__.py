@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncpg
 
-from orders.events import PRODUCER
 from orders.handlers.odoo_sync import OdooSyncHandlers
 from orders.handlers.orders import OrderSaleHandlers
 from orders.handlers.refunds import RefundHandlers
 from orders.handlers.registers import RegisterReplicaHandlers
 from orders.handlers.sessions import SessionHandlers
 
-__all__ = ["PRODUCER", "OrderHandlers"]
+__all__ = ["OrderHandlers"]
 
 
 class OrderHandlers(

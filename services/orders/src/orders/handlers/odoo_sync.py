@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 
 from orders import repository as repo
+from orders.domain.model import sync_error
 from shared.events.contracts import (
     OrderOdooSynced,
     OrderOdooSyncFailed,
@@ -17,10 +18,6 @@ from shared.events.envelope import EventEnvelope
 from shared.postgres import Db
 
 log = structlog.get_logger(__name__)
-
-
-def _sync_error(error_class: str, message: str) -> str:
-    return f"{error_class}: {message}"
 
 
 class OdooSyncHandlers:
@@ -36,7 +33,7 @@ class OdooSyncHandlers:
     async def stamp_odoo_failed(
         self, db: Db, envelope: EventEnvelope, data: OrderOdooSyncFailed
     ) -> None:
-        error = _sync_error(data.error_class, data.message)
+        error = sync_error(data.error_class, data.message)
         await repo.mark_sync_failed(db, "order", envelope.tenant_id, data.order_id, error)
 
     async def stamp_refund_synced(
@@ -56,7 +53,7 @@ class OdooSyncHandlers:
     async def stamp_refund_failed(
         self, db: Db, envelope: EventEnvelope, data: RefundOdooSyncFailed
     ) -> None:
-        error = _sync_error(data.error_class, data.message)
+        error = sync_error(data.error_class, data.message)
         await repo.mark_sync_failed(db, "refund", envelope.tenant_id, data.refund_id, error)
 
     async def stamp_session_synced(
@@ -73,6 +70,6 @@ class OdooSyncHandlers:
             db,
             envelope.tenant_id,
             data.session_id,
-            _sync_error(data.error_class, data.message),
+            sync_error(data.error_class, data.message),
             final=data.final,
         )

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from uuid import UUID
 
 import asyncpg
 
 from orders import repository as repo
-from orders.domain.amounts import business_date
 from orders.domain.identity import fingerprint
-from orders.domain.model import (
-    NewOrder,
-    Order,
-    initial_sync_state,
-    receipt_number,
-)
-from orders.domain.sale import price_order
+from orders.domain.model import Order
+from orders.domain.sale import new_order, price_order
 from orders.events import emit, order_placed_event
 from orders.handlers.refunds import refunds_public
 from orders.handlers.registers import register_for_sale
@@ -41,15 +33,8 @@ async def _orders_public(db: Db, tenant_id: UUID, orders: Sequence[Order]) -> li
     lines = grouped(await repo.order_lines(db, tenant_id, ids), lambda line: line.order_id)
     payments = grouped(await repo.order_payments(db, tenant_id, ids), lambda p: p.order_id)
     refunds = await refunds_public(db, tenant_id, ids)
-    refunded: dict[UUID, Decimal] = defaultdict(Decimal)
-    for order_refunds in refunds.values():
-        for refund in order_refunds:
-            for refund_line in refund.lines:
-                refunded[refund_line.order_line_id] += Decimal(refund_line.quantity)
     return [
-        order_public(
-            o, lines[o.order_id], payments[o.order_id], refunds.get(o.order_id, []), refunded
-        )
+        order_public(o, lines[o.order_id], payments[o.order_id], refunds.get(o.order_id, []))
         for o in orders
     ]
 
@@ -76,26 +61,12 @@ async def _insert_order(
     priced = price_order(body, register.currency, actor.tenant_id)
     sequence = await repo.next_receipt_value(db, register.register_id)
     session = await session_for_sale(db, actor, register)
-    new = NewOrder(
-        tenant_id=actor.tenant_id,
-        order_id=body.id,
-        register_id=register.register_id,
-        shop_id=register.shop_id,
+    new = new_order(
+        body,
+        register,
+        priced,
         session_id=session.session_id,
-        receipt_number=receipt_number(register.receipt_prefix, sequence),
-        receipt_sequence=sequence,
-        business_date=business_date(
-            body.created_at, register.timezone, register.business_day_cutoff
-        ),
-        created_at=body.created_at,
-        currency=register.currency,
-        net_total=priced.figures.net,
-        tax_total=priced.figures.tax,
-        total=priced.figures.total,
-        customer_ref=body.customer_ref,
-        note=body.note,
-        source="pos",
-        sync_state=initial_sync_state(register.tenant_tier),
+        sequence=sequence,
         created_by=actor.subject,
         request_fingerprint=request_fingerprint,
     )
@@ -107,7 +78,7 @@ async def _insert_order(
         aggregate_id=body.id,
         aggregate_version=1,
     )
-    return order_public(order, priced.lines, priced.payments, refunds=[], refunded={})
+    return order_public(order, priced.lines, priced.payments, refunds=[])
 
 
 class OrderSaleHandlers:

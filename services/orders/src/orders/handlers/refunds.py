@@ -10,10 +10,10 @@ from uuid import UUID
 import asyncpg
 
 from orders import repository as repo
-from orders.domain.amounts import business_date, summed
+from orders.domain.amounts import summed
 from orders.domain.identity import fingerprint
-from orders.domain.model import Refund, initial_sync_state
 from orders.domain.refund import (
+    new_refund,
     refund_lines,
     refund_payments,
     require_register_takes,
@@ -77,23 +77,15 @@ async def _insert_refund(
     payments = refund_payments(body, order.currency, figures.total, actor.tenant_id)
 
     session = await session_for_sale(db, actor, register)
-    created_at = body.created_at or datetime.now(UTC)
-    refund = Refund(
-        tenant_id=actor.tenant_id,
-        refund_id=body.id,
-        order_id=order_id,
-        register_id=register.register_id,
+    refund = new_refund(
+        body,
+        order,
+        register,
+        figures,
         session_id=session.session_id,
-        business_date=business_date(created_at, register.timezone, register.business_day_cutoff),
-        created_at=created_at,
-        currency=order.currency,
-        reason=body.reason,
-        net_total=figures.net,
-        tax_total=figures.tax,
-        total=figures.total,
         created_by=actor.subject,
         request_fingerprint=request_fingerprint,
-        sync_state=initial_sync_state(register.tenant_tier),
+        now=datetime.now(UTC),
     )
     await repo.insert_refund(db, refund, lines, payments)
     already = {line_id: back.quantity for line_id, back in given_back.items()}

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import time
 from uuid import UUID
 
 import structlog
 
 from orders import repository as repo
 from orders.domain.model import Register
+from orders.domain.sale import require_open_for_sale
+from orders.events import register_replica
 from shared.actor import Actor
-from shared.errors import ConflictError, InvalidRequestError
+from shared.errors import InvalidRequestError
 from shared.events.contracts import RegisterState
 from shared.events.envelope import EventEnvelope
 from shared.postgres import Db
@@ -27,11 +28,7 @@ async def register_for_sale(db: Db, actor: Actor, register_id: UUID) -> Register
             "retry shortly; otherwise check the register id on this device.",
             field="register_id",
         )
-    if not register.active:
-        raise ConflictError(
-            f"Register {register.name!r} is deactivated; an admin must reactivate it "
-            "before it can take orders or refunds."
-        )
+    require_open_for_sale(register)
     return register
 
 
@@ -39,21 +36,7 @@ class RegisterReplicaHandlers:
     async def apply_register_state(
         self, db: Db, envelope: EventEnvelope, data: RegisterState
     ) -> None:
-        hours, minutes = (int(part) for part in data.business_day_cutoff.split(":")[:2])
-        applied = await repo.upsert_register(
-            db,
-            tenant_id=envelope.tenant_id,
-            register_id=data.register_id,
-            shop_id=data.shop_id,
-            name=data.name,
-            receipt_prefix=data.receipt_prefix,
-            active=data.active,
-            currency=data.currency,
-            timezone=data.timezone,
-            business_day_cutoff=time(hours, minutes),
-            prices_include_tax=data.prices_include_tax,
-            tenant_tier=data.tenant_tier,
-            version=envelope.aggregate_version,
-        )
+        register = register_replica(envelope.tenant_id, data)
+        applied = await repo.upsert_register(db, register, envelope.aggregate_version)
         if not applied:
             log.info("register_state_stale", register_id=str(data.register_id))

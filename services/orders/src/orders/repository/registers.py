@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import time
 from uuid import UUID
 
 from orders.domain.model import Register
@@ -20,22 +19,7 @@ async def get_register(db: Db, tenant_id: UUID, register_id: UUID) -> Register |
     return typed_or_none(Register, record)
 
 
-async def upsert_register(
-    db: Db,
-    *,
-    tenant_id: UUID,
-    register_id: UUID,
-    shop_id: UUID,
-    name: str,
-    receipt_prefix: str,
-    active: bool,
-    currency: str,
-    timezone: str,
-    business_day_cutoff: time,
-    prices_include_tax: bool,
-    tenant_tier: str,
-    version: int,
-) -> bool:
+async def upsert_register(db: Db, register: Register, version: int) -> bool:
     """Applies a register state if it is newer than ours; returns whether it was applied."""
     applied = await db.fetchval(
         """INSERT INTO registers (register_id, tenant_id, shop_id, name, receipt_prefix, active,
@@ -52,17 +36,17 @@ async def upsert_register(
                updated_at = now()
            WHERE registers.version < EXCLUDED.version AND registers.tenant_id = EXCLUDED.tenant_id
            RETURNING true""",
-        register_id,
-        tenant_id,
-        shop_id,
-        name,
-        receipt_prefix,
-        active,
-        currency,
-        timezone,
-        business_day_cutoff,
-        prices_include_tax,
-        tenant_tier,
+        register.register_id,
+        register.tenant_id,
+        register.shop_id,
+        register.name,
+        register.receipt_prefix,
+        register.active,
+        register.currency,
+        register.timezone,
+        register.business_day_cutoff,
+        register.prices_include_tax,
+        register.tenant_tier,
         version,
     )
     return bool(applied)
