@@ -51,8 +51,10 @@ class ConnectorSettings(ServiceSettings):
     outage_hold_s: float = Field(default=600.0, gt=0)
     # A message waiting for what comes earlier in its register's flow (the previous order, a
     # refund's original, the previous till session's close) is held in the process this long
-    # before it takes wait rounds; see consumer.IN_FLOW_WAITS.
-    flow_hold_s: float = Field(default=30.0, gt=0)
+    # before it takes a wait round; see consumer.IN_FLOW_WAITS. Short: what it waits for is
+    # usually done within moments, and a wait round frees the process's hold on whatever the
+    # wait itself may be holding up.
+    flow_hold_s: float = Field(default=5.0, gt=0)
     # The orders' queue has one consumer at a time (its lease): a prefetch that holds a whole
     # backlog lets what a held message waits for be delivered behind it.
     orders_prefetch: int = Field(default=500, ge=1)
