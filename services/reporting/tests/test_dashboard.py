@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from test_support.reporting import COFFEE, CROISSANT, Events, Item, ReportingWorld, Shop
+from test_support.reporting import (
+    COFFEE,
+    CROISSANT,
+    Events,
+    Item,
+    ReportingWorld,
+    Shop,
+    at_local,
+)
+
+# The service's clock is pinned to mid-morning of this day: sales of the half hour before are
+# on the same business day, which, timed from the wall clock, they were not from 03:00 to 03:30 UTC.
+A_DAY = date(2026, 3, 10)
 
 
 async def test_dashboard_shows_todays_totals_and_a_card_per_register(world: ReportingWorld) -> None:
     shop = Shop.new(registers=2, tier="pro")
     events = Events(shop)
-    now = datetime.now(UTC)
+    now = world.pin_clock(at_local(shop, A_DAY, time(10, 0)))
     till1, till2 = shop.register_ids
     opened = events.session_opened(till1, now - timedelta(minutes=30), opening_cash=5000)
     session = opened.aggregate_id
@@ -58,7 +70,7 @@ async def test_dashboard_shows_todays_totals_and_a_card_per_register(world: Repo
 async def test_starter_registers_show_no_odoo_status(world: ReportingWorld) -> None:
     shop = Shop.new(registers=1)
     events = Events(shop)
-    now = datetime.now(UTC)
+    now = world.pin_clock(at_local(shop, A_DAY, time(10, 0)))
     opened = events.session_opened(shop.register_ids[0], now)
     order = events.order(
         shop.register_ids[0], opened.aggregate_id, now, items=[Item("T", "Tea", 1, 300)]
@@ -73,7 +85,7 @@ async def test_starter_registers_show_no_odoo_status(world: ReportingWorld) -> N
 async def test_an_odoo_verdict_before_its_order_still_counts(world: ReportingWorld) -> None:
     shop = Shop.new(registers=1, tier="pro")
     events = Events(shop)
-    now = datetime.now(UTC)
+    now = world.pin_clock(at_local(shop, A_DAY, time(10, 0)))
     opened = events.session_opened(shop.register_ids[0], now)
     synced = events.order(shop.register_ids[0], opened.aggregate_id, now)
     failed_then_synced = events.order(shop.register_ids[0], opened.aggregate_id, now)
