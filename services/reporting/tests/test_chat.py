@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -19,10 +19,15 @@ from test_support.reporting import (
     FakeChatApi,
     ReportingWorld,
     Shop,
+    at_local,
     running_reporting,
 )
 
 BOT_TOKEN = "987654321:AAH" + "s3cr3t" * 6
+# The days these tests trade on, fixed: timed back from the wall clock, a sale could fall either
+# side of the shop's 04:00 cutoff, and "24 hours ago" is not yesterday's business day around a
+# change to or from summer time.
+A_DAY = date(2026, 3, 10)
 
 
 @pytest.fixture
@@ -79,7 +84,7 @@ async def test_a_closed_shift_reaches_the_chat_once_with_its_figures(
     shop = Shop.new(registers=1, tier="pro")
     await set_up_chat(world, shop.tenant_id, "-1001")
     events = Events(shop)
-    at = datetime.now(UTC) - timedelta(hours=3)
+    at = at_local(shop, A_DAY, time(9, 0))
     till = shop.register_ids[0]
     opened = events.session_opened(till, at, opening_cash=5000)
     cash = events.order(till, opened.aggregate_id, at, [CROISSANT], [("cash", "cash")])
@@ -130,13 +135,14 @@ async def test_the_daily_report_is_sent_once_by_two_replicas_and_across_a_restar
 ) -> None:
     shop = Shop.new(registers=2)
     events = Events(shop)
-    now = datetime.now(UTC)
-    yesterday = now - timedelta(days=1)
+    now = world.pin_clock(at_local(shop, A_DAY, time(10, 0)))
+    yesterday = at_local(shop, A_DAY - timedelta(days=1), time(10, 0))
     opened = events.session_opened(shop.register_ids[0], yesterday)
     order = events.order(shop.register_ids[0], opened.aggregate_id, yesterday)
     refund = events.refund(order, yesterday, [(1, 1)], reason="dropped it")
 
     async with running_reporting(settings) as replica:
+        replica.pin_clock(now)
         # The whole day is in before it falls due; then 00:00 makes it due at once, so both
         # replicas race for it.
         await set_up_chat(world, shop.tenant_id, "@cornercafe")
@@ -150,6 +156,7 @@ async def test_the_daily_report_is_sent_once_by_two_replicas_and_across_a_restar
         await rounds_after(world.app.state.notifier, 3)
         await rounds_after(replica.app.state.notifier, 3)
     async with running_reporting(settings) as restarted:
+        restarted.pin_clock(now)
         await rounds_after(restarted.app.state.notifier, 3)
 
     assert len(chat_api.texts_to("@cornercafe")) == 1
@@ -173,7 +180,8 @@ async def test_a_tenant_without_chat_gets_no_message_but_the_day_is_still_announ
 ) -> None:
     shop = Shop.new(registers=1)
     events = Events(shop)
-    yesterday = datetime.now(UTC) - timedelta(days=1)
+    world.pin_clock(at_local(shop, A_DAY, time(10, 0)))
+    yesterday = at_local(shop, A_DAY - timedelta(days=1), time(10, 0))
     opened = events.session_opened(shop.register_ids[0], yesterday)
     order = events.order(shop.register_ids[0], opened.aggregate_id, yesterday)
     notifier = world.app.state.notifier
