@@ -202,6 +202,30 @@ async def test_a_refund_before_its_order_and_a_republished_refund_count_once(
     assert (croissant["quantity"], croissant["refund_quantity"]) == ("1", "1")
 
 
+async def test_a_product_refunded_on_a_day_that_did_not_sell_it_keeps_its_name(
+    world: ReportingWorld,
+) -> None:
+    shop = Shop.new(registers=1)
+    events = Events(shop)
+    sold_at = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
+    refunded_at = sold_at + timedelta(days=1)
+    opened = events.session_opened(shop.register_ids[0], sold_at)
+    order = events.order(shop.register_ids[0], opened.aggregate_id, sold_at)
+    refund = events.refund(order, refunded_at, [(1, 1)])
+    await world.feed([*events.reference_data(sold_at), opened, order])
+    await world.feed([refund])
+
+    report = await world.get(
+        "/v1/reports/daily",
+        shop.tenant_id,
+        shop_id=str(shop.shop_id),
+        business_date=shop.business_date(refunded_at),
+    )
+    [croissant] = report["top_products"]
+    assert (croissant["product_ref"], croissant["product_name"]) == ("CR", "Croissant")
+    assert (croissant["quantity"], croissant["refund_quantity"]) == ("0", "1")
+
+
 async def test_business_date_follows_the_shops_cutoff_across_midnight(
     world: ReportingWorld,
 ) -> None:

@@ -208,13 +208,16 @@ product_totals_in AS (
     INSERT INTO product_totals AS t (tenant_id, shop_id, business_date, product_ref,
                                      product_name, refund_quantity, refunds, refund_count,
                                      refunds_tax)
-    SELECT r.tenant_id, r.shop_id, r.business_date, l.product_ref, '', sum(l.quantity),
-           sum(l.total), 1, sum(l.tax)
+    -- Named by its sale: a product given back on a day that did not sell it keeps its name.
+    SELECT r.tenant_id, r.shop_id, r.business_date, l.product_ref,
+           COALESCE(max(ol.product_name), ''), sum(l.quantity), sum(l.total), 1, sum(l.tax)
     FROM new_refund r CROSS JOIN line l
+    LEFT JOIN order_line_facts ol ON ol.tenant_id = r.tenant_id AND ol.line_id = l.order_line_id
     GROUP BY r.tenant_id, r.shop_id, r.business_date, l.product_ref
     ORDER BY l.product_ref
     ON CONFLICT (tenant_id, shop_id, business_date, product_ref) DO UPDATE
-    SET refund_quantity = t.refund_quantity + excluded.refund_quantity,
+    SET product_name = GREATEST(t.product_name, excluded.product_name),
+        refund_quantity = t.refund_quantity + excluded.refund_quantity,
         refunds = t.refunds + excluded.refunds, refund_count = t.refund_count + 1,
         refunds_tax = t.refunds_tax + excluded.refunds_tax
 ),
