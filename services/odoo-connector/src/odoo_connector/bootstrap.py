@@ -23,10 +23,11 @@ from odoo_connector.consumer import (
     register_preparers,
 )
 from odoo_connector.credentials import SecretBox, credentials_key_for
-from odoo_connector.handlers import PRODUCER, ConnectorHandlers
+from odoo_connector.handlers import ConnectorHandlers
 from odoo_connector.housekeeping import receipt_rules
 from odoo_connector.odoo_client import OdooClient
 from odoo_connector.odoo_pos import OdooPos
+from odoo_connector.odoo_work import PRODUCER
 from odoo_connector.register_lanes import RegisterLanes
 from odoo_connector.settings import ConnectorSettings
 from shared.auth import TokenVerifier
