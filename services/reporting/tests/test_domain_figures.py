@@ -14,6 +14,7 @@ from reporting.domain.figures import (
     ProductFigures,
     RegisterFigures,
     TaxFigures,
+    dashboard_sync_status,
     decimal_text,
     groups_by_day,
     groups_by_hour,
@@ -66,6 +67,19 @@ def test_orders_the_connector_has_not_reported_on_are_pending() -> None:
     status = sync_status(figures)
     assert (status.orders, status.synced, status.failed, status.pending) == (10, 6, 1, 3)
     assert sync_status(None).pending == 0
+
+
+def test_the_dashboard_shows_odoo_counts_when_the_register_or_its_tenant_is_on_pro() -> None:
+    figures = RegisterFigures(uuid.uuid4(), Counters(order_count=4), synced=3)
+    assert dashboard_sync_status(figures, "pro", "starter") == sync_status(figures)
+    assert dashboard_sync_status(figures, None, "pro") == sync_status(figures)
+    assert dashboard_sync_status(None, "pro", None) == sync_status(None)
+
+
+def test_the_dashboard_shows_no_odoo_counts_for_a_starter_register() -> None:
+    figures = RegisterFigures(uuid.uuid4(), Counters(order_count=4), synced=3)
+    assert dashboard_sync_status(figures, "starter", "starter") is None
+    assert dashboard_sync_status(figures, None, None) is None
 
 
 def test_a_quantity_reads_as_the_till_wrote_it() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time
 from uuid import UUID
 
+from reporting.domain import session_figures
 from reporting.domain.figures import (
     Counters,
     HourFigures,
@@ -16,6 +17,7 @@ from reporting.domain.figures import (
     SalesGroupFigures,
     SyncStatus,
     TaxFigures,
+    dashboard_sync_status,
     decimal_text,
     in_trading_order,
     sum_totals,
@@ -24,6 +26,9 @@ from reporting.domain.session_figures import (
     CashDrawerFigures,
     IntegrationFigures,
     SalesSummaryFigures,
+    SessionOrderSummary,
+    SessionRefundSummary,
+    TenderFigures,
     TenderLine,
     cash_difference,
 )
@@ -42,6 +47,7 @@ from reporting.http_models import (
     SalesGroup,
     SalesSummary,
     SessionEntry,
+    SessionReportPublic,
     SyncCounts,
     TaxRow,
     TenderRow,
@@ -49,6 +55,7 @@ from reporting.http_models import (
 )
 from reporting.repository.chat import ChatConfigRow
 from reporting.repository.day_reports import OpenSessionRow, RefundRow, RegisterRow, SessionRow
+from reporting.repository.session_reports import SessionHeader
 
 
 def totals_public(totals: ReportTotals) -> Totals:
@@ -72,21 +79,35 @@ def open_session_card(session: OpenSessionRow, takings: Counters) -> OpenSession
     )
 
 
-def register_card(
-    register: RegisterRow,
-    today: RegisterFigures | None,
-    open_session: OpenSessionCard | None,
-    last_order_at: datetime | None,
-    odoo_sync: SyncStatus | None,
-) -> RegisterCard:
-    return RegisterCard(
-        register_id=register.register_id,
-        name=register.name,
-        today=totals_public(sum_totals([today.counters] if today else [])),
-        open_session=open_session,
-        last_order_at=last_order_at,
-        odoo_sync=sync_counts_public(odoo_sync) if odoo_sync else None,
-    )
+def register_cards(
+    registers: Iterable[RegisterRow],
+    *,
+    today: Mapping[UUID, RegisterFigures],
+    open_sessions: Mapping[UUID, OpenSessionRow],
+    takings: Mapping[UUID, Counters],
+    last_orders: Mapping[UUID, datetime | None],
+    tenant_tier: str | None,
+) -> list[RegisterCard]:
+    """The dashboard's card of each register: its day, its open session, its Odoo counts."""
+    cards = []
+    for register in registers:
+        rid = register.register_id
+        figures = today.get(rid)
+        session = open_sessions.get(rid)
+        odoo_sync = dashboard_sync_status(figures, register.tier, tenant_tier)
+        cards.append(
+            RegisterCard(
+                register_id=rid,
+                name=register.name,
+                today=totals_public(sum_totals([figures.counters] if figures else [])),
+                open_session=open_session_card(session, takings[session.session_id])
+                if session
+                else None,
+                last_order_at=last_orders.get(rid),
+                odoo_sync=sync_counts_public(odoo_sync) if odoo_sync else None,
+            )
+        )
+    return cards
 
 
 def register_totals(
@@ -244,4 +265,50 @@ def chat_config_public(config: ChatConfigRow, masked_token: str) -> ChatConfigPu
         enabled=config.enabled,
         updated_at=config.updated_at,
         updated_by=config.updated_by,
+    )
+
+
+def session_report_public(
+    session: SessionHeader,
+    *,
+    orders: SessionOrderSummary,
+    refunds: SessionRefundSummary,
+    tenders: Sequence[TenderFigures],
+    taxes: Iterable[TaxFigures],
+    products: Iterable[ProductFigures],
+    hours: Iterable[HourFigures],
+    generated_at: datetime,
+) -> SessionReportPublic:
+    """The X (open) or Z (closed) report of a session, with its drawer worked out."""
+    drawer = session_figures.cash_drawer(session.cash, tenders)
+    return SessionReportPublic(
+        report_type=session_figures.report_type(session.cash),
+        tenant_name=session.tenant_name,
+        shop_id=session.shop_id,
+        shop_name=session.shop_name,
+        register_id=session.register_id,
+        register_name=session.register_name,
+        receipt_prefix=session.receipt_prefix,
+        session_id=session.session_id,
+        business_date=session.business_date,
+        opened_at=session.opened_at,
+        closed_at=session.closed_at,
+        generated_at=generated_at,
+        opened_by=session.opened_by,
+        closed_by=session.closed_by,
+        closing_note=session.closing_note,
+        currency=session.currency,
+        timezone=session.timezone,
+        first_receipt_number=orders.first_receipt,
+        last_receipt_number=orders.last_receipt,
+        receipt_count=orders.order_count,
+        sales=sales_summary(session_figures.sales_summary(orders, refunds)),
+        tenders=[tender_row(line) for line in session_figures.tender_lines(tenders, drawer)],
+        taxes=tax_rows(taxes),
+        cash_drawer=cash_drawer(drawer),
+        by_product=[product_totals(p) for p in products],
+        by_hour=hour_totals(hours, session.business_day_cutoff),
+        integration=integration_status(
+            session_figures.integration_status(session.register_tier, session.tenant_tier, orders)
+        ),
     )

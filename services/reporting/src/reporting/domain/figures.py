@@ -115,6 +115,15 @@ def sync_status(figures: RegisterFigures | None) -> SyncStatus:
     )
 
 
+def dashboard_sync_status(
+    figures: RegisterFigures | None, register_tier: str | None, tenant_tier: str | None
+) -> SyncStatus | None:
+    """A dashboard card's Odoo counts: shown when the register or its tenant is on Pro."""
+    if "pro" not in (register_tier, tenant_tier):
+        return None
+    return sync_status(figures)
+
+
 @dataclass(frozen=True)
 class DayFigures:
     business_date: date

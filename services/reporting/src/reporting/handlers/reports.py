@@ -19,14 +19,6 @@ from reporting.domain.figures import (
     groups_by_product,
     groups_by_register,
     sum_totals,
-    sync_status,
-)
-from reporting.domain.session_figures import (
-    cash_drawer,
-    integration_status,
-    report_type,
-    sales_summary,
-    tender_lines,
 )
 from reporting.http_models import (
     DailyReportPublic,
@@ -81,22 +73,14 @@ class ReportQueries:
             last_orders = await day_reports.last_order_at(
                 db, tenant_id, [r.register_id for r in registers]
             )
-        cards = []
-        for register in registers:
-            rid = register.register_id
-            session = open_sessions.get(rid)
-            is_pro = "pro" in (register.tier, shop.tenant_tier)
-            cards.append(
-                to_http.register_card(
-                    register,
-                    today=by_register.get(rid),
-                    open_session=to_http.open_session_card(session, takings[session.session_id])
-                    if session
-                    else None,
-                    last_order_at=last_orders.get(rid),
-                    odoo_sync=sync_status(by_register.get(rid)) if is_pro else None,
-                )
-            )
+        cards = to_http.register_cards(
+            registers,
+            today=by_register,
+            open_sessions=open_sessions,
+            takings=takings,
+            last_orders=last_orders,
+            tenant_tier=shop.tenant_tier,
+        )
         return DashboardPublic(
             shop_id=shop_id,
             shop_name=shop.name,
@@ -218,37 +202,15 @@ class ReportQueries:
             taxes = await session_reports.session_taxes(db, tenant_id, session_id)
             products = await session_reports.session_products(db, tenant_id, session_id)
             hours = await session_reports.session_hours(db, tenant_id, session_id, session.timezone)
-        drawer = cash_drawer(session.cash, tenders)
-        return SessionReportPublic(
-            report_type=report_type(session.cash),
-            tenant_name=session.tenant_name,
-            shop_id=session.shop_id,
-            shop_name=session.shop_name,
-            register_id=session.register_id,
-            register_name=session.register_name,
-            receipt_prefix=session.receipt_prefix,
-            session_id=session.session_id,
-            business_date=session.business_date,
-            opened_at=session.opened_at,
-            closed_at=session.closed_at,
+        return to_http.session_report_public(
+            session,
+            orders=orders,
+            refunds=refunds,
+            tenders=tenders,
+            taxes=taxes,
+            products=products,
+            hours=hours,
             generated_at=self.clock(),
-            opened_by=session.opened_by,
-            closed_by=session.closed_by,
-            closing_note=session.closing_note,
-            currency=session.currency,
-            timezone=session.timezone,
-            first_receipt_number=orders.first_receipt,
-            last_receipt_number=orders.last_receipt,
-            receipt_count=orders.order_count,
-            sales=to_http.sales_summary(sales_summary(orders, refunds)),
-            tenders=[to_http.tender_row(line) for line in tender_lines(tenders, drawer)],
-            taxes=to_http.tax_rows(taxes),
-            cash_drawer=to_http.cash_drawer(drawer),
-            by_product=[to_http.product_totals(p) for p in products],
-            by_hour=to_http.hour_totals(hours, session.business_day_cutoff),
-            integration=to_http.integration_status(
-                integration_status(session.register_tier, session.tenant_tier, orders)
-            ),
         )
 
     async def session_report_of(self, tenant_id: UUID, session_id: UUID) -> SessionReportPublic:
