@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -17,7 +14,7 @@ from shared.actor import Actor
 from shared.auth import Claims, Role, allow_roles
 from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler
-from shared.http_service import create_service_app, service_readiness
+from shared.http_service import Lifespan, create_service_app, service_readiness
 
 router = APIRouter(prefix="/v1")
 
@@ -53,20 +50,7 @@ async def check_odoo_settings(
     return await odoo_settings.check(Actor.from_claims(claims), tenant_id)
 
 
-RuntimeFactory = Callable[[ConnectorSettings], AbstractAsyncContextManager[Any]]
-
-
-def build_app(settings: ConnectorSettings, runtime_factory: RuntimeFactory) -> FastAPI:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime_factory(settings) as runtime:
-            app.state.odoo_settings = runtime.handlers.odoo_settings
-            app.state.token_verifier = runtime.verifier
-            app.state.pool = runtime.pool
-            app.state.consumers = runtime.consumers
-            app.state.consumers_attached = runtime.consumers_attached
-            yield
-
+def build_app(settings: ConnectorSettings, lifespan: Lifespan) -> FastAPI:
     app = create_service_app(title="Odoo connector", lifespan=lifespan, readiness=service_readiness)
     install_domain_error_handler(app)
     app.include_router(router)

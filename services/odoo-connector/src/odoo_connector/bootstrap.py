@@ -3,12 +3,6 @@ register lanes and consumers."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-
-import asyncpg
 from fastapi import FastAPI
 
 from odoo_connector.api import build_app
@@ -22,7 +16,7 @@ from odoo_connector.consumer import (
     reference_handlers,
     register_preparers,
 )
-from odoo_connector.credentials import SecretBox, credentials_key_for
+from odoo_connector.credentials import credentials_box
 from odoo_connector.handlers import ConnectorHandlers
 from odoo_connector.housekeeping import receipt_rules
 from odoo_connector.odoo_client import OdooClient
@@ -30,13 +24,12 @@ from odoo_connector.odoo_pos import OdooPos
 from odoo_connector.odoo_work import PRODUCER
 from odoo_connector.register_lanes import RegisterLanes
 from odoo_connector.settings import ConnectorSettings
-from shared.auth import TokenVerifier
 from shared.broker import QueueSpec, Topology, delete_topology, topology_for
-from shared.consumer import EventConsumer
 from shared.consumer_lease import QueueLease
+from shared.http_service import Lifespan
 from shared.retry_topology import RetryThroughTiers, delete_retry_tiers
 from shared.revocation import TOKEN_EVENTS, revocation_handlers
-from shared.service_runtime import service_backbone
+from shared.service_runtime import Backbone, service_lifespan
 from shared.structured_logging import configure_logging
 
 
@@ -92,34 +85,20 @@ async def delete_broker_state(settings: ConnectorSettings) -> None:
     await delete_topology(settings.amqp_url, topology(settings))
 
 
-@dataclass
-class ConnectorRuntime:
-    settings: ConnectorSettings
-    pool: asyncpg.Pool
-    handlers: ConnectorHandlers
-    verifier: TokenVerifier
-    consumers: list[EventConsumer]
-    consumers_attached: asyncio.Event
+def lifespan(settings: ConnectorSettings) -> Lifespan:
+    # A missing or malformed key is said when the app is built, before the database is touched.
+    secrets = credentials_box(settings)
 
-
-@contextlib.asynccontextmanager
-async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[ConnectorRuntime]:
-    secrets = SecretBox(credentials_key_for(settings.credentials_key, settings.dev_mode))
-    async with service_backbone(
-        settings,
-        package="odoo_connector",
-        schema=settings.schema_name,
-        producer=PRODUCER,
-        queues=queues(settings),
-        prune_rules=receipt_rules(settings),
-    ) as backbone:
+    def wire(backbone: Backbone) -> dict[str, object]:
         client = OdooClient(settings.odoo_timeout_s)
+        backbone.close_on_stop(client.aclose)
         breakers = CircuitBreakers(
             client.probe,
             settings.breaker_failure_threshold,
             settings.breaker_probe_initial_s,
             settings.breaker_probe_max_s,
         )
+        backbone.close_on_stop(breakers.close)
         lanes = RegisterLanes(
             backbone.pool, settings.odoo_batch_size, settings.predecessor_hold_ms / 1000
         )
@@ -137,11 +116,13 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
             backbone.topology,
             settings.amqp_url,
         )
+        backbone.close_on_stop(retry_policy.close)
         register_retry_policy = RetryThroughTiers(
             settings.register_retry_schedule,
             backbone.topology,
             settings.amqp_url,
         )
+        backbone.close_on_stop(register_retry_policy.close)
         backbone.consume("connector.reference", reference_handlers(handlers))
         backbone.consume("connector.tokens", revocation_handlers(backbone.verifier))
         orders = odoo_queue(settings)
@@ -185,28 +166,20 @@ async def connector_runtime(settings: ConnectorSettings) -> AsyncIterator[Connec
                     lease=lease,
                 )
             )
-        await backbone.follow_revocations()
-        backbone.attach_consumers()
-        try:
-            yield ConnectorRuntime(
-                settings,
-                backbone.pool,
-                handlers,
-                backbone.verifier,
-                backbone.consumers,
-                backbone.consumers_attached,
-            )
-        finally:
-            # Consumers first, so no message is in flight while its Odoo client goes away.
-            for consumer in backbone.consumers:
-                await consumer.stop()
-            await retry_policy.close()
-            await register_retry_policy.close()
-            await breakers.close()
-            await client.aclose()
+        return {"odoo_settings": handlers.odoo_settings}
+
+    return service_lifespan(
+        settings,
+        wire,
+        package="odoo_connector",
+        schema=settings.schema_name,
+        producer=PRODUCER,
+        queues=queues(settings),
+        prune_rules=receipt_rules(settings),
+    )
 
 
 def create_app(settings: ConnectorSettings | None = None) -> FastAPI:
     resolved = settings or ConnectorSettings()
     configure_logging(PRODUCER, resolved.log_level, resolved.log_json)
-    return build_app(resolved, connector_runtime)
+    return build_app(resolved, lifespan(resolved))

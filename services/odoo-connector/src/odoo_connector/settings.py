@@ -16,7 +16,8 @@ class ConnectorSettings(ServiceSettings):
 
     http_port: int = 8004
     schema_name: str = "connector"
-    # Fernet key for the tenants' Odoo secrets; the published dev key is refused outside dev mode.
+    # Fernet keys of the tenants' Odoo secrets, comma-separated: the first seals, every one opens
+    # (README, "Rotating the secret keys"); the published dev key is refused first outside dev mode.
     credentials_key: str | None = None
     # Orders, refunds and sessions: 1, 2, 4, 8, 16 minutes, then the dead-letter queue.
     retry_delays_ms: IntList = (60_000, 120_000, 240_000, 480_000, 960_000)
