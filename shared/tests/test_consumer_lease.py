@@ -25,10 +25,18 @@ class Replica:
     """One replica's consumer of `order.odoo_synced`, recording which events it applied."""
 
     def __init__(
-        self, name: str, pool: asyncpg.Pool, amqp_url: str, topology: Topology, spec: QueueSpec
+        self,
+        name: str,
+        pool: asyncpg.Pool,
+        database_url: str,
+        amqp_url: str,
+        topology: Topology,
+        spec: QueueSpec,
     ) -> None:
         self.applied: list[uuid.UUID] = []
-        self.lease = QueueLease(pool, f"lease-test/{spec.name}", retry_s=0.1, check_s=0.1)
+        self.lease = QueueLease(
+            lambda: asyncpg.connect(database_url), f"lease-test/{spec.name}", 0.1, 0.1
+        )
         self.consumer = EventConsumer(
             name=f"applied-{name}",
             queue=spec,
@@ -77,11 +85,11 @@ async def _publish(amqp_url: str, exchange: str, count: int) -> list[uuid.UUID]:
 
 
 async def test_one_replica_consumes_a_leased_queue_while_the_other_stands_by_ready(
-    pool: asyncpg.Pool, amqp_url: str, queue: tuple[Topology, QueueSpec]
+    pool: asyncpg.Pool, database_url: str, amqp_url: str, queue: tuple[Topology, QueueSpec]
 ) -> None:
     topology, spec = queue
-    first = Replica("a", pool, amqp_url, topology, spec)
-    second = Replica("b", pool, amqp_url, topology, spec)
+    first = Replica("a", pool, database_url, amqp_url, topology, spec)
+    second = Replica("b", pool, database_url, amqp_url, topology, spec)
     await first.consumer.attach()
     try:
         await eventually(lambda: _true(first.consumer.consuming), what="the first consuming")
@@ -100,7 +108,9 @@ async def test_one_replica_consumes_a_leased_queue_while_the_other_stands_by_rea
         await eventually(lambda: _true(second.consumer.consuming), what="the takeover")
         later = await _publish(amqp_url, topology.exchange, 5)
         await eventually(
-            lambda: _true(set(second.applied) == set(later)), what="the second applying"
+            # A message the first applied but had not acknowledged yet may come again.
+            lambda: _true(set(later) <= set(second.applied)),
+            what="the second applying",
         )
     finally:
         await first.consumer.stop()
@@ -111,7 +121,7 @@ async def test_a_replica_whose_lease_connection_dies_stops_consuming_until_it_ho
     pool: asyncpg.Pool, amqp_url: str, database_url: str, queue: tuple[Topology, QueueSpec]
 ) -> None:
     topology, spec = queue
-    replica = Replica("a", pool, amqp_url, topology, spec)
+    replica = Replica("a", pool, database_url, amqp_url, topology, spec)
     await replica.consumer.attach()
     try:
         await eventually(lambda: _true(replica.consumer.consuming), what="consuming")

@@ -27,6 +27,7 @@ from odoo_connector.settings import ConnectorSettings
 from shared.broker import QueueSpec, Topology, delete_topology, topology_for
 from shared.consumer_lease import QueueLease
 from shared.http_service import Lifespan
+from shared.postgres import connect
 from shared.retry_topology import RetryThroughTiers, delete_retry_tiers
 from shared.revocation import TOKEN_EVENTS, revocation_handlers
 from shared.service_runtime import Backbone, service_lifespan
@@ -128,7 +129,10 @@ def lifespan(settings: ConnectorSettings) -> Lifespan:
         orders = odoo_queue(settings)
         # One replica at a time takes the orders' queue, so a register's orders reach it in
         # the order they were published and go in full batches; the others stand by.
-        orders_lease = QueueLease(backbone.pool, f"{settings.schema_name}/{orders.name}")
+        orders_lease = QueueLease(
+            lambda: connect(settings.database_url, settings.schema_name, "odoo-connector lease"),
+            f"{settings.schema_name}/{orders.name}",
+        )
         for name, spec, preparers, policy, lease, prefetch in (
             (
                 "connector.odoo",

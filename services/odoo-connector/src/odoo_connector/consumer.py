@@ -78,7 +78,7 @@ def register_preparers(handlers: ConnectorHandlers) -> Mapping[str, Prepare]:
 class OdooEventConsumer(EventConsumer):
     """Calls Odoo first, with no database transaction open, then commits the inbox row and the
     outcome together. A redelivery after a crash in between calls Odoo again, which finds the
-    order by our reference instead of creating it twice (see handlers._send).
+    order by our reference instead of creating it twice (see order_push.OrderPush._send).
 
     Through an Odoo outage the message is held here, not sent round the wait queue: the queue
     keeps the registers' order behind it, and when the breaker closes every held message goes
