@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from registers.domain.sync import (
+    SyncMove,
     SyncStatus,
     after_adopt,
     after_patch,
@@ -112,3 +113,19 @@ def test_a_success_writes_when_it_happened_and_keeps_the_last_error_cleared() ->
 def test_the_kept_error_is_bounded_whatever_odoo_said() -> None:
     assert sync_error_text("ValidationError", "no") == "ValidationError: no"
     assert len(sync_error_text("OdooError", "x" * 5000)) == 1000
+
+
+def test_a_move_names_what_it_changed_and_writes_it() -> None:
+    failed = SyncStatus("sync_error", 7, budget_version=2, attempts=6, last_error="boom")
+    move = SyncMove(SYNCED, failed)
+    assert move.moved
+    assert move.changed == ("sync_state", "last_sync_error")
+    assert move.fields(NOW)["last_sync_error_at"] == NOW
+    assert str(move) == "synced->sync_error"
+
+
+def test_a_rule_that_leaves_the_status_alone_is_no_move() -> None:
+    move = SyncMove(SYNCED, SYNCED)
+    assert not move.moved
+    assert move.changed == ()
+    assert move.fields(NOW) == {}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, time
 
 from registers import events
 from registers.repository import RegisterRow, ShopRow
-from shared.events.contracts import RegisterUpdated
+from shared.events.contracts import RegisterOdooSynced, RegisterOdooSyncFailed, RegisterUpdated
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 TENANT = uuid.uuid4()
@@ -62,3 +63,45 @@ def test_a_shop_event_lists_what_changed_in_order() -> None:
         SHOP.shop_id,
         3,
     )
+
+
+def _synced(name: str, register_version: int) -> RegisterOdooSynced:
+    return RegisterOdooSynced(
+        register_id=REGISTER.register_id,
+        operation="update",
+        odoo_pos_config_id=7,
+        pushed_name=name,
+        pushed_active=True,
+        register_version=register_version,
+    )
+
+
+def test_a_report_that_odoo_has_the_register_as_it_is_marks_it_synced() -> None:
+    move = events.sync_report_move(REGISTER, _synced("Till 1", register_version=5))
+    assert move.after.state == "synced"
+    assert move.changed == ("sync_state",)
+
+
+def test_a_register_renamed_while_its_update_flew_stays_pending_for_the_new_name() -> None:
+    move = events.sync_report_move(REGISTER, _synced("Old name", register_version=5))
+    assert not move.moved
+
+
+def test_a_report_on_a_push_older_than_the_budget_changes_nothing() -> None:
+    move = events.sync_report_move(REGISTER, _synced("Till 1", register_version=4))
+    assert not move.moved
+
+
+def test_a_given_up_push_puts_the_register_in_sync_error_with_the_connector_s_words() -> None:
+    failed = RegisterOdooSyncFailed(
+        register_id=REGISTER.register_id,
+        operation="update",
+        error_class="OdooAccessError",
+        message="no rights on pos.config",
+        attempts=6,
+        register_version=5,
+    )
+    move = events.sync_report_move(replace(REGISTER, sync_state="synced"), failed)
+    assert move.after.state == "sync_error"
+    assert move.after.last_error == "OdooAccessError: no rights on pos.config"
+    assert move.after.attempts == 6

@@ -12,6 +12,6 @@ SYNC_RESULT_EVENTS = ("register.odoo_synced", "register.odoo_sync_failed")
 
 def sync_result_handlers(handlers: RegisterHandlers) -> Mapping[str, Handler]:
     return {
-        "register.odoo_synced": handlers.record_synced,
-        "register.odoo_sync_failed": handlers.record_sync_failed,
+        "register.odoo_synced": handlers.record_sync_result,
+        "register.odoo_sync_failed": handlers.record_sync_result,
     }

@@ -1,18 +1,25 @@
-"""The events registers writes to its outbox, built from the rows they announce."""
+"""The events registers writes to its outbox, built from the rows they announce, with the write of
+a register's new version that several use cases share; and what the connector's reports on a
+register's push mean for its sync status."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
+from registers import repository as repo
 from registers.domain.inputs import format_cutoff
+from registers.domain.sync import SyncMove, after_sync_failed, after_synced, sync_error_text
 from registers.domain.tenants import Tier
 from registers.repository import PaymentMethodRow, RegisterRow, ShopRow, TenantRow, TokenRow
 from shared.events.contracts import (
     PaymentMethodCreated,
     PaymentMethodUpdated,
     RegisterCreated,
+    RegisterOdooSynced,
+    RegisterOdooSyncFailed,
     RegisterUpdated,
     ShopCreated,
     ShopUpdated,
@@ -108,6 +115,21 @@ def register_updated(
     return _register_state(RegisterUpdated, register, shop, tier, tuple(changed))
 
 
+async def update_and_announce_register(
+    db: Db,
+    register_id: UUID,
+    fields: Mapping[str, Any],
+    *,
+    shop: ShopRow,
+    tier: Tier,
+    changed: Iterable[str],
+) -> RegisterRow:
+    """Sets `fields` (none: only a new version) and writes the event of the new version."""
+    updated = await repo.update_register(db, register_id, fields)
+    await emit(db, register_updated(updated, shop, tier, changed))
+    return updated
+
+
 def _register_state(
     contract: type[RegisterCreated] | type[RegisterUpdated],
     register: RegisterRow,
@@ -164,3 +186,29 @@ def token_revoked(token: TokenRow) -> OutgoingEvent:
     # A token is revoked once and never changes otherwise: its only event is version 1.
     data = TokenRevoked(token_id=token.token_id, expires_at=token.expires_at)
     return OutgoingEvent(data, token.tenant_id, token.token_id, 1)
+
+
+def sync_report_move(
+    register: RegisterRow, report: RegisterOdooSynced | RegisterOdooSyncFailed
+) -> SyncMove:
+    """The connector pushed the register to Odoo, or gave up: its sync status after the report."""
+    before = register.sync_status
+    if isinstance(report, RegisterOdooSynced):
+        after = after_synced(
+            before,
+            odoo_pos_config_id=report.odoo_pos_config_id,
+            pushed_name=report.pushed_name,
+            pushed_active=report.pushed_active,
+            register_version=report.register_version,
+            name=register.name,
+            active=register.active,
+            version=register.version + 1,
+        )
+    else:
+        after = after_sync_failed(
+            before,
+            register_version=report.register_version,
+            error=sync_error_text(report.error_class, report.message),
+            attempts=report.attempts,
+        )
+    return SyncMove(before, after)

@@ -1,26 +1,47 @@
-"""Rows to HTTP shapes: what the API shows of each record, and pages of them."""
+"""Rows to HTTP shapes: what the API shows of each record, and pages of them; and the other way,
+a create request's body to the row it writes."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
-from registers.domain.inputs import format_cutoff
+from registers.domain.inputs import format_cutoff, parse_cutoff
+from registers.domain.sync import SyncStatus
 from registers.http_models import (
+    PaymentMethodCreate,
     PaymentMethodPage,
     PaymentMethodPublic,
+    RegisterCreate,
     RegisterPage,
     RegisterPublic,
     RegisterSyncPublic,
+    ShopCreate,
     ShopPage,
+    ShopPatch,
     ShopPublic,
+    TenantCreate,
     TenantPage,
     TenantPublic,
+    TokenCreate,
     TokenIssued,
     TokenPage,
     TokenPublic,
 )
-from registers.repository import PaymentMethodRow, RegisterRow, ShopRow, TenantRow, TokenRow
+from registers.repository import (
+    NewPaymentMethod,
+    NewRegister,
+    NewShop,
+    NewTenant,
+    NewToken,
+    PaymentMethodRow,
+    RegisterRow,
+    ShopRow,
+    TenantRow,
+    TokenRow,
+)
 from shared.pagination import encode_cursor
 
 
@@ -65,6 +86,14 @@ def shop_public(row: ShopRow) -> ShopPublic:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def shop_patch_fields(body: ShopPatch) -> dict[str, Any]:
+    """The fields a shop PATCH sends, its cutoff as the time of day the row keeps."""
+    wanted = body.sent()
+    if "business_day_cutoff" in wanted:
+        wanted["business_day_cutoff"] = parse_cutoff(wanted["business_day_cutoff"])
+    return wanted
 
 
 def shop_page(rows: Sequence[ShopRow], limit: int) -> ShopPage:
@@ -143,4 +172,68 @@ def token_issued(row: TokenRow, token: str) -> TokenIssued:
 def token_page(rows: Sequence[TokenRow], limit: int) -> TokenPage:
     return TokenPage(
         items=[token_public(row) for row in rows], next_cursor=_next_cursor(rows, limit)
+    )
+
+
+# Create requests to the rows they write, each under a new id.
+
+
+def new_tenant(body: TenantCreate) -> NewTenant:
+    return NewTenant(
+        tenant_id=uuid.uuid4(),
+        name=body.name,
+        tier=body.tier,
+        default_currency=body.default_currency,
+        default_timezone=body.default_timezone,
+    )
+
+
+def new_shop(body: ShopCreate, tenant: TenantRow) -> NewShop:
+    """A shop that names no currency or time zone takes its tenant's."""
+    return NewShop(
+        shop_id=uuid.uuid4(),
+        tenant_id=tenant.tenant_id,
+        name=body.name,
+        currency=body.currency or tenant.default_currency,
+        timezone=body.timezone or tenant.default_timezone,
+        business_day_cutoff=parse_cutoff(body.business_day_cutoff),
+        prices_include_tax=body.prices_include_tax,
+    )
+
+
+def new_register(body: RegisterCreate, shop: ShopRow, sync: SyncStatus) -> NewRegister:
+    return NewRegister(
+        register_id=uuid.uuid4(),
+        tenant_id=shop.tenant_id,
+        shop_id=shop.shop_id,
+        name=body.name,
+        receipt_prefix=body.receipt_prefix,
+        sync_state=sync.state,
+        odoo_pos_config_id=sync.odoo_pos_config_id,
+    )
+
+
+def new_payment_method(body: PaymentMethodCreate, tenant_id: uuid.UUID) -> NewPaymentMethod:
+    return NewPaymentMethod(
+        payment_method_id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        code=body.code,
+        name=body.name,
+        kind=body.kind,
+        odoo_payment_method_id=body.odoo_payment_method_id,
+    )
+
+
+def new_token(body: TokenCreate, tenant_id: uuid.UUID, issued_by: str, ttl: timedelta) -> NewToken:
+    """Issued now to the whole second, as the token's own times are, and expiring `ttl` later."""
+    issued_at = datetime.now(UTC).replace(microsecond=0)
+    return NewToken(
+        token_id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        role=body.role,
+        register_id=body.register_id,
+        subject=body.subject,
+        issued_by=issued_by,
+        issued_at=issued_at,
+        expires_at=issued_at + ttl,
     )

@@ -109,6 +109,62 @@ class TokenRow:
     revoked_by: str | None
 
 
+# Rows as a use case first writes them; the database adds seq, version and timestamps.
+
+
+@dataclass(frozen=True)
+class NewTenant:
+    tenant_id: UUID
+    name: str
+    tier: Tier
+    default_currency: str
+    default_timezone: str
+
+
+@dataclass(frozen=True)
+class NewShop:
+    shop_id: UUID
+    tenant_id: UUID
+    name: str
+    currency: str
+    timezone: str
+    business_day_cutoff: time
+    prices_include_tax: bool
+
+
+@dataclass(frozen=True)
+class NewRegister:
+    register_id: UUID
+    tenant_id: UUID
+    shop_id: UUID
+    name: str
+    receipt_prefix: str
+    sync_state: SyncState
+    odoo_pos_config_id: int | None
+
+
+@dataclass(frozen=True)
+class NewPaymentMethod:
+    payment_method_id: UUID
+    tenant_id: UUID
+    code: str
+    name: str
+    kind: PaymentKind
+    odoo_payment_method_id: int | None
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token_id: UUID
+    tenant_id: UUID
+    role: IssuableRole
+    register_id: UUID | None
+    subject: str
+    issued_by: str
+    issued_at: datetime
+    expires_at: datetime
+
+
 AnyRow = TypeVar("AnyRow", TenantRow, ShopRow, RegisterRow, PaymentMethodRow, TokenRow)
 
 
@@ -191,17 +247,15 @@ async def _tenant_page(
 # Tenants.
 
 
-async def insert_tenant(
-    db: Db, tenant_id: UUID, name: str, tier: Tier, currency: str, timezone: str
-) -> TenantRow:
+async def insert_tenant(db: Db, tenant: NewTenant) -> TenantRow:
     record = await db.fetchrow(
         """INSERT INTO tenants (tenant_id, name, tier, default_currency, default_timezone)
            VALUES ($1, $2, $3, $4, $5) RETURNING *""",
-        tenant_id,
-        name,
-        tier,
-        currency,
-        timezone,
+        tenant.tenant_id,
+        tenant.name,
+        tenant.tier,
+        tenant.default_currency,
+        tenant.default_timezone,
     )
     return _typed(TenantRow, record)
 
@@ -232,28 +286,18 @@ async def update_tenant(db: Db, tenant_id: UUID, fields: Mapping[str, Any]) -> T
 # Shops.
 
 
-async def insert_shop(
-    db: Db,
-    *,
-    tenant_id: UUID,
-    shop_id: UUID,
-    name: str,
-    currency: str,
-    timezone: str,
-    business_day_cutoff: time,
-    prices_include_tax: bool,
-) -> ShopRow:
+async def insert_shop(db: Db, shop: NewShop) -> ShopRow:
     record = await db.fetchrow(
         """INSERT INTO shops (shop_id, tenant_id, name, currency, timezone, business_day_cutoff,
                               prices_include_tax)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
-        shop_id,
-        tenant_id,
-        name,
-        currency,
-        timezone,
-        business_day_cutoff,
-        prices_include_tax,
+        shop.shop_id,
+        shop.tenant_id,
+        shop.name,
+        shop.currency,
+        shop.timezone,
+        shop.business_day_cutoff,
+        shop.prices_include_tax,
     )
     return _typed(ShopRow, record)
 
@@ -289,30 +333,20 @@ async def shop_has_registers(db: Db, shop_id: UUID) -> bool:
 # Registers.
 
 
-async def insert_register(
-    db: Db,
-    *,
-    tenant_id: UUID,
-    shop_id: UUID,
-    register_id: UUID,
-    name: str,
-    receipt_prefix: str,
-    sync_state: SyncState,
-    odoo_pos_config_id: int | None,
-) -> RegisterRow:
+async def insert_register(db: Db, register: NewRegister) -> RegisterRow:
     record = await db.fetchrow(
         """INSERT INTO registers (register_id, tenant_id, shop_id, name, receipt_prefix,
                                   sync_state, odoo_pos_config_id,
                                   last_synced_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7,
                    CASE WHEN $6 = 'synced' THEN now() END) RETURNING *""",
-        register_id,
-        tenant_id,
-        shop_id,
-        name,
-        receipt_prefix,
-        sync_state,
-        odoo_pos_config_id,
+        register.register_id,
+        register.tenant_id,
+        register.shop_id,
+        register.name,
+        register.receipt_prefix,
+        register.sync_state,
+        register.odoo_pos_config_id,
     )
     return _typed(RegisterRow, record)
 
@@ -370,26 +404,17 @@ async def update_register(db: Db, register_id: UUID, fields: Mapping[str, Any]) 
 # Payment methods.
 
 
-async def insert_payment_method(
-    db: Db,
-    *,
-    tenant_id: UUID,
-    payment_method_id: UUID,
-    code: str,
-    name: str,
-    kind: PaymentKind,
-    odoo_payment_method_id: int | None,
-) -> PaymentMethodRow:
+async def insert_payment_method(db: Db, method: NewPaymentMethod) -> PaymentMethodRow:
     record = await db.fetchrow(
         """INSERT INTO payment_methods (payment_method_id, tenant_id, code, name, kind,
                                         odoo_payment_method_id)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
-        payment_method_id,
-        tenant_id,
-        code,
-        name,
-        kind,
-        odoo_payment_method_id,
+        method.payment_method_id,
+        method.tenant_id,
+        method.code,
+        method.name,
+        method.kind,
+        method.odoo_payment_method_id,
     )
     return _typed(PaymentMethodRow, record)
 
@@ -421,30 +446,19 @@ async def update_payment_method(
 # Tokens.
 
 
-async def insert_token(
-    db: Db,
-    *,
-    token_id: UUID,
-    tenant_id: UUID,
-    role: IssuableRole,
-    register_id: UUID | None,
-    subject: str,
-    issued_by: str,
-    issued_at: datetime,
-    expires_at: datetime,
-) -> TokenRow:
+async def insert_token(db: Db, token: NewToken) -> TokenRow:
     record = await db.fetchrow(
         """INSERT INTO tokens (token_id, tenant_id, role, register_id, subject, issued_by,
                                issued_at, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *""",
-        token_id,
-        tenant_id,
-        role,
-        register_id,
-        subject,
-        issued_by,
-        issued_at,
-        expires_at,
+        token.token_id,
+        token.tenant_id,
+        token.role,
+        token.register_id,
+        token.subject,
+        token.issued_by,
+        token.issued_at,
+        token.expires_at,
     )
     return _typed(TokenRow, record)
 

@@ -191,3 +191,26 @@ def sync_changed(before: SyncStatus, after: SyncStatus) -> tuple[str, ...]:
     if before.last_error != after.last_error:
         names.append("last_sync_error")
     return tuple(names)
+
+
+@dataclass(frozen=True)
+class SyncMove:
+    """A register's sync status before and after a rule; `after` equals `before` when the rule
+    leaves it alone."""
+
+    before: SyncStatus
+    after: SyncStatus
+
+    @property
+    def moved(self) -> bool:
+        return self.after != self.before
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        return sync_changed(self.before, self.after)
+
+    def fields(self, now: datetime) -> dict[str, Any]:
+        return sync_fields(self.before, self.after, now)
+
+    def __str__(self) -> str:
+        return f"{self.before.state}->{self.after.state}"

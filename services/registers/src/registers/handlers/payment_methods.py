@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from uuid import UUID
 
 import asyncpg
@@ -11,14 +10,18 @@ from registers import events
 from registers import repository as repo
 from registers.domain.edits import changed_fields, check_version, expected_version
 from registers.domain.inputs import payment_method_code_taken
-from registers.handlers.scope import own_payment_method, own_tenant
-from registers.http_mappers import payment_method_page, payment_method_public
+from registers.http_mappers import (
+    new_payment_method,
+    payment_method_page,
+    payment_method_public,
+)
 from registers.http_models import (
     PaymentMethodCreate,
     PaymentMethodPage,
     PaymentMethodPatch,
     PaymentMethodPublic,
 )
+from registers.scope import own_payment_method, own_tenant
 from shared.actor import Actor
 from shared.pagination import decode_cursor
 
@@ -34,13 +37,7 @@ class PaymentMethodUseCases:
             try:
                 async with db.transaction():
                     method = await repo.insert_payment_method(
-                        db,
-                        tenant_id=actor.tenant_id,
-                        payment_method_id=uuid.uuid4(),
-                        code=body.code,
-                        name=body.name,
-                        kind=body.kind,
-                        odoo_payment_method_id=body.odoo_payment_method_id,
+                        db, new_payment_method(body, actor.tenant_id)
                     )
             except asyncpg.UniqueViolationError:
                 raise payment_method_code_taken(body.code) from None

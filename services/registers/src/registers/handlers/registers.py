@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -13,41 +10,17 @@ import structlog
 
 from registers import events
 from registers import repository as repo
-from registers.domain.edits import changed_fields, check_version, expected_version
+from registers.domain.edits import check_version, expected_version
 from registers.domain.inputs import receipt_prefix_taken
-from registers.domain.sync import (
-    SyncState,
-    after_patch,
-    after_retry,
-    initial_status,
-    sync_changed,
-    sync_fields,
-)
-from registers.domain.tenants import Tier
-from registers.handlers.scope import own_register, own_shop, own_tenant
-from registers.http_mappers import register_page, register_public
+from registers.domain.registers import edit_register
+from registers.domain.sync import SyncMove, SyncState, after_retry, initial_status
+from registers.http_mappers import new_register, register_page, register_public
 from registers.http_models import RegisterCreate, RegisterPage, RegisterPatch, RegisterPublic
-from registers.repository import RegisterRow, ShopRow
+from registers.scope import own_register, own_shop, own_tenant
 from shared.actor import Actor
 from shared.pagination import decode_cursor
-from shared.postgres import Db
 
 log = structlog.get_logger(__name__)
-
-
-async def update_and_announce_register(
-    db: Db,
-    register_id: UUID,
-    fields: Mapping[str, Any],
-    *,
-    shop: ShopRow,
-    tier: Tier,
-    changed: Iterable[str],
-) -> RegisterRow:
-    """Sets `fields` (none: only a new version) and writes the event of the new version."""
-    updated = await repo.update_register(db, register_id, fields)
-    await events.emit(db, events.register_updated(updated, shop, tier, changed))
-    return updated
 
 
 class RegisterUseCases:
@@ -62,16 +35,7 @@ class RegisterUseCases:
             status = initial_status(tenant.tier, body.odoo_pos_config_id)
             try:
                 async with db.transaction():
-                    register = await repo.insert_register(
-                        db,
-                        tenant_id=actor.tenant_id,
-                        shop_id=shop_id,
-                        register_id=uuid.uuid4(),
-                        name=body.name,
-                        receipt_prefix=body.receipt_prefix,
-                        sync_state=status.state,
-                        odoo_pos_config_id=status.odoo_pos_config_id,
-                    )
+                    register = await repo.insert_register(db, new_register(body, shop, status))
             except asyncpg.UniqueViolationError:
                 raise receipt_prefix_taken(body.receipt_prefix) from None
             await events.emit(db, events.register_created(register, shop, tenant.tier))
@@ -105,38 +69,26 @@ class RegisterUseCases:
     async def patch_register(
         self, actor: Actor, register_id: UUID, body: RegisterPatch, if_match: str | None
     ) -> RegisterPublic:
-        wanted = body.sent()
-        adopt = wanted.pop("odoo_pos_config_id", None)
         async with self._pool.acquire() as db, db.transaction():
             tenant = await own_tenant(db, actor, "FOR SHARE")
             register = await own_register(db, actor, register_id, "FOR UPDATE")
             check_version(register.version, expected_version(if_match), "register")
-            edits = changed_fields(register, wanted)
-            before = register.sync_status
-            after = after_patch(
-                before,
-                tenant.tier,
-                adopt=adopt,
-                edited=edits.keys(),
-                active=edits.get("active", register.active),
-                version=register.version + 1,
-            )
-            if not edits and after == before:
+            edit = edit_register(register, tenant.tier, body.sent())
+            if edit.changes_nothing:
                 return register_public(register)
-            fields = edits | sync_fields(before, after, datetime.now(UTC))
             try:
                 async with db.transaction():
+                    fields = edit.fields(datetime.now(UTC))
                     updated = await repo.update_register(db, register_id, fields)
             except asyncpg.UniqueViolationError:
-                raise receipt_prefix_taken(wanted["receipt_prefix"]) from None
+                raise receipt_prefix_taken(edit.edits["receipt_prefix"]) from None
             shop = await own_shop(db, actor, register.shop_id)
-            changed = (*sorted(edits), *sync_changed(before, after))
-            await events.emit(db, events.register_updated(updated, shop, tenant.tier, changed))
+            await events.emit(db, events.register_updated(updated, shop, tenant.tier, edit.changed))
         log.info(
             "register_updated",
             register_id=str(register_id),
-            changed=sorted(edits),
-            sync=f"{before.state}->{after.state}",
+            changed=sorted(edit.edits),
+            sync=str(edit.sync),
         )
         return register_public(updated)
 
@@ -145,14 +97,14 @@ class RegisterUseCases:
             tenant = await own_tenant(db, actor, "FOR SHARE")
             register = await own_register(db, actor, register_id, "FOR UPDATE")
             before = register.sync_status
-            after = after_retry(before, tenant.tier, register.version + 1)
-            updated = await update_and_announce_register(
+            move = SyncMove(before, after_retry(before, tenant.tier, register.version + 1))
+            updated = await events.update_and_announce_register(
                 db,
                 register_id,
-                sync_fields(before, after, datetime.now(UTC)),
+                move.fields(datetime.now(UTC)),
                 shop=await own_shop(db, actor, register.shop_id),
                 tier=tenant.tier,
-                changed=sync_changed(before, after),
+                changed=move.changed,
             )
-        log.info("register_sync_retried", register_id=str(register_id), sync=after.state)
+        log.info("register_sync_retried", register_id=str(register_id), sync=move.after.state)
         return register_public(updated)

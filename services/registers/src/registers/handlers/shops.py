@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from uuid import UUID
 
 import asyncpg
@@ -10,12 +9,10 @@ import asyncpg
 from registers import events
 from registers import repository as repo
 from registers.domain.edits import changed_fields, check_version, expected_version
-from registers.domain.inputs import parse_cutoff
 from registers.domain.shops import check_shop_changes
-from registers.handlers.registers import update_and_announce_register
-from registers.handlers.scope import own_shop, own_tenant
-from registers.http_mappers import shop_page, shop_public
+from registers.http_mappers import new_shop, shop_page, shop_patch_fields, shop_public
 from registers.http_models import ShopCreate, ShopPage, ShopPatch, ShopPublic
+from registers.scope import own_shop, own_tenant
 from shared.actor import Actor
 from shared.pagination import decode_cursor
 
@@ -24,19 +21,9 @@ class ShopUseCases:
     _pool: asyncpg.Pool
 
     async def create_shop(self, actor: Actor, body: ShopCreate) -> ShopPublic:
-        cutoff = parse_cutoff(body.business_day_cutoff)
         async with self._pool.acquire() as db, db.transaction():
             tenant = await own_tenant(db, actor, "FOR SHARE")
-            shop = await repo.insert_shop(
-                db,
-                tenant_id=actor.tenant_id,
-                shop_id=uuid.uuid4(),
-                name=body.name,
-                currency=body.currency or tenant.default_currency,
-                timezone=body.timezone or tenant.default_timezone,
-                business_day_cutoff=cutoff,
-                prices_include_tax=body.prices_include_tax,
-            )
+            shop = await repo.insert_shop(db, new_shop(body, tenant))
             await events.emit(db, events.shop_created(shop))
         return shop_public(shop)
 
@@ -52,9 +39,7 @@ class ShopUseCases:
     async def patch_shop(
         self, actor: Actor, shop_id: UUID, body: ShopPatch, if_match: str | None
     ) -> ShopPublic:
-        wanted = body.sent()
-        if "business_day_cutoff" in wanted:
-            wanted["business_day_cutoff"] = parse_cutoff(wanted["business_day_cutoff"])
+        wanted = shop_patch_fields(body)
         async with self._pool.acquire() as db, db.transaction():
             tenant = await own_tenant(db, actor, "FOR SHARE")
             shop = await own_shop(db, actor, shop_id, "FOR UPDATE")
@@ -70,7 +55,7 @@ class ShopUseCases:
             for register in await repo.lock_registers(
                 db, tenant_id=actor.tenant_id, shop_id=shop_id
             ):
-                await update_and_announce_register(
+                await events.update_and_announce_register(
                     db,
                     register.register_id,
                     {},

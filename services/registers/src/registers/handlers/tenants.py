@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -12,13 +11,12 @@ import structlog
 from registers import events
 from registers import repository as repo
 from registers.domain.edits import changed_fields, check_version, expected_version
-from registers.domain.sync import after_tier_change, sync_changed, sync_fields
+from registers.domain.sync import SyncMove, after_tier_change
 from registers.domain.tenants import check_tier_change
-from registers.handlers.registers import update_and_announce_register
-from registers.handlers.scope import scope_of, tenant_in_scope
-from registers.http_mappers import tenant_page, tenant_public
+from registers.http_mappers import new_tenant, tenant_page, tenant_public
 from registers.http_models import TenantCreate, TenantPage, TenantPatch, TenantPublic
 from registers.repository import TenantRow
+from registers.scope import scope_of, tenant_in_scope
 from shared.actor import Actor
 from shared.pagination import decode_cursor
 from shared.postgres import Db
@@ -31,14 +29,7 @@ class TenantUseCases:
 
     async def create_tenant(self, actor: Actor, body: TenantCreate) -> TenantPublic:
         async with self._pool.acquire() as db, db.transaction():
-            tenant = await repo.insert_tenant(
-                db,
-                uuid.uuid4(),
-                body.name,
-                body.tier,
-                body.default_currency,
-                body.default_timezone,
-            )
+            tenant = await repo.insert_tenant(db, new_tenant(body))
             await events.emit(db, events.tenant_created(tenant))
         return tenant_public(tenant)
 
@@ -77,12 +68,14 @@ async def _apply_tier(db: Db, tenant: TenantRow) -> None:
     now = datetime.now(UTC)
     for register in registers:
         before = register.sync_status
-        after = after_tier_change(before, tenant.tier, register.active, register.version + 1)
-        await update_and_announce_register(
+        move = SyncMove(
+            before, after_tier_change(before, tenant.tier, register.active, register.version + 1)
+        )
+        await events.update_and_announce_register(
             db,
             register.register_id,
-            sync_fields(before, after, now),
+            move.fields(now),
             shop=shops[register.shop_id],
             tier=tenant.tier,
-            changed=("tenant_tier", *sync_changed(before, after)),
+            changed=("tenant_tier", *move.changed),
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -17,12 +15,11 @@ from registers.domain.tokens import (
     check_register_takes_tokens,
     token_tenant,
 )
-from registers.handlers.scope import scope_of
-from registers.http_mappers import token_issued, token_page
+from registers.http_mappers import new_token, token_issued, token_page
 from registers.http_models import TokenCreate, TokenIssued, TokenPage
+from registers.scope import register_named, scope_of, tenant_named, token_in_scope
 from shared.actor import Actor
 from shared.auth import PLATFORM_TENANT_ID, Role, TokenIssuer, TokenVerifier
-from shared.errors import NotFoundError
 from shared.pagination import decode_cursor
 from shared.revocation import record_revocation
 
@@ -39,48 +36,28 @@ class TokenUseCases:
         scope = scope_of(actor)
         named = token_tenant(scope, body.role, body.tenant_id)
         if scope is None and named is not None:
-            await self._check_tenant_exists(named)
+            async with self._pool.acquire() as db:
+                await tenant_named(db, named)
         tenant_id = PLATFORM_TENANT_ID if named is None else named
         check_register_binding(body.role, body.register_id)
         ttl = self._token_policy.ttl(body.role, body.ttl_seconds)
-        token_id = uuid.uuid4()
-        issued_at = datetime.now(UTC).replace(microsecond=0)
+        new = new_token(body, tenant_id, actor.subject, ttl)
         async with self._pool.acquire() as db, db.transaction():
             if body.register_id is not None:
-                register = await repo.get_register(db, tenant_id, body.register_id, "FOR SHARE")
-                if register is None:
-                    raise NotFoundError(
-                        f"There is no register {body.register_id} in this tenant.",
-                        field="register_id",
-                    )
+                register = await register_named(db, tenant_id, body.register_id, "FOR SHARE")
                 check_register_takes_tokens(body.register_id, active=register.active)
-            row = await repo.insert_token(
-                db,
-                token_id=token_id,
-                tenant_id=tenant_id,
-                role=body.role,
-                register_id=body.register_id,
-                subject=body.subject,
-                issued_by=actor.subject,
-                issued_at=issued_at,
-                expires_at=issued_at + ttl,
-            )
+            row = await repo.insert_token(db, new)
         token = self._issuer.issue(
             subject=body.subject,
             tenant_id=tenant_id,
             role=Role(body.role),
             register_id=body.register_id,
             ttl=ttl,
-            token_id=token_id,
-            issued_at=issued_at,
+            token_id=new.token_id,
+            issued_at=new.issued_at,
         )
-        log.info("token_issued", token_id=str(token_id), role=body.role, by=actor.subject)
+        log.info("token_issued", token_id=str(new.token_id), role=body.role, by=actor.subject)
         return token_issued(row, token)
-
-    async def _check_tenant_exists(self, tenant_id: UUID) -> None:
-        async with self._pool.acquire() as db:
-            if await repo.get_tenant(db, tenant_id) is None:
-                raise NotFoundError(f"There is no tenant {tenant_id}.", field="tenant_id")
 
     async def list_tokens(self, actor: Actor, cursor: str | None, limit: int) -> TokenPage:
         async with self._pool.acquire() as db:
@@ -90,9 +67,7 @@ class TokenUseCases:
     async def revoke_token(self, actor: Actor, token_id: UUID) -> None:
         """Revokes a token everywhere; revoking it again changes nothing."""
         async with self._pool.acquire() as db, db.transaction():
-            token = await repo.get_token(db, token_id, scope_of(actor), "FOR UPDATE")
-            if token is None:
-                raise NotFoundError(f"There is no token {token_id} in this tenant.")
+            token = await token_in_scope(db, actor, token_id, "FOR UPDATE")
             if token.revoked_at is not None:
                 return
             await repo.revoke_token(db, token_id, actor.subject)

@@ -7,7 +7,14 @@ from uuid import UUID
 
 from registers import repository as repo
 from registers.domain.tenants import in_scope, tenant_scope
-from registers.repository import Lock, PaymentMethodRow, RegisterRow, ShopRow, TenantRow
+from registers.repository import (
+    Lock,
+    PaymentMethodRow,
+    RegisterRow,
+    ShopRow,
+    TenantRow,
+    TokenRow,
+)
 from shared.actor import Actor
 from shared.errors import NotFoundError
 from shared.postgres import Db
@@ -58,3 +65,30 @@ async def own_payment_method(
     if method is None:
         raise NotFoundError(f"There is no payment method {payment_method_id} in this tenant.")
     return method
+
+
+async def token_in_scope(db: Db, actor: Actor, token_id: UUID, lock: Lock = "") -> TokenRow:
+    token = await repo.get_token(db, token_id, scope_of(actor), lock)
+    if token is None:
+        raise NotFoundError(f"There is no token {token_id} in this tenant.")
+    return token
+
+
+async def tenant_named(db: Db, tenant_id: UUID) -> TenantRow:
+    """The tenant a request names in its body (a platform admin's choice)."""
+    tenant = await repo.get_tenant(db, tenant_id)
+    if tenant is None:
+        raise NotFoundError(f"There is no tenant {tenant_id}.", field="tenant_id")
+    return tenant
+
+
+async def register_named(
+    db: Db, tenant_id: UUID, register_id: UUID, lock: Lock = ""
+) -> RegisterRow:
+    """The register a request names in its body, within `tenant_id`."""
+    register = await repo.get_register(db, tenant_id, register_id, lock)
+    if register is None:
+        raise NotFoundError(
+            f"There is no register {register_id} in this tenant.", field="register_id"
+        )
+    return register
