@@ -61,3 +61,39 @@ async def test_a_close_behind_orders_held_for_it_runs_and_then_the_orders_go(
         "close",
     ]
     assert ran == ["close", "order 61", "order 62"]
+
+
+async def test_a_refund_behind_orders_held_for_their_predecessor_runs_meanwhile(
+    pool: asyncpg.Pool,
+) -> None:
+    lanes = RegisterLanes(pool, batch_size=20, hold_s=30.0)
+    register_id = uuid.uuid4()
+    refunded = asyncio.Event()
+    ran: list[str] = []
+
+    async def push(db: Db, items: list[Any]) -> list[Any]:
+        # Orders and refunds share the runner: the orders wait until the refund has gone (as
+        # the next session's orders wait for a close that waits for this session's refunds).
+        results: list[Any] = []
+        for item in items:
+            if item.startswith("order") and not refunded.is_set():
+                results.append(NotYet(WaitForPrerequisite("previous_order_not_sent", "not yet")))
+                continue
+            ran.append(item)
+            if item.startswith("refund"):
+                refunded.set()
+            results.append(item)
+        return results
+
+    async def deliver(item: str, key: int | None) -> Any:
+        with lanes.ticket(register_id) as ticket:
+            return await lanes.run(ticket, ("push",), push, item, order_key=key)
+
+    orders = [
+        asyncio.create_task(deliver("order 61", 61)),
+        asyncio.create_task(deliver("order 62", 62)),
+    ]
+    await asyncio.sleep(0.05)
+    refund = asyncio.create_task(deliver("refund of 12", None))
+    await asyncio.wait_for(asyncio.gather(*orders, refund), 5)
+    assert ran == ["refund of 12", "order 61", "order 62"]

@@ -129,8 +129,8 @@ class RegisterLanes:
                     continue
                 # Back at the head, in their order: what queued behind them of their kind must
                 # still come after. Work of another kind behind them runs meanwhile: held orders
-                # of the next till session may wait for the close of this one, or for a
-                # refund's, which must not wait behind them.
+                # of the next till session may wait for the close of this one, and the close
+                # for this session's refunds, which must not wait behind them.
                 lane.pending.extendleft(reversed(held))
                 other = next(
                     (
@@ -139,7 +139,7 @@ class RegisterLanes:
                         if t.filled.is_set()
                         and not t.cancelled
                         and t not in held
-                        and (t.group, t.runner) != (head.group, head.runner)
+                        and _kind(t) != _kind(head)
                     ),
                     None,
                 )
@@ -234,3 +234,9 @@ class RegisterLanes:
                 yield conn
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
+
+
+def _kind(ticket: Ticket) -> tuple[Hashable, BatchRunner | None, bool]:
+    """What may batch together: same group and runner, and keyed (orders, in sale order) or
+    not (refunds, closes)."""
+    return ticket.group, ticket.runner, ticket.order_key is None
