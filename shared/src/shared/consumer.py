@@ -66,6 +66,7 @@ EVENTS_DEAD_LETTERED = Counter(
 )
 
 _DATABASE_PROBE_TIMEOUT_S = 2.0
+_BROKEN_CONNECTION_TRIES = 3
 
 # The consumers this process runs; weak, so a consumer nobody stopped is not kept alive by it.
 _RUNNING: weakref.WeakSet[EventConsumer] = weakref.WeakSet()
@@ -440,14 +441,23 @@ class EventConsumer:
         event again. The message is neither acked nor nacked meanwhile, so it keeps its retry
         budget (a nack would spend the queue's delivery limit), and the consumer takes no more
         than its prefetch: consuming pauses until the database is back."""
+        broken_connections = 0
         while True:
             try:
                 await self._handle(envelope, data, handler)
                 return
             except Exception as error:
                 # A time-out or a reset from elsewhere (Odoo, say) is the handler's failure.
-                if not is_database_unavailable(error) or await self._database_answers():
+                if not is_database_unavailable(error):
                     raise
+                if await self._database_answers():
+                    # The database is back but this try ran on a connection its restart broke:
+                    # handling again costs nothing (the inbox and Odoo's search make it safe),
+                    # a retry tier would spend the message's budget on an outage.
+                    broken_connections += 1
+                    if broken_connections > _BROKEN_CONNECTION_TRIES:
+                        raise
+                    continue
                 await self._wait_for_database(error)
 
     async def _database_answers(self) -> bool:

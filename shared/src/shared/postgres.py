@@ -36,7 +36,9 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 def is_database_unavailable(error: BaseException) -> bool:
     """Whether `error` says the database cannot be reached (rather than that a query failed)."""
     if isinstance(error, asyncpg.InterfaceError):
-        return "connection is closed" in str(error)
+        # "released back to the pool": the pool took back a connection a restart broke while a
+        # transaction still held it.
+        return "connection is closed" in str(error) or "released back to the pool" in str(error)
     if isinstance(error, asyncpg.exceptions.InternalClientError):
         return "another operation" in str(error)
     return isinstance(error, UNAVAILABLE_ERRORS)
