@@ -4,7 +4,7 @@ query failed (the handler's failure)."""
 import asyncpg
 import pytest
 
-from shared.postgres import is_database_unavailable
+from shared.postgres import is_database_unavailable, is_lost_connection
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,10 @@ def test_a_connection_lost_to_a_restart_is_the_database_being_away(error: Except
 )
 def test_a_failed_query_is_not_the_database_being_away(error: Exception) -> None:
     assert not is_database_unavailable(error)
+
+
+def test_only_a_postgres_connection_lost_is_handled_again_at_once() -> None:
+    assert is_lost_connection(asyncpg.InterfaceError("connection is closed"))
+    assert is_lost_connection(asyncpg.exceptions.ConnectionDoesNotExistError("gone"))
+    # Odoo's (or any other peer's) network error is the handler's failure, retried by tier.
+    assert not is_lost_connection(ConnectionError("Odoo answered 503"))

@@ -49,7 +49,7 @@ from shared.dead_letters.records import (
 from shared.events.envelope import EventData, EventEnvelope
 from shared.events.registry import UnknownEventVersionError, parse_data
 from shared.outages import Outage
-from shared.postgres import Db, is_database_unavailable
+from shared.postgres import Db, is_database_unavailable, is_lost_connection
 from shared.structured_logging import correlation_scope
 
 log = structlog.get_logger(__name__)
@@ -451,6 +451,8 @@ class EventConsumer:
                 if not is_database_unavailable(error):
                     raise
                 if await self._database_answers():
+                    if not is_lost_connection(error):
+                        raise
                     # The database is back but this try ran on a connection its restart broke:
                     # handling again costs nothing (the inbox and Odoo's search make it safe),
                     # a retry tier would spend the message's budget on an outage.

@@ -38,10 +38,18 @@ def is_database_unavailable(error: BaseException) -> bool:
     if isinstance(error, asyncpg.InterfaceError):
         # "released back to the pool": the pool took back a connection a restart broke while a
         # transaction still held it.
-        return "connection is closed" in str(error) or "released back to the pool" in str(error)
+        return is_lost_connection(error)
     if isinstance(error, asyncpg.exceptions.InternalClientError):
         return "another operation" in str(error)
     return isinstance(error, UNAVAILABLE_ERRORS)
+
+
+def is_lost_connection(error: BaseException) -> bool:
+    """Whether `error` is a Postgres connection that went away under the caller (a restart),
+    as opposed to a network error from anything else the caller talks to."""
+    if isinstance(error, asyncpg.InterfaceError):
+        return "connection is closed" in str(error) or "released back to the pool" in str(error)
+    return isinstance(error, asyncpg.PostgresConnectionError)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
