@@ -14,6 +14,7 @@ import contextlib
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,7 @@ from prometheus_client import Counter, Gauge
 from shared.broker import Publisher
 from shared.events.envelope import EventData, EventEnvelope
 from shared.outages import Outage
+from shared.partition_key import partition_headers
 from shared.postgres import Db, connect, is_database_unavailable
 from shared.structured_logging import current_correlation_id
 
@@ -54,6 +56,22 @@ async def add_event(conn: Db, envelope: EventEnvelope) -> None:
         envelope.aggregate_id,
         envelope.aggregate_version,
         envelope.model_dump(mode="json"),
+    )
+
+
+async def add_events(conn: Db, envelopes: Sequence[EventEnvelope]) -> None:
+    """Writes many events in the caller's transaction in one statement, in the order given."""
+    await conn.execute(
+        """INSERT INTO outbox (event_id, event_type, tenant_id, aggregate_id, aggregate_version,
+                               envelope)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::bigint[],
+                                $6::jsonb[])""",
+        [e.id for e in envelopes],
+        [e.type for e in envelopes],
+        [e.tenant_id for e in envelopes],
+        [e.aggregate_id for e in envelopes],
+        [e.aggregate_version for e in envelopes],
+        [e.model_dump(mode="json") for e in envelopes],
     )
 
 
@@ -278,7 +296,7 @@ class OutboxRelay:
                     message_id=str(row["event_id"]),
                     message_type=row["event_type"],
                     correlation_id=envelope.get("correlation_id"),
-                    headers={"x-tenant-id": envelope["tenant_id"]},
+                    headers={"x-tenant-id": envelope["tenant_id"], **partition_headers(envelope)},
                 )
             except asyncio.CancelledError:
                 raise
