@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format bench faults faults-quick up down logs promtool clean
+.PHONY: install run test lint format bench bench-compare faults faults-quick up down logs promtool clean
 
 install: $(VENV)/.installed
 
@@ -63,8 +63,13 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every suite (or SUITES="orders reporting"); figures also go to bench-results/<time>.json.
 bench: install
-	$(BIN)/python tests/bench/run_all.py
+	$(BIN)/python tests/bench/run_all.py $(SUITES)
+
+# Two runs side by side with B / A: A= and B= files of bench-results/ (default: its newest two).
+bench-compare: install
+	$(BIN)/python tests/bench/compare.py $(A) $(B)
 
 # The fault suite on a private PostgreSQL and RabbitMQ: MODE=full (before a release) or quick (CI).
 MODE ?= full

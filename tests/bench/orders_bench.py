@@ -1,62 +1,88 @@
-"""Orders throughput and latency against the running service, beside raw Postgres and RabbitMQ.
+"""Orders through the running service, beside the same servers' raw limits, in one run.
 
-Each figure is measured in the same run on the same servers, so the ratios say how much of the
-machine's raw capacity the service turns into accepted orders.
+The service is driven by a lean HTTP client (http_load.py) whose own CPU is reported, so a
+reader can see it leaves the machine to the service. The service's CPU per order is read from
+/proc for its whole process tree, from before the load until the relay has published it. Its
+ceiling is the statement sequence of one order replayed raw from asyncpg (order_statements.py)
+on the database the service migrated, at the same concurrency; the batch path is measured the
+same way as the single one. `done_when` turns the figures into issue 17's targets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
-import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import asyncpg
-import httpx
-from service_process import running_service
+from bench_results import Check, Figures
+from http_load import LoadResult, RequestTemplate, load, placeholder_id
+from order_statements import order_replay
+from process_cpu import MachineTicks, cpu_by_pid, cpu_spent, is_local_process, process_tree
+from service_process import ServiceProcess, running_service_process
 
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.events.contracts import RegisterCreated
 from shared.events.envelope import EventEnvelope
+from shared.postgres import create_pool
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 DURATION_S = float(os.environ.get("BENCH_DURATION_S", "8"))
-REGISTERS = 8
-NAMESPACE = "bench"
+WARMUP_S = float(os.environ.get("BENCH_WARMUP_S", str(min(2.0, DURATION_S / 2))))
+BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "100"))
+# Tablets coming back online at once, each on its own register.
+BATCH_CONCURRENCY = int(os.environ.get("BENCH_BATCH_CONCURRENCY", "8"))
+# Names of the bench's databases and broker objects, so two benches on one server stay apart.
+DATABASE_PREFIX = os.environ.get("BENCH_DATABASE_PREFIX", "pos_bench")
+NAMESPACE = os.environ.get("BENCH_NAMESPACE", "bench")
+REGISTERS = max(8, BATCH_CONCURRENCY)
+SCHEMA = "orders"
+DRAIN_WITHIN_S = 60.0
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+@dataclass(frozen=True)
+class Rate:
+    done: int
+    seconds: float
+    # This process's CPU meanwhile: what driving the work cost on the client side.
+    client_cpu_s: float
+
+    @property
+    def per_s(self) -> float:
+        return self.done / self.seconds
+
+    @property
+    def client_cpu_ms_each(self) -> float:
+        return self.client_cpu_s / self.done * 1000 if self.done else 0.0
 
 
 async def _for_duration(
     work: Callable[[int], Awaitable[None]], concurrency: int, duration_s: float
-) -> tuple[int, list[float], float]:
-    """Runs `work` in `concurrency` loops for `duration_s`; returns count, latencies, seconds."""
-    latencies: list[float] = []
+) -> Rate:
+    """Runs `work` in `concurrency` loops for `duration_s`."""
+    done = 0
     deadline = time.perf_counter() + duration_s
 
     async def loop(worker: int) -> None:
+        nonlocal done
         while time.perf_counter() < deadline:
-            started = time.perf_counter()
             await work(worker)
-            latencies.append(time.perf_counter() - started)
+            done += 1
 
-    started = time.perf_counter()
+    cpu_before, started = time.process_time(), time.perf_counter()
     await asyncio.gather(*(loop(i) for i in range(concurrency)))
-    return len(latencies), latencies, time.perf_counter() - started
+    return Rate(done, time.perf_counter() - started, time.process_time() - cpu_before)
 
 
 async def fresh_database(name: str) -> str:
@@ -67,6 +93,14 @@ async def fresh_database(name: str) -> str:
     finally:
         await conn.close()
     return urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect(SERVER_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 async def raw_postgres_rate(dsn: str) -> float:
@@ -86,24 +120,32 @@ async def raw_postgres_rate(dsn: str) -> float:
                 )
                 await conn.execute("INSERT INTO raw_outbox (body) VALUES ($1::jsonb)", body)
 
-        count, _, seconds = await _for_duration(insert, CONCURRENCY, DURATION_S / 2)
-        return count / seconds
+        return (await _for_duration(insert, CONCURRENCY, DURATION_S / 2)).per_s
     finally:
         await pool.close()
+
+
+async def _quorum_queue_on(
+    connection: aio_pika.abc.AbstractConnection, exchange_name: str, queue_name: str
+) -> tuple[aio_pika.abc.AbstractExchange, aio_pika.abc.AbstractQueue]:
+    """A durable topic exchange with a quorum queue bound to all it carries, on a confirming
+    channel whose unroutable publishes raise."""
+    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+    exchange = await channel.declare_exchange(
+        exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    queue = await channel.declare_queue(
+        queue_name, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await queue.bind(exchange, "#")
+    return exchange, queue
 
 
 async def raw_rabbitmq_rate() -> float:
     """Persistent, confirmed, mandatory publishes into a quorum queue, one by one per worker."""
     connection = await aio_pika.connect(AMQP_URL)
     try:
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        exchange = await channel.declare_exchange(
-            f"{NAMESPACE}.raw", aio_pika.ExchangeType.TOPIC, durable=True
-        )
-        queue = await channel.declare_queue(
-            f"{NAMESPACE}.raw", durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        await queue.bind(exchange, "#")
+        exchange, queue = await _quorum_queue_on(connection, f"{NAMESPACE}.raw", f"{NAMESPACE}.raw")
         body = b'{"total": 920}' * 40
 
         async def publish(_: int) -> None:
@@ -113,16 +155,38 @@ async def raw_rabbitmq_rate() -> float:
                 mandatory=True,
             )
 
-        count, _, seconds = await _for_duration(publish, CONCURRENCY, DURATION_S / 2)
+        rate = await _for_duration(publish, CONCURRENCY, DURATION_S / 2)
         await queue.delete(if_unused=False, if_empty=False)
         await exchange.delete()
-        return count / seconds
+        return rate.per_s
     finally:
         await connection.close()
 
 
-def orders_service(dsn: str) -> contextlib.AbstractAsyncContextManager[str]:
-    return running_service(
+async def raw_order_statements_rate(dsn: str, registers: list[Register]) -> Rate:
+    """One order's own statements, replayed raw on the service's database at the same
+    concurrency, each loop on a register as the HTTP load spreads them."""
+    pool = await create_pool(dsn, SCHEMA, "bench-raw", CONCURRENCY, CONCURRENCY)
+    try:
+        replays = [
+            await order_replay(
+                pool, r.tenant_id, r.register_id, _order(r.register_id, uuid.uuid4())
+            )
+            for r in registers
+        ]
+
+        async def place(worker: int) -> None:
+            await replays[worker % len(replays)](pool)
+
+        for worker in range(len(replays)):
+            await place(worker)
+        return await _for_duration(place, CONCURRENCY, DURATION_S / 2)
+    finally:
+        await pool.close()
+
+
+def orders_service(dsn: str) -> contextlib.AbstractAsyncContextManager[ServiceProcess]:
+    return running_service_process(
         "orders",
         {
             "ORDERS_DATABASE_URL": dsn,
@@ -135,22 +199,33 @@ def orders_service(dsn: str) -> contextlib.AbstractAsyncContextManager[str]:
     )
 
 
-async def _event_sink() -> tuple[aio_pika.abc.AbstractConnection, Any]:
-    """A queue bound to every event, so the relay's publishes are routable, as in production."""
+@contextlib.asynccontextmanager
+async def _event_sink() -> AsyncIterator[aio_pika.abc.AbstractExchange]:
+    """A queue bound to every event, so the relay's publishes are routable, as in production;
+    yields the events exchange."""
     connection = await aio_pika.connect(AMQP_URL)
-    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-    exchange = await channel.declare_exchange(
-        f"{NAMESPACE}.pos.events", aio_pika.ExchangeType.TOPIC, durable=True
-    )
-    queue = await channel.declare_queue(
-        f"{NAMESPACE}.sink", durable=True, arguments={"x-queue-type": "quorum"}
-    )
-    await queue.bind(exchange, "#")
-    return connection, (exchange, queue)
+    try:
+        exchange, queue = await _quorum_queue_on(
+            connection, f"{NAMESPACE}.pos.events", f"{NAMESPACE}.sink"
+        )
+        try:
+            yield exchange
+        finally:
+            await queue.delete(if_unused=False, if_empty=False)
+    finally:
+        await connection.close()
 
 
-async def _seed_registers(exchange: Any) -> list[tuple[uuid.UUID, uuid.UUID]]:
+@dataclass(frozen=True)
+class Register:
+    tenant_id: uuid.UUID
+    register_id: uuid.UUID
+    authorization: str
+
+
+async def _seed_registers(exchange: aio_pika.abc.AbstractExchange) -> list[Register]:
     tenant = uuid.uuid4()
+    issuer = TokenIssuer(DEV_PRIVATE_KEY)
     registers = []
     for index in range(REGISTERS):
         register_id = uuid.uuid4()
@@ -165,11 +240,7 @@ async def _seed_registers(exchange: Any) -> list[tuple[uuid.UUID, uuid.UUID]]:
             business_day_cutoff="04:00",
         )
         envelope = EventEnvelope.wrap(
-            data,
-            tenant_id=tenant,
-            aggregate_id=register_id,
-            aggregate_version=1,
-            producer="bench",
+            data, tenant_id=tenant, aggregate_id=register_id, aggregate_version=1, producer="bench"
         )
         for _ in range(100):
             try:
@@ -181,16 +252,23 @@ async def _seed_registers(exchange: Any) -> list[tuple[uuid.UUID, uuid.UUID]]:
                 break
             except aio_pika.exceptions.DeliveryError:
                 await asyncio.sleep(0.1)
-        registers.append((tenant, register_id))
+        token = issuer.issue(
+            subject="bench", tenant_id=tenant, role=Role.CASHIER, register_id=register_id
+        )
+        registers.append(Register(tenant, register_id, f"Bearer {token}"))
     return registers
 
 
-def _order(register_id: uuid.UUID) -> dict[str, Any]:
+# One timestamp for every order of the run, so each request body keeps its length.
+CREATED_AT = datetime.now(UTC).isoformat()
+
+
+def _order(register_id: uuid.UUID, order_id: uuid.UUID | str) -> dict[str, Any]:
     money = {"currency": "EUR"}
     return {
-        "id": str(uuid.uuid4()),
+        "id": str(order_id),
         "register_id": str(register_id),
-        "created_at": datetime.now(UTC).isoformat(),
+        "created_at": CREATED_AT,
         "lines": [
             {
                 "product_ref": "FW",
@@ -216,84 +294,227 @@ def _order(register_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-async def orders_load(dsn: str) -> dict[str, float]:
-    connection, (exchange, queue) = await _event_sink()
-    try:
-        async with orders_service(dsn) as url:
-            registers = await _seed_registers(exchange)
-            conn = await asyncpg.connect(dsn)
-            try:
-                for _ in range(200):
-                    if await conn.fetchval("SELECT count(*) FROM orders.registers") == REGISTERS:
-                        break
-                    await asyncio.sleep(0.05)
-                issuer = TokenIssuer(DEV_PRIVATE_KEY)
-                headers = {
-                    register_id: {
-                        "Authorization": "Bearer "
-                        + issuer.issue(
-                            subject="bench",
-                            tenant_id=tenant,
-                            role=Role.CASHIER,
-                            register_id=register_id,
-                        )
-                    }
-                    for tenant, register_id in registers
-                }
-                limits = httpx.Limits(max_connections=CONCURRENCY)
-                async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-                    failures = 0
-
-                    async def post(worker: int) -> None:
-                        nonlocal failures
-                        register_id = registers[worker % REGISTERS][1]
-                        response = await client.post(
-                            "/v1/orders", json=_order(register_id), headers=headers[register_id]
-                        )
-                        if response.status_code != 201:
-                            failures += 1
-
-                    for _ in range(20):  # warm-up
-                        await post(0)
-                    count, latencies, seconds = await _for_duration(post, CONCURRENCY, DURATION_S)
-                drained_at = time.perf_counter()
-                for _ in range(600):
-                    if not await conn.fetchval(
-                        "SELECT count(*) FROM orders.outbox WHERE published_at IS NULL"
-                    ):
-                        break
-                    await asyncio.sleep(0.05)
-                drain_s = time.perf_counter() - drained_at
-            finally:
-                await conn.close()
-        return {
-            "orders_per_s": count / seconds,
-            "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": _percentile(latencies, 0.99) * 1000,
-            "failed": float(failures),
-            "outbox_drain_after_load_s": drain_s,
-        }
-    finally:
-        await queue.delete(if_unused=False, if_empty=False)
-        await connection.close()
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
-async def run() -> dict[str, float]:
-    raw_dsn = await fresh_database("pos_bench_raw")
-    postgres = await raw_postgres_rate(raw_dsn)
+def single_template(url: str, register: Register) -> RequestTemplate:
+    body = _compact(_order(register.register_id, placeholder_id(0)))
+    headers = {"Authorization": register.authorization}
+    return RequestTemplate.post_json(url, "/v1/orders", body, headers, ids=1)
+
+
+def batch_template(url: str, register: Register, size: int) -> RequestTemplate:
+    orders = [_order(register.register_id, placeholder_id(i)) for i in range(size)]
+    headers = {"Authorization": register.authorization}
+    return RequestTemplate.post_json(
+        url, "/v1/orders/batch", _compact({"orders": orders}), headers, ids=size
+    )
+
+
+def created_one(status: int, _: bytes) -> int:
+    return 1 if status == 201 else 0
+
+
+def created_in_batch(status: int, body: bytes) -> int:
+    if status != 200:
+        return 0
+    return sum(1 for result in json.loads(body)["results"] if result["outcome"] == "created")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A load on the service with the CPU it cost, from its start until its events were out."""
+
+    load: LoadResult
+    service_cpu_s: float
+    postgres_cpu_s: float | None
+    machine_busy_fraction: float
+    drain_s: float
+    service_processes: int
+
+    def per_order_ms(self, cpu_s: float) -> float:
+        return cpu_s / self.load.accepted * 1000 if self.load.accepted else 0.0
+
+
+async def _backend_pids(conn: asyncpg.Connection) -> list[int]:
+    pids: list[int] = [
+        r["pid"]
+        for r in await conn.fetch(
+            """SELECT pid FROM pg_stat_activity
+               WHERE datname = current_database() AND pid <> pg_backend_pid()"""
+        )
+    ]
+    # The server may be on another machine, where its processes are not ours to read.
+    return [pid for pid in pids if is_local_process(pid, "postgres")]
+
+
+async def _outbox_drained(conn: asyncpg.Connection) -> float:
+    """Waits until the relay has published every event; returns the seconds it took."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < DRAIN_WITHIN_S:
+        if not await conn.fetchval(
+            f"SELECT count(*) FROM {SCHEMA}.outbox WHERE published_at IS NULL"
+        ):
+            break
+        await asyncio.sleep(0.02)
+    return time.perf_counter() - started
+
+
+async def measured(
+    service: ServiceProcess, conn: asyncpg.Connection, work: Awaitable[LoadResult]
+) -> Measured:
+    await _outbox_drained(conn)
+    tree = process_tree(service.pid)
+    backends = await _backend_pids(conn)
+    service_before, postgres_before = cpu_by_pid(tree), cpu_by_pid(backends)
+    ticks_before = MachineTicks.now()
+    result = await work
+    ticks_after = MachineTicks.now()
+    drain_s = await _outbox_drained(conn)
+    tree = process_tree(service.pid)
+    backends = sorted({*backends, *await _backend_pids(conn)})
+    return Measured(
+        load=result,
+        service_cpu_s=cpu_spent(service_before, cpu_by_pid(tree)),
+        postgres_cpu_s=cpu_spent(postgres_before, cpu_by_pid(backends)) if backends else None,
+        machine_busy_fraction=ticks_after.busy_fraction_since(ticks_before),
+        drain_s=drain_s,
+        service_processes=len(tree),
+    )
+
+
+def _figures(prefix: str, run: Measured, orders_per_request: int) -> Figures:
+    """A measured load as figures: `prefix`_orders_per_s and latencies of its requests."""
+    load = run.load
+    figures = {
+        f"{prefix}_orders_per_s": load.accepted / load.wall_s,
+        f"{prefix}_p50_ms": load.latency_ms(0.5),
+        f"{prefix}_p99_ms": load.latency_ms(0.99),
+        f"{prefix}_orders_not_created": float(load.requests * orders_per_request - load.accepted),
+        f"{prefix}_service_cpu_ms_per_order": run.per_order_ms(run.service_cpu_s),
+        f"{prefix}_generator_cpu_ms_per_order": run.per_order_ms(load.generator_cpu_s),
+        f"{prefix}_machine_cpu_busy_pct": run.machine_busy_fraction * 100,
+        f"{prefix}_outbox_drain_after_load_s": run.drain_s,
+    }
+    if run.postgres_cpu_s is not None:
+        figures[f"{prefix}_postgres_cpu_ms_per_order"] = run.per_order_ms(run.postgres_cpu_s)
+    return figures
+
+
+async def _replicas_known(conn: asyncpg.Connection) -> None:
+    for _ in range(200):
+        if await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.registers") == REGISTERS:
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the orders service never stored the bench's registers")
+
+
+def _accepted_any(warm_up: LoadResult, what: str) -> None:
+    if not warm_up.accepted:
+        raise RuntimeError(f"{what} accepted nothing while warming up: {warm_up.first_failure}")
+
+
+async def service_figures(dsn: str) -> tuple[Figures, list[Register]]:
+    """Single orders, then batches, through the running service."""
+    async with _event_sink() as exchange, orders_service(dsn) as service:
+        registers = await _seed_registers(exchange)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await _replicas_known(conn)
+            singles = [
+                single_template(service.url, registers[i % REGISTERS]) for i in range(CONCURRENCY)
+            ]
+            # Opens each register's session, and warms every worker process.
+            _accepted_any(await load(service.url, singles, WARMUP_S, created_one), "POST /orders")
+            single = await measured(
+                service, conn, load(service.url, singles, DURATION_S, created_one)
+            )
+            figures = {
+                "service_processes": float(single.service_processes),
+                **_figures("single", single, 1),
+            }
+            batches = [
+                batch_template(service.url, registers[i], BATCH_SIZE)
+                for i in range(BATCH_CONCURRENCY)
+            ]
+            warm_up = await load(service.url, batches, WARMUP_S, created_in_batch)
+            if warm_up.first_failure is not None and warm_up.first_failure[0] in (404, 405):
+                print("POST /v1/orders/batch is not served: the batch path is not measured")
+                return figures, registers
+            _accepted_any(warm_up, "POST /orders/batch")
+            batch = await measured(
+                service, conn, load(service.url, batches, DURATION_S, created_in_batch)
+            )
+        finally:
+            await conn.close()
+    figures |= {
+        "batch_size": float(BATCH_SIZE),
+        "batch_concurrency": float(BATCH_CONCURRENCY),
+        **_figures("batch", batch, BATCH_SIZE),
+        "batch_vs_single_ratio": batch.load.accepted
+        / batch.load.wall_s
+        / figures["single_orders_per_s"],
+    }
+    return figures, registers
+
+
+async def run() -> Figures:
+    raw_database = f"{DATABASE_PREFIX}_raw"
+    postgres = await raw_postgres_rate(await fresh_database(raw_database))
+    await drop_database(raw_database)
     rabbitmq = await raw_rabbitmq_rate()
-    service_dsn = await fresh_database("pos_bench")
-    load = await orders_load(service_dsn)
+    service_dsn = await fresh_database(DATABASE_PREFIX)
+    service, registers = await service_figures(service_dsn)
+    # The registers the single orders went to, which have an open session.
+    raw_order = await raw_order_statements_rate(service_dsn, registers[:CONCURRENCY])
+    await drop_database(DATABASE_PREFIX)
+    orders_per_s = service["single_orders_per_s"]
     return {
         "concurrency": float(CONCURRENCY),
         "raw_postgres_insert_with_outbox_per_s": postgres,
         "raw_rabbitmq_confirmed_publishes_per_s": rabbitmq,
-        **{f"orders_{k}" if not k.startswith("orders") else k: v for k, v in load.items()},
-        "orders_vs_raw_postgres_ratio": load["orders_per_s"] / postgres,
-        "orders_vs_raw_rabbitmq_ratio": load["orders_per_s"] / rabbitmq,
+        "raw_order_statements_per_s": raw_order.per_s,
+        "raw_order_statements_client_cpu_ms_per_order": raw_order.client_cpu_ms_each,
+        **service,
+        "single_vs_raw_order_statements_ratio": orders_per_s / raw_order.per_s,
+        "single_vs_raw_postgres_ratio": orders_per_s / postgres,
+        "single_vs_raw_rabbitmq_ratio": orders_per_s / rabbitmq,
     }
+
+
+def _check(figures: Figures, key: str, statement: str, passes: Callable[[float], bool]) -> Check:
+    if key not in figures:
+        return Check(statement, passed=False, measured=f"not measured ({key} missing)")
+    value = figures[key]
+    return Check(statement, passed=passes(value), measured=f"{key} = {value:,.2f}")
+
+
+def done_when(figures: Figures) -> list[Check]:
+    """Issue 17's targets for the orders service."""
+    return [
+        _check(
+            figures,
+            "single_service_cpu_ms_per_order",
+            "service CPU per order <= 1.0 ms",
+            lambda ms: 0 < ms <= 1.0,
+        ),
+        _check(
+            figures,
+            "single_vs_raw_order_statements_ratio",
+            "orders >= 0.5 x the raw same-transaction rate",
+            lambda ratio: ratio >= 0.5,
+        ),
+        _check(
+            figures,
+            "batch_vs_single_ratio",
+            "batch path >= 5 x the single path's orders/s",
+            lambda ratio: ratio >= 5,
+        ),
+    ]
 
 
 if __name__ == "__main__":
     for key, value in asyncio.run(run()).items():
         print(f"{key:45} {value:12.2f}")
+    print("(figures measured in this run; see run_all.py for the table, JSON and checks)")
