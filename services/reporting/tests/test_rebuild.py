@@ -5,22 +5,12 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import date, time
-from typing import Any
 
 from typer.testing import CliRunner
 
 from reporting.bootstrap import rebuild_read_models
 from reporting.cli import cli
-from reporting.repository import READ_MODEL_TABLES
 from test_support.reporting import Events, ReportingWorld, Shop, at_local, trading_day
-
-
-async def snapshot(world: ReportingWorld) -> dict[str, list[Any]]:
-    tables = {}
-    for table in READ_MODEL_TABLES:
-        rows = await world.pool.fetch(f"SELECT * FROM {world.schema}.{table}")
-        tables[table] = sorted(tuple(map(str, row.values())) for row in rows)
-    return tables
 
 
 async def test_rebuilt_read_models_equal_the_live_ones(world: ReportingWorld) -> None:
@@ -37,14 +27,14 @@ async def test_rebuilt_read_models_equal_the_live_ones(world: ReportingWorld) ->
         feed += [helper.sync_failed(order, late) for order in placed[20:25]]
         feed.append(helper.session_closed(opened, late, expected_cash=100, counted_cash=90))
     await world.feed(feed)
-    live = await snapshot(world)
+    live = await world.read_models()
     assert len(live["order_facts"]) == 120
     notifications = await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.notifications")
 
     replayed = await rebuild_read_models(world.settings, None)
 
     assert replayed == len(feed)
-    assert await snapshot(world) == live
+    assert await world.read_models() == live
     assert (
         await world.pool.fetchval(f"SELECT count(*) FROM {world.schema}.notifications")
         == notifications
@@ -60,7 +50,7 @@ async def test_the_command_rebuilds_one_tenant_and_leaves_the_others(
         trading_day(first, day, random.Random(1), orders=10, refunds=2)
         + trading_day(second, day, random.Random(2), orders=10, refunds=2)
     )
-    live = await snapshot(world)
+    live = await world.read_models()
     # A read model damaged by hand: only the rebuilt tenant's is repaired.
     for shop in (first, second):
         await world.pool.execute(
@@ -89,7 +79,7 @@ async def test_the_command_rebuilds_one_tenant_and_leaves_the_others(
     )
     assert repaired > 0
     assert damaged == 0
-    rebuilt = await snapshot(world)
+    rebuilt = await world.read_models()
     assert [r for r in rebuilt["order_facts"] if str(first.tenant_id) in r] == [
         r for r in live["order_facts"] if str(first.tenant_id) in r
     ]

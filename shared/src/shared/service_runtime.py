@@ -15,6 +15,7 @@ import structlog
 from fastapi import FastAPI
 
 from shared.auth import TokenVerifier, public_key_for
+from shared.batch_consumer import BatchEventConsumer, BatchHandler
 from shared.broker import Publisher, QueueSpec, Topology, topology_for
 from shared.consumer import EventConsumer, FailurePolicy, Handler, RedeliverThenDeadLetter
 from shared.dead_letters.metrics import keep_dead_letter_metrics
@@ -83,21 +84,46 @@ class Backbone:
         failure_policy: FailurePolicy | None = None,
     ) -> None:
         """Adds a consumer of one of the topology's queues (named without the namespace)."""
-        specs = {spec.name: spec for spec in self.topology.queues}
         self.consumers.append(
-            EventConsumer(
-                name=queue,
-                queue=specs[self.settings.broker_name(queue)],
-                topology=self.topology,
-                handlers=handlers,
-                pool=self.pool,
-                amqp_url=self.settings.amqp_url,
-                prefetch=self.settings.consumer_prefetch,
-                failure_policy=failure_policy
-                or RedeliverThenDeadLetter(self.settings.consumer_redeliveries),
-                reconnect_interval_s=self.settings.broker_reconnect_interval_s,
+            EventConsumer(**self._consumer_parts(queue, handlers, failure_policy))
+        )
+
+    def consume_in_batches(
+        self,
+        queue: str,
+        handlers: Mapping[str, Handler],
+        apply_batch: BatchHandler,
+        *,
+        max_events: int,
+        window_s: float,
+    ) -> None:
+        """Adds a consumer that applies up to `max_events` events per transaction; `handlers`
+        apply one event, for a batch that failed and is applied again message by message."""
+        parts = self._consumer_parts(queue, handlers, None)
+        # The next batch is delivered while one commits.
+        parts["prefetch"] = max(parts["prefetch"], 2 * max_events)
+        self.consumers.append(
+            BatchEventConsumer(
+                apply_batch=apply_batch, max_events=max_events, window_s=window_s, **parts
             )
         )
+
+    def _consumer_parts(
+        self, queue: str, handlers: Mapping[str, Handler], failure_policy: FailurePolicy | None
+    ) -> dict[str, Any]:
+        specs = {spec.name: spec for spec in self.topology.queues}
+        return {
+            "name": queue,
+            "queue": specs[self.settings.broker_name(queue)],
+            "topology": self.topology,
+            "handlers": handlers,
+            "pool": self.pool,
+            "amqp_url": self.settings.amqp_url,
+            "prefetch": self.settings.consumer_prefetch,
+            "failure_policy": failure_policy
+            or RedeliverThenDeadLetter(self.settings.consumer_redeliveries),
+            "reconnect_interval_s": self.settings.broker_reconnect_interval_s,
+        }
 
     def run(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Runs `work` in the background until the service stops."""

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import FastAPI
 
 from reporting.api import build_app
-from reporting.consumer import CONSUMED_EVENTS, projection_handlers
+from reporting.consumer import CONSUMED_EVENTS, projection_batch, projection_handlers
 from reporting.handlers import PRODUCER, ChatSettings, Projector, ReportQueries, rebuild
 from reporting.notifications import Notifier
 from reporting.settings import SECRETS_KEY, ReportingSettings
@@ -53,7 +53,13 @@ def lifespan(settings: ReportingSettings) -> Lifespan:
         notifier = Notifier(
             pool=backbone.pool, settings=settings, queries=queries, box=box, telegram=telegram
         )
-        backbone.consume(PROJECTION_QUEUE, projection_handlers(projector))
+        backbone.consume_in_batches(
+            PROJECTION_QUEUE,
+            projection_handlers(projector),
+            projection_batch(projector),
+            max_events=settings.projector_batch_max_events,
+            window_s=settings.projector_batch_window_ms / 1000,
+        )
         backbone.consume(TOKENS_QUEUE, revocation_handlers(backbone.verifier))
         backbone.run(notifier.run(), "notifier")
         return {

@@ -30,4 +30,8 @@ class ReportingSettings(ServiceSettings):
     notify_retry_max_s: float = Field(default=900.0, gt=0)
     notify_max_attempts: int = Field(default=10, ge=1)
     # When a tenant has no chat set up, report.daily_ready still goes out at this local time.
+    # The projector commits up to this many events per transaction, waiting at most this long
+    # for a batch to fill (its consumer's prefetch is raised to twice the batch).
+    projector_batch_max_events: int = Field(default=100, ge=1, le=1000)
+    projector_batch_window_ms: float = Field(default=10.0, ge=0, le=1000)
     default_daily_report_time: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

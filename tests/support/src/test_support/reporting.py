@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from reporting.bootstrap import PROJECTION_QUEUE, create_app
 from reporting.domain import business_date, parse_cutoff
+from reporting.repository import READ_MODEL_TABLES
 from reporting.settings import ReportingSettings
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.consumer import EVENTS_DUPLICATE
@@ -544,6 +545,14 @@ class ReportingWorld:
         queue = self.settings.broker_name(PROJECTION_QUEUE)
         value: float = EVENTS_DUPLICATE.labels(queue)._value.get()
         return value
+
+    async def read_models(self) -> dict[str, list[tuple[str, ...]]]:
+        """Every read-model table's rows, sorted, to compare two ways of building them."""
+        tables = {}
+        for table in READ_MODEL_TABLES:
+            rows = await self.pool.fetch(f"SELECT * FROM {self.schema}.{table}")
+            tables[table] = sorted(tuple(map(str, row.values())) for row in rows)
+        return tables
 
     async def get(self, path: str, tenant_id: uuid.UUID, **params: Any) -> dict[str, Any]:
         response = await self.client.get(path, params=params, headers=self.token(tenant_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +11,8 @@ import structlog
 
 from reporting.domain.business_calendar import parse_cutoff
 from reporting.domain.projection import (
+    OrderFact,
+    RefundFact,
     announces_shift_close,
     order_fact,
     refund_fact,
@@ -19,6 +22,7 @@ from reporting.domain.projection import (
 )
 from reporting.repository import chat, event_log, facts, reference_data
 from reporting.repository.event_log import LogPosition
+from shared.batch_consumer import ReceivedEvent
 from shared.events.contracts import (
     OrderOdooSynced,
     OrderOdooSyncFailed,
@@ -41,24 +45,68 @@ REPLAY_PAGE = 1000
 
 
 class Projector:
-    """Turns each event into fact rows and rollup increments; the same code serves rebuilds."""
+    """Turns events into fact rows and rollup increments; the same code serves rebuilds."""
 
     async def consume(self, db: Db, envelope: EventEnvelope, data: Any) -> None:
-        """The consumer's entry: log the event, then project it, in the inbox's transaction."""
-        if await event_log.log_event(db, envelope):
-            await self.project(db, envelope, data, live=True)
+        """The consumer's entry for one event, in the inbox's transaction."""
+        await self.consume_batch(db, [ReceivedEvent(envelope, data, b"")])
+
+    async def consume_batch(self, db: Db, received: Sequence[ReceivedEvent]) -> None:
+        """The consumer's entry for a batch: log the events, then project those new to the log,
+        in the inbox's transaction."""
+        logged = await event_log.log_events(db, received)
+        await self.project_batch(
+            db, [(r.envelope, r.data) for r in received if r.envelope.id in logged], live=True
+        )
 
     async def project(
         self, db: Db, envelope: EventEnvelope, data: EventData, *, live: bool
     ) -> None:
         """Applies one event; `live` is False during a rebuild, which must not notify anyone."""
+        await self.project_batch(db, [(envelope, data)], live=live)
+
+    async def project_batch(
+        self, db: Db, events: Sequence[tuple[EventEnvelope, EventData]], *, live: bool
+    ) -> None:
+        """Applies events as one: reference data, sessions and Odoo verdicts one by one in the
+        order given, then every order, then every refund, each kind in one statement.
+
+        Any order of these gives the same read models, which is what lets a batch (and the
+        prefetch before it) reorder them: version-guarded upserts keep the newest state; rollups
+        are sums; an order placed after its verdict joins its verdict's count, a verdict after
+        its order moves the count; a refund's product takes its sale's name whichever came first.
+        """
+        placed: list[OrderFact] = []
+        refunds: list[RefundFact] = []
+        judged: list[UUID] = []
+        for envelope, data in events:
+            if isinstance(data, OrderPlaced):
+                placed.append(order_fact(envelope.tenant_id, data))
+            elif isinstance(data, OrderRefunded):
+                refunds.append(refund_fact(envelope.tenant_id, data))
+            elif isinstance(data, OrderOdooSynced | OrderOdooSyncFailed):
+                judged.append(data.order_id)
+        if placed or judged:
+            await facts.lock_orders(db, [order.order_id for order in placed] + judged)
+        for envelope, data in events:
+            if not isinstance(data, OrderPlaced | OrderRefunded):
+                await self._project_state(db, envelope, data, live=live)
+        if placed:
+            new = await facts.place_orders(db, placed)
+            for order in placed:
+                if order.order_id not in new:
+                    log.info("order_already_projected", order_id=str(order.order_id))
+        if refunds:
+            new = await facts.record_refunds(db, refunds)
+            for refund in refunds:
+                if refund.refund_id not in new:
+                    log.info("refund_already_projected", refund_id=str(refund.refund_id))
+
+    async def _project_state(
+        self, db: Db, envelope: EventEnvelope, data: EventData, *, live: bool
+    ) -> None:
         tenant_id, version = envelope.tenant_id, envelope.aggregate_version
-        if isinstance(data, OrderPlaced):
-            await self._order_placed(db, tenant_id, data)
-        elif isinstance(data, OrderRefunded):
-            if not await facts.record_refund(db, refund_fact(tenant_id, data)):
-                log.info("refund_already_projected", refund_id=str(data.refund_id))
-        elif isinstance(data, SessionOpened | SessionClosed):
+        if isinstance(data, SessionOpened | SessionClosed):
             await reference_data.upsert_session(db, session_state(tenant_id, version, data))
             if announces_shift_close(data, live=live):
                 await chat.claim_shift_close(
@@ -100,15 +148,10 @@ class Projector:
                 version=version,
             )
 
-    async def _order_placed(self, db: Db, tenant_id: UUID, data: OrderPlaced) -> None:
-        await facts.lock_order(db, data.order_id)
-        if not await facts.place_order(db, order_fact(tenant_id, data)):
-            log.info("order_already_projected", order_id=str(data.order_id))
-
     async def _order_sync(
         self, db: Db, tenant_id: UUID, data: OrderOdooSynced | OrderOdooSyncFailed
     ) -> None:
-        await facts.lock_order(db, data.order_id)
+        # The order is locked by the caller (project_batch).
         before = await facts.order_sync_state(db, tenant_id, data.order_id)
         if isinstance(data, OrderOdooSynced):
             await facts.mark_order_synced(db, tenant_id, data.order_id, data.odoo_order_id)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from shared.batch_consumer import ReceivedEvent
 from shared.events.envelope import EventEnvelope
 from shared.postgres import Db
 
@@ -38,31 +40,46 @@ class LoggedEvent:
     position: LogPosition
 
 
-_LOG_EVENT = """
+_LOG_EVENTS = """
 INSERT INTO event_log (event_id, tenant_id, event_type, event_version, occurred_at, aggregate_id,
                        aggregate_version, envelope)
-SELECT $1::uuid, $2::uuid, $3::text, $4::integer, $5::timestamptz, $6::uuid, $7::bigint,
-       $8::jsonb
-FROM (SELECT pg_advisory_xact_lock_shared(hashtextextended('reporting:' || $2::uuid, 0))) AS lock
+SELECT e.event_id, e.tenant_id, e.event_type, e.event_version, e.occurred_at, e.aggregate_id,
+       e.aggregate_version, e.envelope::jsonb
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::integer[], $5::timestamptz[], $6::uuid[],
+            $7::bigint[], $8::text[])
+    AS e(event_id, tenant_id, event_type, event_version, occurred_at, aggregate_id,
+         aggregate_version, envelope)
 ON CONFLICT (event_id) DO NOTHING
-RETURNING true
+RETURNING event_id
 """
 
 
-async def log_event(db: Db, envelope: EventEnvelope) -> bool:
-    """Appends a consumed event to the log (under the tenant's shared lock); False if known."""
-    logged = await db.fetchval(
-        _LOG_EVENT,
-        envelope.id,
-        envelope.tenant_id,
-        envelope.type,
-        envelope.version,
-        envelope.occurred_at,
-        envelope.aggregate_id,
-        envelope.aggregate_version,
-        envelope.model_dump(mode="json"),
+def _as_received(event: ReceivedEvent) -> str:
+    return event.body.decode() if event.body else event.envelope.model_dump_json()
+
+
+async def log_events(db: Db, received: Sequence[ReceivedEvent]) -> set[UUID]:
+    """Appends consumed events to the log, their JSON as received (under their tenants' shared
+    locks); the ids of those new to it."""
+    envelopes = [r.envelope for r in received]
+    await db.execute(
+        """SELECT pg_advisory_xact_lock_shared(k)
+           FROM (SELECT DISTINCT hashtextextended('reporting:' || t::text, 0) AS k
+                 FROM unnest($1::uuid[]) t ORDER BY k) AS keys""",
+        [e.tenant_id for e in envelopes],
     )
-    return bool(logged)
+    rows = await db.fetch(
+        _LOG_EVENTS,
+        [e.id for e in envelopes],
+        [e.tenant_id for e in envelopes],
+        [e.type for e in envelopes],
+        [e.version for e in envelopes],
+        [e.occurred_at for e in envelopes],
+        [e.aggregate_id for e in envelopes],
+        [e.aggregate_version for e in envelopes],
+        [_as_received(r) for r in received],
+    )
+    return {row["event_id"] for row in rows}
 
 
 async def lock_tenant_for_rebuild(db: Db, tenant_id: UUID) -> None:

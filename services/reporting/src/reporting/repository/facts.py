@@ -2,33 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TypeVar
 from uuid import UUID
 
 from reporting.domain.projection import OrderFact, RefundFact, SyncCountMove
 from shared.postgres import Db
 
-# Facts and their rollups. One statement per event: the fact insert returns a row only the first
-# time, and every other insert and rollup increment in the statement hangs off that row.
+_Fact = TypeVar("_Fact", OrderFact, RefundFact)
 
-_PLACE_ORDER = """
-WITH new_order AS (
+# Facts and their rollups, for a batch of orders (or refunds) in one statement: the fact insert
+# returns only the facts new to the read models, and every other insert and the rollup upserts
+# hang off those rows. Rollups are summed per row first, so each row is written once per batch,
+# in key order (two batches touching the same rows wait for each other instead of deadlocking).
+
+_PLACE_ORDERS = """
+WITH incoming AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[],
+                         $6::date[], $7::timestamptz[], $8::text[], $9::text[], $10::bigint[],
+                         $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::text[],
+                         $16::timestamptz[], $17::bigint[])
+        AS o(tenant_id, order_id, shop_id, register_id, session_id, business_date, created_at,
+             receipt_number, currency, gross, discount, net_total, tax_total, total, source,
+             slot, receipt_sequence)
+),
+new_order AS (
     INSERT INTO order_facts (tenant_id, order_id, shop_id, register_id, session_id, business_date,
                              created_at, receipt_number, currency, gross, discount, net_total,
                              tax_total, total, source, receipt_sequence)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $32)
+    SELECT tenant_id, order_id, shop_id, register_id, session_id, business_date, created_at,
+           receipt_number, currency, gross, discount, net_total, tax_total, total, source,
+           receipt_sequence
+    FROM incoming
     ON CONFLICT (tenant_id, order_id) DO NOTHING
-    RETURNING tenant_id, order_id, shop_id, register_id, session_id, business_date
+    RETURNING tenant_id, order_id
+),
+placed AS (
+    SELECT i.* FROM new_order n JOIN incoming i USING (tenant_id, order_id)
 ),
 line AS (
-    SELECT * FROM unnest($17::uuid[], $18::text[], $19::text[], $20::numeric[], $21::bigint[],
-                         $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[],
-                         $26::numeric[], $27::boolean[])
-        AS l(line_id, product_ref, product_name, quantity, gross, discount, net, tax, total,
-             tax_rate_percent, prices_include_tax)
+    SELECT * FROM unnest($18::uuid[], $19::uuid[], $20::text[], $21::text[], $22::numeric[],
+                         $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[],
+                         $27::bigint[], $28::numeric[], $29::boolean[])
+        AS l(order_id, line_id, product_ref, product_name, quantity, gross, discount, net, tax,
+             total, tax_rate_percent, prices_include_tax)
 ),
 payment AS (
-    SELECT * FROM unnest($28::uuid[], $29::text[], $30::text[], $31::bigint[])
-        AS p(payment_id, method, kind, amount)
+    SELECT * FROM unnest($30::uuid[], $31::uuid[], $32::text[], $33::text[], $34::bigint[])
+        AS p(order_id, payment_id, method, kind, amount)
 ),
 lines_in AS (
     INSERT INTO order_line_facts (tenant_id, line_id, order_id, session_id, product_ref,
@@ -37,7 +58,7 @@ lines_in AS (
     SELECT o.tenant_id, l.line_id, o.order_id, o.session_id, l.product_ref, l.product_name,
            l.quantity, l.gross, l.discount, l.net, l.tax, l.total, l.tax_rate_percent,
            l.prices_include_tax
-    FROM new_order o CROSS JOIN line l
+    FROM placed o JOIN line l USING (order_id)
     ON CONFLICT DO NOTHING
 ),
 payments_in AS (
@@ -45,134 +66,153 @@ payments_in AS (
                                kind, amount)
     SELECT o.tenant_id, p.payment_id, 'sale', o.order_id, o.session_id, p.method, p.kind,
            p.amount
-    FROM new_order o CROSS JOIN payment p
+    FROM placed o JOIN payment p USING (order_id)
     ON CONFLICT DO NOTHING
 ),
 slot_in AS (
     INSERT INTO sales_slots AS s (tenant_id, shop_id, business_date, register_id, slot,
                                   order_count, gross, sales_tax, discounts)
-    SELECT o.tenant_id, o.shop_id, o.business_date, o.register_id, $16, 1, $14, $13, $11
-    FROM new_order o
+    SELECT tenant_id, shop_id, business_date, register_id, slot, count(*), sum(total),
+           sum(tax_total), sum(discount)
+    FROM placed
+    GROUP BY tenant_id, shop_id, business_date, register_id, slot
+    ORDER BY tenant_id, shop_id, business_date, register_id, slot
     ON CONFLICT (tenant_id, shop_id, business_date, register_id, slot) DO UPDATE
-    SET order_count = s.order_count + 1, gross = s.gross + excluded.gross,
+    SET order_count = s.order_count + excluded.order_count, gross = s.gross + excluded.gross,
         sales_tax = s.sales_tax + excluded.sales_tax, discounts = s.discounts + excluded.discounts
 ),
 payment_totals_in AS (
     INSERT INTO payment_totals AS t (tenant_id, shop_id, business_date, register_id, method,
                                      kind, sale_count, sales, orders_paid)
     SELECT o.tenant_id, o.shop_id, o.business_date, o.register_id, p.method, p.kind,
-           count(*), sum(p.amount), 1
-    FROM new_order o CROSS JOIN payment p
+           count(*), sum(p.amount), count(DISTINCT o.order_id)
+    FROM placed o JOIN payment p USING (order_id)
     GROUP BY o.tenant_id, o.shop_id, o.business_date, o.register_id, p.method, p.kind
-    ORDER BY p.method, p.kind
+    ORDER BY o.tenant_id, o.shop_id, o.business_date, o.register_id, p.method, p.kind
     ON CONFLICT (tenant_id, shop_id, business_date, register_id, method, kind) DO UPDATE
     SET sale_count = t.sale_count + excluded.sale_count, sales = t.sales + excluded.sales,
-        orders_paid = t.orders_paid + 1
+        orders_paid = t.orders_paid + excluded.orders_paid
 ),
 product_totals_in AS (
     INSERT INTO product_totals AS t (tenant_id, shop_id, business_date, product_ref,
                                      product_name, quantity, gross, discounts, total,
                                      order_count, sales_tax)
     SELECT o.tenant_id, o.shop_id, o.business_date, l.product_ref, max(l.product_name),
-           sum(l.quantity), sum(l.gross), sum(l.discount), sum(l.total), 1, sum(l.tax)
-    FROM new_order o CROSS JOIN line l
+           sum(l.quantity), sum(l.gross), sum(l.discount), sum(l.total),
+           count(DISTINCT o.order_id), sum(l.tax)
+    FROM placed o JOIN line l USING (order_id)
     GROUP BY o.tenant_id, o.shop_id, o.business_date, l.product_ref
-    ORDER BY l.product_ref
+    ORDER BY o.tenant_id, o.shop_id, o.business_date, l.product_ref
     ON CONFLICT (tenant_id, shop_id, business_date, product_ref) DO UPDATE
     SET product_name = GREATEST(t.product_name, excluded.product_name),
         quantity = t.quantity + excluded.quantity, gross = t.gross + excluded.gross,
         discounts = t.discounts + excluded.discounts, total = t.total + excluded.total,
-        order_count = t.order_count + 1, sales_tax = t.sales_tax + excluded.sales_tax
+        order_count = t.order_count + excluded.order_count,
+        sales_tax = t.sales_tax + excluded.sales_tax
 ),
 day_in AS (
+    -- An order whose Odoo verdict came first joins its verdict's count with it.
     INSERT INTO daily_totals AS d (tenant_id, shop_id, business_date, register_id, order_count,
                                    gross, sales_tax, discounts, synced_count, failed_count)
-    SELECT o.tenant_id, o.shop_id, o.business_date, o.register_id, 1, $14, $13, $11,
-           (SELECT count(*) FROM order_sync y
-            WHERE y.tenant_id = $1 AND y.order_id = $2 AND y.state = 'synced'),
-           (SELECT count(*) FROM order_sync y
-            WHERE y.tenant_id = $1 AND y.order_id = $2 AND y.state = 'failed')
-    FROM new_order o
+    SELECT o.tenant_id, o.shop_id, o.business_date, o.register_id, count(*), sum(o.total),
+           sum(o.tax_total), sum(o.discount), count(*) FILTER (WHERE y.state = 'synced'),
+           count(*) FILTER (WHERE y.state = 'failed')
+    FROM placed o
+    LEFT JOIN order_sync y ON y.tenant_id = o.tenant_id AND y.order_id = o.order_id
+    GROUP BY o.tenant_id, o.shop_id, o.business_date, o.register_id
+    ORDER BY o.tenant_id, o.shop_id, o.business_date, o.register_id
     ON CONFLICT (tenant_id, shop_id, business_date, register_id) DO UPDATE
-    SET order_count = d.order_count + 1, gross = d.gross + excluded.gross,
+    SET order_count = d.order_count + excluded.order_count, gross = d.gross + excluded.gross,
         sales_tax = d.sales_tax + excluded.sales_tax, discounts = d.discounts + excluded.discounts,
         synced_count = d.synced_count + excluded.synced_count,
         failed_count = d.failed_count + excluded.failed_count
 ),
 shop_in AS (
     INSERT INTO shops (tenant_id, shop_id, currency)
-    SELECT o.tenant_id, o.shop_id, $9 FROM new_order o
+    SELECT DISTINCT ON (tenant_id, shop_id) tenant_id, shop_id, currency FROM placed
+    ORDER BY tenant_id, shop_id
     ON CONFLICT DO NOTHING
 )
-SELECT count(*) FROM new_order
+SELECT order_id FROM new_order
 """
 
 
-async def place_order(db: Db, order: OrderFact) -> bool:
-    """Records an order with its lines, payments and rollups; False if it was already there."""
-    lines, payments = order.lines, order.payments
-    inserted = await db.fetchval(
-        _PLACE_ORDER,
-        order.tenant_id,
-        order.order_id,
-        order.shop_id,
-        order.register_id,
-        order.session_id,
-        order.business_date,
-        order.created_at,
-        order.receipt_number,
-        order.currency,
-        order.gross,
-        order.discount,
-        order.net_total,
-        order.tax_total,
-        order.total,
-        order.source,
-        order.slot,
-        [line.line_id for line in lines],
-        [line.product_ref for line in lines],
-        [line.product_name for line in lines],
-        [line.quantity for line in lines],
-        [line.gross for line in lines],
-        [line.discount for line in lines],
-        [line.net for line in lines],
-        [line.tax for line in lines],
-        [line.total for line in lines],
-        [line.tax_rate_percent for line in lines],
-        [line.prices_include_tax for line in lines],
-        [p.payment_id for p in payments],
-        [p.method for p in payments],
-        [p.kind for p in payments],
-        [p.amount for p in payments],
-        order.receipt_sequence,
+def _first_of_each(items: Sequence[_Fact], key: Callable[[_Fact], Hashable]) -> list[_Fact]:
+    """A fact given twice in one batch is one fact: its first telling counts."""
+    seen: set[Hashable] = set()
+    kept = []
+    for item in items:
+        if key(item) not in seen:
+            seen.add(key(item))
+            kept.append(item)
+    return kept
+
+
+def _columns(rows: Sequence[object], fields: str) -> list[list[object]]:
+    """One array parameter per field, for an unnest that turns them back into rows."""
+    return [[getattr(row, name) for row in rows] for name in fields.split()]
+
+
+_ORDER_COLUMNS = """tenant_id order_id shop_id register_id session_id business_date created_at
+    receipt_number currency gross discount net_total tax_total total source slot
+    receipt_sequence"""
+_ORDER_LINE_COLUMNS = """line_id product_ref product_name quantity gross discount net tax total
+    tax_rate_percent prices_include_tax"""
+_PAYMENT_COLUMNS = "payment_id method kind amount"
+
+
+async def place_orders(db: Db, orders: Sequence[OrderFact]) -> set[UUID]:
+    """Records orders with their lines, payments and rollups; the ids of those new here."""
+    orders = _first_of_each(orders, lambda order: (order.tenant_id, order.order_id))
+    lines = [(order.order_id, line) for order in orders for line in order.lines]
+    payments = [(order.order_id, p) for order in orders for p in order.payments]
+    rows = await db.fetch(
+        _PLACE_ORDERS,
+        *_columns(orders, _ORDER_COLUMNS),
+        [order_id for order_id, _ in lines],
+        *_columns([line for _, line in lines], _ORDER_LINE_COLUMNS),
+        [order_id for order_id, _ in payments],
+        *_columns([p for _, p in payments], _PAYMENT_COLUMNS),
     )
-    return bool(inserted)
+    return {row["order_id"] for row in rows}
 
 
-_REFUND = """
-WITH new_refund AS (
+_RECORD_REFUNDS = """
+WITH incoming AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[],
+                         $7::date[], $8::timestamptz[], $9::text[], $10::text[], $11::bigint[],
+                         $12::bigint[], $13::bigint[], $14::timestamptz[])
+        AS r(tenant_id, refund_id, order_id, shop_id, register_id, session_id, business_date,
+             created_at, currency, reason, net_total, tax_total, total, slot)
+),
+new_refund AS (
     INSERT INTO refund_facts (tenant_id, refund_id, order_id, shop_id, register_id, session_id,
                               business_date, created_at, currency, reason, net_total, tax_total,
                               total)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    SELECT tenant_id, refund_id, order_id, shop_id, register_id, session_id, business_date,
+           created_at, currency, reason, net_total, tax_total, total
+    FROM incoming
     ON CONFLICT (tenant_id, refund_id) DO NOTHING
-    RETURNING tenant_id, refund_id, shop_id, register_id, session_id, business_date
+    RETURNING tenant_id, refund_id
+),
+refunded AS (
+    SELECT i.* FROM new_refund n JOIN incoming i USING (tenant_id, refund_id)
 ),
 line AS (
-    SELECT * FROM unnest($15::uuid[], $16::uuid[], $17::text[], $18::numeric[], $19::bigint[],
-                         $20::bigint[], $21::bigint[])
-        AS l(refund_line_id, order_line_id, product_ref, quantity, net, tax, total)
+    SELECT * FROM unnest($15::uuid[], $16::uuid[], $17::uuid[], $18::text[], $19::numeric[],
+                         $20::bigint[], $21::bigint[], $22::bigint[])
+        AS l(refund_id, refund_line_id, order_line_id, product_ref, quantity, net, tax, total)
 ),
 payment AS (
-    SELECT * FROM unnest($22::uuid[], $23::text[], $24::text[], $25::bigint[])
-        AS p(payment_id, method, kind, amount)
+    SELECT * FROM unnest($23::uuid[], $24::uuid[], $25::text[], $26::text[], $27::bigint[])
+        AS p(refund_id, payment_id, method, kind, amount)
 ),
 lines_in AS (
     INSERT INTO refund_line_facts (tenant_id, refund_line_id, refund_id, order_line_id,
                                    session_id, product_ref, quantity, net, tax, total)
     SELECT r.tenant_id, l.refund_line_id, r.refund_id, l.order_line_id, r.session_id,
            l.product_ref, l.quantity, l.net, l.tax, l.total
-    FROM new_refund r CROSS JOIN line l
+    FROM refunded r JOIN line l USING (refund_id)
     ON CONFLICT DO NOTHING
 ),
 payments_in AS (
@@ -180,29 +220,34 @@ payments_in AS (
                                kind, amount)
     SELECT r.tenant_id, p.payment_id, 'refund', r.refund_id, r.session_id, p.method, p.kind,
            p.amount
-    FROM new_refund r CROSS JOIN payment p
+    FROM refunded r JOIN payment p USING (refund_id)
     ON CONFLICT DO NOTHING
 ),
 slot_in AS (
     INSERT INTO sales_slots AS s (tenant_id, shop_id, business_date, register_id, slot,
                                   refund_count, refunds, refunds_tax)
-    SELECT r.tenant_id, r.shop_id, r.business_date, r.register_id, $14, 1, $13, $12
-    FROM new_refund r
+    SELECT tenant_id, shop_id, business_date, register_id, slot, count(*), sum(total),
+           sum(tax_total)
+    FROM refunded
+    GROUP BY tenant_id, shop_id, business_date, register_id, slot
+    ORDER BY tenant_id, shop_id, business_date, register_id, slot
     ON CONFLICT (tenant_id, shop_id, business_date, register_id, slot) DO UPDATE
-    SET refund_count = s.refund_count + 1, refunds = s.refunds + excluded.refunds,
+    SET refund_count = s.refund_count + excluded.refund_count,
+        refunds = s.refunds + excluded.refunds,
         refunds_tax = s.refunds_tax + excluded.refunds_tax
 ),
 payment_totals_in AS (
     INSERT INTO payment_totals AS t (tenant_id, shop_id, business_date, register_id, method,
                                      kind, refund_count, refunds, refunds_paid)
     SELECT r.tenant_id, r.shop_id, r.business_date, r.register_id, p.method, p.kind,
-           count(*), sum(p.amount), 1
-    FROM new_refund r CROSS JOIN payment p
+           count(*), sum(p.amount), count(DISTINCT r.refund_id)
+    FROM refunded r JOIN payment p USING (refund_id)
     GROUP BY r.tenant_id, r.shop_id, r.business_date, r.register_id, p.method, p.kind
-    ORDER BY p.method, p.kind
+    ORDER BY r.tenant_id, r.shop_id, r.business_date, r.register_id, p.method, p.kind
     ON CONFLICT (tenant_id, shop_id, business_date, register_id, method, kind) DO UPDATE
     SET refund_count = t.refund_count + excluded.refund_count,
-        refunds = t.refunds + excluded.refunds, refunds_paid = t.refunds_paid + 1
+        refunds = t.refunds + excluded.refunds,
+        refunds_paid = t.refunds_paid + excluded.refunds_paid
 ),
 product_totals_in AS (
     INSERT INTO product_totals AS t (tenant_id, shop_id, business_date, product_ref,
@@ -210,72 +255,74 @@ product_totals_in AS (
                                      refunds_tax)
     -- Named by its sale: a product given back on a day that did not sell it keeps its name.
     SELECT r.tenant_id, r.shop_id, r.business_date, l.product_ref,
-           COALESCE(max(ol.product_name), ''), sum(l.quantity), sum(l.total), 1, sum(l.tax)
-    FROM new_refund r CROSS JOIN line l
+           COALESCE(max(ol.product_name), ''), sum(l.quantity), sum(l.total),
+           count(DISTINCT r.refund_id), sum(l.tax)
+    FROM refunded r JOIN line l USING (refund_id)
     LEFT JOIN order_line_facts ol ON ol.tenant_id = r.tenant_id AND ol.line_id = l.order_line_id
     GROUP BY r.tenant_id, r.shop_id, r.business_date, l.product_ref
-    ORDER BY l.product_ref
+    ORDER BY r.tenant_id, r.shop_id, r.business_date, l.product_ref
     ON CONFLICT (tenant_id, shop_id, business_date, product_ref) DO UPDATE
     SET product_name = GREATEST(t.product_name, excluded.product_name),
         refund_quantity = t.refund_quantity + excluded.refund_quantity,
-        refunds = t.refunds + excluded.refunds, refund_count = t.refund_count + 1,
+        refunds = t.refunds + excluded.refunds,
+        refund_count = t.refund_count + excluded.refund_count,
         refunds_tax = t.refunds_tax + excluded.refunds_tax
 ),
 day_in AS (
     INSERT INTO daily_totals AS d (tenant_id, shop_id, business_date, register_id, refund_count,
                                    refunds, refunds_tax)
-    SELECT r.tenant_id, r.shop_id, r.business_date, r.register_id, 1, $13, $12
-    FROM new_refund r
+    SELECT tenant_id, shop_id, business_date, register_id, count(*), sum(total), sum(tax_total)
+    FROM refunded
+    GROUP BY tenant_id, shop_id, business_date, register_id
+    ORDER BY tenant_id, shop_id, business_date, register_id
     ON CONFLICT (tenant_id, shop_id, business_date, register_id) DO UPDATE
-    SET refund_count = d.refund_count + 1, refunds = d.refunds + excluded.refunds,
+    SET refund_count = d.refund_count + excluded.refund_count,
+        refunds = d.refunds + excluded.refunds,
         refunds_tax = d.refunds_tax + excluded.refunds_tax
 ),
 shop_in AS (
     INSERT INTO shops (tenant_id, shop_id, currency)
-    SELECT r.tenant_id, r.shop_id, $9 FROM new_refund r
+    SELECT DISTINCT ON (tenant_id, shop_id) tenant_id, shop_id, currency FROM refunded
+    ORDER BY tenant_id, shop_id
     ON CONFLICT DO NOTHING
 )
-SELECT count(*) FROM new_refund
+SELECT refund_id FROM new_refund
 """
 
 
-async def record_refund(db: Db, refund: RefundFact) -> bool:
-    """Records a refund with its lines, payments and rollups; False if it was already there."""
-    lines, payments = refund.lines, refund.payments
-    inserted = await db.fetchval(
-        _REFUND,
-        refund.tenant_id,
-        refund.refund_id,
-        refund.order_id,
-        refund.shop_id,
-        refund.register_id,
-        refund.session_id,
-        refund.business_date,
-        refund.created_at,
-        refund.currency,
-        refund.reason,
-        refund.net_total,
-        refund.tax_total,
-        refund.total,
-        refund.slot,
-        [line.refund_line_id for line in lines],
-        [line.order_line_id for line in lines],
-        [line.product_ref for line in lines],
-        [line.quantity for line in lines],
-        [line.net for line in lines],
-        [line.tax for line in lines],
-        [line.total for line in lines],
-        [p.payment_id for p in payments],
-        [p.method for p in payments],
-        [p.kind for p in payments],
-        [p.amount for p in payments],
+_REFUND_COLUMNS = """tenant_id refund_id order_id shop_id register_id session_id business_date
+    created_at currency reason net_total tax_total total slot"""
+_REFUND_LINE_COLUMNS = "refund_line_id order_line_id product_ref quantity net tax total"
+
+
+async def record_refunds(db: Db, refunds: Sequence[RefundFact]) -> set[UUID]:
+    """Records refunds with their lines, payments and rollups; the ids of those new here.
+
+    Their orders' lines recorded earlier in the transaction name their products."""
+    refunds = _first_of_each(refunds, lambda refund: (refund.tenant_id, refund.refund_id))
+    lines = [(refund.refund_id, line) for refund in refunds for line in refund.lines]
+    payments = [(refund.refund_id, p) for refund in refunds for p in refund.payments]
+    rows = await db.fetch(
+        _RECORD_REFUNDS,
+        *_columns(refunds, _REFUND_COLUMNS),
+        [refund_id for refund_id, _ in lines],
+        *_columns([line for _, line in lines], _REFUND_LINE_COLUMNS),
+        [refund_id for refund_id, _ in payments],
+        *_columns([p for _, p in payments], _PAYMENT_COLUMNS),
     )
-    return bool(inserted)
+    return {row["refund_id"] for row in rows}
 
 
-async def lock_order(db: Db, order_id: UUID) -> None:
-    """Serializes an order's placement with its sync verdicts, so neither misses the other."""
-    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7))", order_id)
+async def lock_orders(db: Db, order_ids: Iterable[UUID]) -> None:
+    """Serializes orders' placement with their sync verdicts, so neither misses the other; in
+    key order, so two transactions locking overlapping orders never wait on each other in a
+    circle."""
+    await db.execute(
+        """SELECT pg_advisory_xact_lock(k)
+           FROM (SELECT DISTINCT hashtextextended(o::text, 7) AS k FROM unnest($1::uuid[]) o
+                 ORDER BY k) AS keys""",
+        list(order_ids),
+    )
 
 
 async def order_sync_state(db: Db, tenant_id: UUID, order_id: UUID) -> str | None:
