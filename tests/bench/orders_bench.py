@@ -17,7 +17,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,14 +26,14 @@ import aio_pika
 import asyncpg
 from bench_results import Check, Figures
 from http_load import LoadResult, RequestTemplate, load, placeholder_id
-from order_statements import order_replay
+from order_statements import order_replay, statements_replayed
 from process_cpu import MachineTicks, cpu_by_pid, cpu_spent, is_local_process, process_tree
 from service_process import ServiceProcess, running_service_process
 
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
 from shared.events.contracts import RegisterCreated
 from shared.events.envelope import EventEnvelope
-from shared.postgres import create_pool
+from shared.postgres import Db, create_pool
 
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -57,6 +57,8 @@ class Rate:
     seconds: float
     # This process's CPU meanwhile: what driving the work cost on the client side.
     client_cpu_s: float
+    # Postgres's, where its processes are on this machine.
+    postgres_cpu_s: float | None = None
 
     @property
     def per_s(self) -> float:
@@ -65,6 +67,15 @@ class Rate:
     @property
     def client_cpu_ms_each(self) -> float:
         return self.client_cpu_s / self.done * 1000 if self.done else 0.0
+
+    def figures(self, prefix: str) -> Figures:
+        figures = {
+            f"{prefix}_per_s": self.per_s,
+            f"{prefix}_client_cpu_ms_per_order": self.client_cpu_ms_each,
+        }
+        if self.postgres_cpu_s is not None and self.done:
+            figures[f"{prefix}_postgres_cpu_ms_per_order"] = self.postgres_cpu_s / self.done * 1000
+        return figures
 
 
 async def _for_duration(
@@ -180,7 +191,13 @@ async def raw_order_statements_rate(dsn: str, registers: list[Register]) -> Rate
 
         for worker in range(len(replays)):
             await place(worker)
-        return await _for_duration(place, CONCURRENCY, DURATION_S / 2)
+        print(f"raw order statements replayed: {statements_replayed()}")
+        async with pool.acquire() as conn:
+            backends = await _backend_pids(conn)
+        postgres_before = cpu_by_pid(backends)
+        rate = await _for_duration(place, CONCURRENCY, DURATION_S / 2)
+        postgres_s = cpu_spent(postgres_before, cpu_by_pid(backends)) if backends else None
+        return replace(rate, postgres_cpu_s=postgres_s)
     finally:
         await pool.close()
 
@@ -337,7 +354,7 @@ class Measured:
         return cpu_s / self.load.accepted * 1000 if self.load.accepted else 0.0
 
 
-async def _backend_pids(conn: asyncpg.Connection) -> list[int]:
+async def _backend_pids(conn: Db) -> list[int]:
     pids: list[int] = [
         r["pid"]
         for r in await conn.fetch(
@@ -474,8 +491,7 @@ async def run() -> Figures:
         "concurrency": float(CONCURRENCY),
         "raw_postgres_insert_with_outbox_per_s": postgres,
         "raw_rabbitmq_confirmed_publishes_per_s": rabbitmq,
-        "raw_order_statements_per_s": raw_order.per_s,
-        "raw_order_statements_client_cpu_ms_per_order": raw_order.client_cpu_ms_each,
+        **raw_order.figures("raw_order_statements"),
         **service,
         "single_vs_raw_order_statements_ratio": orders_per_s / raw_order.per_s,
         "single_vs_raw_postgres_ratio": orders_per_s / postgres,

@@ -10,7 +10,7 @@ from compare import comparison_rows, ratio
 from http_load import RequestTemplate, placeholder_id
 
 
-def test_a_rendered_request_has_fresh_ids_where_the_placeholders_were_and_the_same_length():
+def test_a_rendered_request_has_fresh_ids_where_the_placeholders_were_and_the_same_length() -> None:
     body = json.dumps({"orders": [{"id": placeholder_id(0)}, {"id": placeholder_id(1)}]})
     template = RequestTemplate.post_json(
         "http://127.0.0.1:8001", "/v1/orders/batch", body.encode(), {"X-Token": "t"}, ids=2
@@ -29,14 +29,14 @@ def test_a_rendered_request_has_fresh_ids_where_the_placeholders_were_and_the_sa
     assert first != second
 
 
-def test_a_template_whose_body_lacks_a_placeholder_is_refused():
+def test_a_template_whose_body_lacks_a_placeholder_is_refused() -> None:
     body = json.dumps({"id": placeholder_id(0)}).encode()
 
     with pytest.raises(ValueError, match="placeholder id 1"):
         RequestTemplate.post_json("http://127.0.0.1:1", "/v1/orders", body, {}, ids=2)
 
 
-def test_two_runs_compare_figure_by_figure_with_b_over_a():
+def test_two_runs_compare_figure_by_figure_with_b_over_a() -> None:
     a = {"suites": {"orders": {"single_orders_per_s": 200.0, "gone_in_b": 1.0}}}
     b = {"suites": {"orders": {"single_orders_per_s": 500.0}, "reporting": {"p99_ms": 9.0}}}
 
@@ -49,7 +49,7 @@ def test_two_runs_compare_figure_by_figure_with_b_over_a():
     ]
 
 
-def test_a_ratio_over_zero_or_a_missing_figure_is_a_dash():
+def test_a_ratio_over_zero_or_a_missing_figure_is_a_dash() -> None:
     assert ratio(0.0, 5.0) == "-"
     assert ratio(None, 5.0) == "-"
     assert ratio(2.0, "text") == "-"
