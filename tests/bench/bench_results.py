@@ -83,13 +83,19 @@ async def machine_facts() -> dict[str, Any]:
 
 
 def new_run(started_at: datetime, machine: dict[str, Any]) -> dict[str, Any]:
-    settings = {k: v for k, v in sorted(os.environ.items()) if k.startswith("BENCH_")}
+    # What shapes the figures; where they are written does not.
+    settings = {
+        k: v
+        for k, v in sorted(os.environ.items())
+        if k.startswith("BENCH_") and k != "BENCH_RESULTS_DIR"
+    }
     return {
         "started_at": started_at.isoformat(),
         "code": code_facts(),
         "machine": machine,
         "settings": settings,
         "suites": {},
+        "notes": {},
         "checks": [],
         "errors": {},
     }

@@ -95,7 +95,7 @@ def main(arguments: list[str]) -> None:
     if a.get("settings") != b.get("settings"):
         console.print(f"settings differ: A {a.get('settings')} B {b.get('settings')}")
     table = Table(title="B against A")
-    table.add_column("measure")
+    table.add_column("measure", overflow="fold")
     for heading in ("A", "B", "B / A"):
         table.add_column(heading, justify="right")
     for row in comparison_rows(a, b):

@@ -191,7 +191,6 @@ async def raw_order_statements_rate(dsn: str, registers: list[Register]) -> Rate
 
         for worker in range(len(replays)):
             await place(worker)
-        print(f"raw order statements replayed: {statements_replayed()}")
         async with pool.acquire() as conn:
             backends = await _backend_pids(conn)
         postgres_before = cpu_by_pid(backends)
@@ -496,6 +495,13 @@ async def run() -> Figures:
         "single_vs_raw_order_statements_ratio": orders_per_s / raw_order.per_s,
         "single_vs_raw_postgres_ratio": orders_per_s / postgres,
         "single_vs_raw_rabbitmq_ratio": orders_per_s / rabbitmq,
+    }
+
+
+def notes() -> dict[str, str]:
+    return {
+        "raw_order_statements": statements_replayed(),
+        "load_generator": "asyncio HTTP/1.1 keep-alive, one request in flight per connection",
     }
 
 

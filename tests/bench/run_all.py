@@ -3,8 +3,9 @@ JSON in bench-results/ so two runs can be compared (compare.py).
 
 A suite is a module here whose `run()` returns its figures as a dict of numbers; a module may
 also offer `done_when(figures)`, the issue's targets it is measured against. Every key a suite
-returns lands in the file as it is. Name suites on the command line (or in BENCH_SUITES,
-comma-separated) to run only those: `run_all.py orders`.
+returns lands in the file as it is; `notes()`, if a module has it, says in words what a
+figure measured (which statements were replayed, say), kept beside the figures. Name suites on
+the command line (or in BENCH_SUITES, comma-separated) to run only those: `run_all.py orders`.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _formatted(value: Any) -> str:
 
 def _table(title: str, figures: Figures, seconds: float) -> Table:
     table = Table(title=title, caption=f"measured in {seconds:.0f} s")
-    table.add_column("measure")
+    table.add_column("measure", overflow="fold")
     table.add_column("value", justify="right")
     for key, value in figures.items():
         table.add_row(key, _formatted(value))
@@ -96,6 +97,11 @@ def main(arguments: list[str]) -> int:
             continue
         run["suites"][name] = figures
         console.print(_table(title, figures, time.perf_counter() - began))
+        notes = getattr(module, "notes", None)
+        if notes is not None:
+            run["notes"][name] = notes()
+            for key, text in run["notes"][name].items():
+                console.print(f"{key}: {text}")
         done_when = getattr(module, "done_when", None)
         if done_when is not None:
             checks: list[Check] = done_when(figures)
