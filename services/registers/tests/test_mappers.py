@@ -25,7 +25,7 @@ from registers.http_models import (
 from registers.repository import ShopRow, TenantRow
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
-TENANT = TenantRow(uuid.uuid4(), 1, "Cafe Co", "pro", "EUR", "Europe/Paris", 1, AT, AT)
+TENANT = TenantRow(uuid.uuid4(), 1, "Cafe Co", "pro", "EUR", "Europe/Paris", 0, 1, AT, AT)
 SHOP = ShopRow(
     uuid.uuid4(),
     TENANT.tenant_id,

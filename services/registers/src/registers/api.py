@@ -10,10 +10,19 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 from registers.domain.sync import SyncState
 from registers.handlers import RegisterHandlers
 from registers.http_models import (
+    CategoryCreate,
+    CategoryPage,
+    CategoryPatch,
+    CategoryPublic,
     PaymentMethodCreate,
     PaymentMethodPage,
     PaymentMethodPatch,
     PaymentMethodPublic,
+    ProductCreate,
+    ProductPage,
+    ProductPatch,
+    ProductPublic,
+    RegisterCatalog,
     RegisterCreate,
     RegisterPage,
     RegisterPatch,
@@ -60,6 +69,10 @@ BACK_OFFICE = Depends(allow_roles(Role.MANAGER, Role.ADMIN))
 TENANT_READERS = Depends(allow_roles(Role.MANAGER, Role.ADMIN, Role.PLATFORM_ADMIN))
 ADMIN = Depends(allow_roles(Role.ADMIN))
 ADMINS = Depends(allow_roles(Role.ADMIN, Role.PLATFORM_ADMIN))
+SELLERS = Depends(allow_roles(Role.CASHIER, Role.MANAGER, Role.ADMIN))
+IfNoneMatch = Annotated[
+    str | None, Header(description="The catalog's ETag from your last read: 304 if unchanged")
+]
 
 
 def _tagged(response: Response, version: int) -> None:
@@ -252,6 +265,116 @@ async def patch_payment_method(
     method = await handlers.patch_payment_method(actor, payment_method_id, body, if_match)
     _tagged(response, method.version)
     return method
+
+
+# The catalog.
+
+
+@router.post("/product-categories", status_code=201, dependencies=[ADMIN])
+async def create_category(
+    body: CategoryCreate, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> CategoryPublic:
+    category = await handlers.create_category(actor, body)
+    _tagged(response, category.version)
+    return category
+
+
+@router.get("/product-categories", dependencies=[BACK_OFFICE])
+async def list_categories(
+    actor: ActorDep, handlers: HandlersDep, cursor: str | None = None, limit: Limit = 50
+) -> CategoryPage:
+    return await handlers.list_categories(actor, cursor, limit)
+
+
+@router.get("/product-categories/{category_id}", dependencies=[BACK_OFFICE])
+async def get_category(
+    category_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> CategoryPublic:
+    category = await handlers.get_category(actor, category_id)
+    _tagged(response, category.version)
+    return category
+
+
+@router.patch("/product-categories/{category_id}", dependencies=[ADMIN])
+async def patch_category(
+    category_id: UUID,
+    body: CategoryPatch,
+    response: Response,
+    actor: ActorDep,
+    handlers: HandlersDep,
+    if_match: IfMatch = None,
+) -> CategoryPublic:
+    category = await handlers.patch_category(actor, category_id, body, if_match)
+    _tagged(response, category.version)
+    return category
+
+
+@router.post("/products", status_code=201, dependencies=[ADMIN])
+async def create_product(
+    body: ProductCreate, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> ProductPublic:
+    product = await handlers.create_product(actor, body)
+    _tagged(response, product.version)
+    return product
+
+
+@router.get("/products", dependencies=[BACK_OFFICE])
+async def list_products(
+    actor: ActorDep,
+    handlers: HandlersDep,
+    category_id: UUID | None = None,
+    active: bool | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> ProductPage:
+    return await handlers.list_products(
+        actor, category_id=category_id, active=active, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/products/{product_id}", dependencies=[BACK_OFFICE])
+async def get_product(
+    product_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> ProductPublic:
+    product = await handlers.get_product(actor, product_id)
+    _tagged(response, product.version)
+    return product
+
+
+@router.patch("/products/{product_id}", dependencies=[ADMIN])
+async def patch_product(
+    product_id: UUID,
+    body: ProductPatch,
+    response: Response,
+    actor: ActorDep,
+    handlers: HandlersDep,
+    if_match: IfMatch = None,
+) -> ProductPublic:
+    product = await handlers.patch_product(actor, product_id, body, if_match)
+    _tagged(response, product.version)
+    return product
+
+
+@router.get(
+    "/catalog",
+    dependencies=[SELLERS],
+    response_model=RegisterCatalog,
+    responses={304: {"description": "Unchanged since the ETag sent in If-None-Match"}},
+)
+async def get_catalog(
+    response: Response,
+    actor: ActorDep,
+    handlers: HandlersDep,
+    register_id: UUID | None = None,
+    if_none_match: IfNoneMatch = None,
+) -> RegisterCatalog | Response:
+    catalog, etag = await handlers.register_catalog(actor, register_id, if_none_match)
+    # A cache may keep the catalog but must ask again, so a tablet sees a change at its next poll.
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if catalog is None:
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return catalog
 
 
 # Tokens.

@@ -10,13 +10,19 @@ from typing import Any
 from uuid import UUID
 
 from registers import repository as repo
+from registers.domain.catalog import percent_text
 from registers.domain.inputs import format_cutoff
 from registers.domain.sync import SyncMove, after_sync_failed, after_synced, sync_error_text
 from registers.domain.tenants import Tier
 from registers.repository import PaymentMethodRow, RegisterRow, ShopRow, TenantRow, TokenRow
+from registers.repository.catalog import CategoryRow, ProductRow
 from shared.events.contracts import (
     PaymentMethodCreated,
     PaymentMethodUpdated,
+    ProductCategoryCreated,
+    ProductCategoryUpdated,
+    ProductCreated,
+    ProductUpdated,
     RegisterCreated,
     RegisterOdooSynced,
     RegisterOdooSyncFailed,
@@ -180,6 +186,44 @@ def _payment_method_state(
         changed=changed,
     )
     return OutgoingEvent(data, method.tenant_id, method.payment_method_id, method.version)
+
+
+def category_changed(
+    category: CategoryRow, catalog_revision: int, changed: Iterable[str] | None = None
+) -> OutgoingEvent:
+    """`changed` None: the category was created."""
+    contract = ProductCategoryCreated if changed is None else ProductCategoryUpdated
+    data = contract(
+        category_id=category.category_id,
+        name=category.name,
+        odoo_category_id=category.odoo_category_id,
+        catalog_revision=catalog_revision,
+        changed=tuple(sorted(changed or ())),
+    )
+    return OutgoingEvent(data, category.tenant_id, category.category_id, category.version)
+
+
+def product_changed(
+    product: ProductRow, catalog_revision: int, changed: Iterable[str] | None = None
+) -> OutgoingEvent:
+    """`changed` None: the product was created."""
+    contract = ProductCreated if changed is None else ProductUpdated
+    data = contract(
+        product_id=product.product_id,
+        reference=product.reference,
+        name=product.name,
+        category_id=product.category_id,
+        prices=dict(product.prices),
+        tax_rate_percent=percent_text(product.tax_rate_percent),
+        prices_include_tax=product.prices_include_tax,
+        shop_ids=tuple(product.shop_ids),
+        register_ids=tuple(product.register_ids),
+        active=product.active,
+        odoo_product_id=product.odoo_product_id,
+        catalog_revision=catalog_revision,
+        changed=tuple(sorted(changed or ())),
+    )
+    return OutgoingEvent(data, product.tenant_id, product.product_id, product.version)
 
 
 def token_revoked(token: TokenRow) -> OutgoingEvent:

@@ -6,14 +6,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
+from registers.domain.catalog import percent_text, prices_by_currency
 from registers.domain.inputs import format_cutoff, parse_cutoff
 from registers.domain.sync import SyncStatus
 from registers.http_models import (
+    CatalogCategory,
+    CatalogItem,
+    CategoryCreate,
+    CategoryPage,
+    CategoryPublic,
     PaymentMethodCreate,
     PaymentMethodPage,
     PaymentMethodPublic,
+    ProductCreate,
+    ProductPage,
+    ProductPublic,
+    RegisterCatalog,
     RegisterCreate,
     RegisterPage,
     RegisterPublic,
@@ -42,6 +53,8 @@ from registers.repository import (
     TenantRow,
     TokenRow,
 )
+from registers.repository.catalog import CategoryRow, NewCategory, NewProduct, ProductRow
+from shared.money import Money
 from shared.pagination import encode_cursor
 
 
@@ -236,4 +249,104 @@ def new_token(body: TokenCreate, tenant_id: uuid.UUID, issued_by: str, ttl: time
         issued_by=issued_by,
         issued_at=issued_at,
         expires_at=issued_at + ttl,
+    )
+
+
+# The catalog.
+
+
+def new_category(body: CategoryCreate, tenant_id: uuid.UUID) -> NewCategory:
+    return NewCategory(
+        category_id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        name=body.name,
+        odoo_category_id=body.odoo_category_id,
+    )
+
+
+def category_public(row: CategoryRow) -> CategoryPublic:
+    return CategoryPublic(
+        id=row.category_id,
+        name=row.name,
+        odoo_category_id=row.odoo_category_id,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def category_page(rows: Sequence[CategoryRow], limit: int) -> CategoryPage:
+    return CategoryPage(
+        items=[category_public(row) for row in rows], next_cursor=_next_cursor(rows, limit)
+    )
+
+
+def stored_prices(prices: Sequence[Money]) -> dict[str, int]:
+    return prices_by_currency((price.currency, price.amount) for price in prices)
+
+
+def new_product(body: ProductCreate, tenant_id: uuid.UUID) -> NewProduct:
+    return NewProduct(
+        product_id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        reference=body.reference,
+        name=body.name,
+        category_id=body.category_id,
+        prices=stored_prices(body.prices),
+        tax_rate_percent=Decimal(body.tax_rate_percent),
+        prices_include_tax=body.prices_include_tax,
+        shop_ids=list(dict.fromkeys(body.shop_ids)),
+        register_ids=list(dict.fromkeys(body.register_ids)),
+        odoo_product_id=body.odoo_product_id,
+    )
+
+
+def product_public(row: ProductRow) -> ProductPublic:
+    return ProductPublic(
+        id=row.product_id,
+        reference=row.reference,
+        name=row.name,
+        category_id=row.category_id,
+        prices=[Money(amount=amount, currency=code) for code, amount in sorted(row.prices.items())],
+        tax_rate_percent=percent_text(row.tax_rate_percent),
+        prices_include_tax=row.prices_include_tax,
+        shop_ids=list(row.shop_ids),
+        register_ids=list(row.register_ids),
+        active=row.active,
+        odoo_product_id=row.odoo_product_id,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def product_page(rows: Sequence[ProductRow], limit: int) -> ProductPage:
+    return ProductPage(
+        items=[product_public(row) for row in rows], next_cursor=_next_cursor(rows, limit)
+    )
+
+
+def register_catalog(
+    register_id: uuid.UUID,
+    currency: str,
+    products: Sequence[ProductRow],
+    categories: Sequence[CategoryRow],
+) -> RegisterCatalog:
+    return RegisterCatalog(
+        register_id=register_id,
+        currency=currency,
+        categories=[CatalogCategory(id=row.category_id, name=row.name) for row in categories],
+        products=[
+            CatalogItem(
+                id=row.product_id,
+                reference=row.reference,
+                name=row.name,
+                category_id=row.category_id,
+                unit_price=Money(amount=row.prices[currency], currency=currency),
+                tax_rate_percent=percent_text(row.tax_rate_percent),
+                prices_include_tax=row.prices_include_tax,
+                odoo_product_id=row.odoo_product_id,
+            )
+            for row in products
+        ],
     )

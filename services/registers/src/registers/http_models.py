@@ -12,8 +12,8 @@ from registers.domain.inputs import valid_cutoff, valid_receipt_prefix, valid_ti
 from registers.domain.sync import SyncState
 from registers.domain.tenants import Tier
 from registers.domain.tokens import IssuableRole
-from shared.http_fields import INT4_MAX, OdooId, Text
-from shared.money import CurrencyCode
+from shared.http_fields import INT4_MAX, OdooId, PercentString, Text
+from shared.money import CurrencyCode, Money
 
 PaymentKind = Literal["cash", "card", "qr", "other"]
 
@@ -199,6 +199,127 @@ class PaymentMethodPublic(BaseModel):
 class PaymentMethodPage(BaseModel):
     items: list[PaymentMethodPublic]
     next_cursor: str | None
+
+
+# The catalog.
+
+
+class CategoryCreate(_Input):
+    name: Name
+    odoo_category_id: OdooId | None = None
+
+
+class CategoryPatch(_Patch):
+    nullable = frozenset({"odoo_category_id"})
+
+    name: Name | None = None
+    odoo_category_id: OdooId | None = None
+
+
+class CategoryPublic(BaseModel):
+    id: UUID
+    name: str
+    odoo_category_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CategoryPage(BaseModel):
+    items: list[CategoryPublic]
+    next_cursor: str | None
+
+
+ProductReference = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^[^\s].*$")]
+Prices = Annotated[
+    list[Money],
+    Field(
+        min_length=1,
+        max_length=20,
+        description="One price per currency, in minor units; a register sells the product only "
+        "if it has a price in the register's currency",
+    ),
+]
+Places = Annotated[list[UUID], Field(max_length=500)]
+
+
+class ProductCreate(_Input):
+    reference: ProductReference = Field(description="Unique in the tenant; Odoo's default_code")
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    category_id: UUID | None = None
+    prices: Prices
+    tax_rate_percent: PercentString
+    prices_include_tax: bool = True
+    shop_ids: Places = Field(
+        default_factory=list, description="Sold at these shops' registers (with register_ids)"
+    )
+    register_ids: Places = Field(
+        default_factory=list, description="Sold at these registers; both lists empty: everywhere"
+    )
+    odoo_product_id: OdooId | None = None
+
+
+class ProductPatch(_Patch):
+    # Clearing the category leaves the product uncategorised; clearing the Odoo id unlinks it.
+    nullable = frozenset({"category_id", "odoo_product_id"})
+
+    reference: ProductReference | None = None
+    name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    category_id: UUID | None = None
+    prices: Prices | None = None
+    tax_rate_percent: PercentString | None = None
+    prices_include_tax: bool | None = None
+    shop_ids: Places | None = None
+    register_ids: Places | None = None
+    active: bool | None = None
+    odoo_product_id: OdooId | None = None
+
+
+class ProductPublic(BaseModel):
+    id: UUID
+    reference: str
+    name: str
+    category_id: UUID | None
+    prices: list[Money]
+    tax_rate_percent: str
+    prices_include_tax: bool
+    shop_ids: list[UUID]
+    register_ids: list[UUID]
+    active: bool
+    odoo_product_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(BaseModel):
+    items: list[ProductPublic]
+    next_cursor: str | None
+
+
+class CatalogItem(BaseModel):
+    id: UUID
+    reference: str
+    name: str
+    category_id: UUID | None
+    unit_price: Money
+    tax_rate_percent: str
+    prices_include_tax: bool
+    odoo_product_id: int | None
+
+
+class CatalogCategory(BaseModel):
+    id: UUID
+    name: str
+
+
+class RegisterCatalog(BaseModel):
+    """What one register may sell, in its currency; poll with If-None-Match for a cheap 304."""
+
+    register_id: UUID
+    currency: str
+    categories: list[CatalogCategory]
+    products: list[CatalogItem]
 
 
 # Tokens.

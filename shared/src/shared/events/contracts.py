@@ -154,6 +154,50 @@ class PaymentMethodUpdated(PaymentMethodState):
     event_type: ClassVar[str] = "payment_method.updated"
 
 
+# The tenant's catalog (published by the registers service). `catalog_revision` is the tenant's
+# catalog revision after the change: a replica that has seen it is as fresh as that change.
+
+
+class ProductCategoryState(EventData):
+    category_id: UUID
+    name: str
+    odoo_category_id: int | None = None
+    catalog_revision: int
+    changed: tuple[str, ...] = ()
+
+
+class ProductCategoryCreated(ProductCategoryState):
+    event_type: ClassVar[str] = "catalog.category.created"
+
+
+class ProductCategoryUpdated(ProductCategoryState):
+    event_type: ClassVar[str] = "catalog.category.updated"
+
+
+class ProductState(EventData):
+    product_id: UUID
+    reference: str
+    name: str
+    category_id: UUID | None = None
+    prices: dict[str, int]  # minor units per currency code
+    tax_rate_percent: str
+    prices_include_tax: bool
+    shop_ids: tuple[UUID, ...] = ()
+    register_ids: tuple[UUID, ...] = ()
+    active: bool = True
+    odoo_product_id: int | None = None
+    catalog_revision: int
+    changed: tuple[str, ...] = ()
+
+
+class ProductCreated(ProductState):
+    event_type: ClassVar[str] = "catalog.product.created"
+
+
+class ProductUpdated(ProductState):
+    event_type: ClassVar[str] = "catalog.product.updated"
+
+
 # Orders and refunds (published by the orders service).
 
 OrderSource = Literal["pos", "odoo_pulled"]

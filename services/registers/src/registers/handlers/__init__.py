@@ -14,6 +14,7 @@ import asyncpg
 
 from registers.domain.tokens import TokenPolicy
 from registers.events import PRODUCER
+from registers.handlers.catalog import CatalogUseCases
 from registers.handlers.payment_methods import PaymentMethodUseCases
 from registers.handlers.registers import RegisterUseCases
 from registers.handlers.shops import ShopUseCases
@@ -32,6 +33,7 @@ class RegisterHandlers(
     RegisterUseCases,
     SyncResultUseCases,
     PaymentMethodUseCases,
+    CatalogUseCases,
     TokenUseCases,
 ):
     def __init__(

@@ -6,14 +6,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from uuid import UUID
-
-import asyncpg
 
 from registers.domain.sync import SyncState, SyncStatus
 from registers.domain.tenants import Tier
 from registers.domain.tokens import IssuableRole
+from registers.repository.tables import (
+    PAYMENT_METHODS,
+    REGISTERS,
+    SHOPS,
+    TENANTS,
+    TOKENS,
+    all_typed,
+    page_clause,
+    tenant_page,
+    typed,
+    typed_or_none,
+    update,
+)
 from shared.events.contracts import PaymentKind
 from shared.postgres import Db
 
@@ -28,6 +39,7 @@ class TenantRow:
     tier: Tier
     default_currency: str
     default_timezone: str
+    catalog_revision: int
     version: int
     created_at: datetime
     updated_at: datetime
@@ -165,85 +177,6 @@ class NewToken:
     expires_at: datetime
 
 
-AnyRow = TypeVar("AnyRow", TenantRow, ShopRow, RegisterRow, PaymentMethodRow, TokenRow)
-
-
-def _typed(kind: type[AnyRow], record: asyncpg.Record | None) -> AnyRow:
-    assert record is not None
-    return kind(**record)
-
-
-def _typed_or_none(kind: type[AnyRow], record: asyncpg.Record | None) -> AnyRow | None:
-    return None if record is None else kind(**record)
-
-
-def _all_typed(kind: type[AnyRow], records: Sequence[asyncpg.Record]) -> list[AnyRow]:
-    return [kind(**record) for record in records]
-
-
-# The columns a PATCH may set, per table; anything else is a programming error.
-_UPDATABLE = {
-    "tenants": {"name", "tier", "default_currency", "default_timezone"},
-    "shops": {"name", "currency", "timezone", "business_day_cutoff", "prices_include_tax"},
-    "registers": {
-        "name",
-        "receipt_prefix",
-        "active",
-        "odoo_pos_config_id",
-        "sync_state",
-        "sync_budget_version",
-        "sync_attempts",
-        "last_sync_error",
-        "last_sync_error_at",
-        "last_synced_at",
-    },
-    "payment_methods": {"name", "kind", "active", "odoo_payment_method_id"},
-}
-_KEYS = {
-    "tenants": "tenant_id",
-    "shops": "shop_id",
-    "registers": "register_id",
-    "payment_methods": "payment_method_id",
-}
-
-
-async def _update(
-    db: Db, kind: type[AnyRow], table: str, key: UUID, fields: Mapping[str, Any]
-) -> AnyRow:
-    """Sets `fields`, bumps the version, and returns the row as it now is."""
-    unknown = set(fields) - _UPDATABLE[table]
-    assert not unknown, f"not updatable in {table}: {unknown}"
-    names = list(fields)
-    assignments = ", ".join(f"{name} = ${index + 2}" for index, name in enumerate(names))
-    separator = ", " if assignments else ""
-    record = await db.fetchrow(
-        f"""UPDATE {table} SET {assignments}{separator}version = version + 1, updated_at = now()
-            WHERE {_KEYS[table]} = $1 RETURNING *""",
-        key,
-        *(fields[name] for name in names),
-    )
-    return _typed(kind, record)
-
-
-def _page_clause(before_seq: int | None, first_param: int) -> str:
-    return f"AND seq < ${first_param}" if before_seq is not None else ""
-
-
-async def _tenant_page(
-    db: Db, kind: type[AnyRow], table: str, tenant_id: UUID, before_seq: int | None, limit: int
-) -> list[AnyRow]:
-    """One page of a tenant's rows of `table`, newest first."""
-    params: list[Any] = [tenant_id, limit]
-    if before_seq is not None:
-        params.append(before_seq)
-    records = await db.fetch(
-        f"""SELECT * FROM {table} WHERE tenant_id = $1 {_page_clause(before_seq, 3)}
-            ORDER BY seq DESC LIMIT $2""",
-        *params,
-    )
-    return _all_typed(kind, records)
-
-
 # Tenants.
 
 
@@ -257,12 +190,12 @@ async def insert_tenant(db: Db, tenant: NewTenant) -> TenantRow:
         tenant.default_currency,
         tenant.default_timezone,
     )
-    return _typed(TenantRow, record)
+    return typed(TenantRow, record)
 
 
 async def get_tenant(db: Db, tenant_id: UUID, lock: Lock = "") -> TenantRow | None:
     record = await db.fetchrow(f"SELECT * FROM tenants WHERE tenant_id = $1 {lock}", tenant_id)
-    return _typed_or_none(TenantRow, record)
+    return typed_or_none(TenantRow, record)
 
 
 async def list_tenants(
@@ -273,14 +206,14 @@ async def list_tenants(
         params.append(before_seq)
     records = await db.fetch(
         f"""SELECT * FROM tenants WHERE ($2::uuid IS NULL OR tenant_id = $2)
-            {_page_clause(before_seq, 3)} ORDER BY seq DESC LIMIT $1""",
+            {page_clause(before_seq, 3)} ORDER BY seq DESC LIMIT $1""",
         *params,
     )
-    return _all_typed(TenantRow, records)
+    return all_typed(TenantRow, records)
 
 
 async def update_tenant(db: Db, tenant_id: UUID, fields: Mapping[str, Any]) -> TenantRow:
-    return await _update(db, TenantRow, "tenants", tenant_id, fields)
+    return await update(db, TenantRow, TENANTS, tenant_id, fields)
 
 
 # Shops.
@@ -299,14 +232,14 @@ async def insert_shop(db: Db, shop: NewShop) -> ShopRow:
         shop.business_day_cutoff,
         shop.prices_include_tax,
     )
-    return _typed(ShopRow, record)
+    return typed(ShopRow, record)
 
 
 async def get_shop(db: Db, tenant_id: UUID, shop_id: UUID, lock: Lock = "") -> ShopRow | None:
     record = await db.fetchrow(
         f"SELECT * FROM shops WHERE tenant_id = $1 AND shop_id = $2 {lock}", tenant_id, shop_id
     )
-    return _typed_or_none(ShopRow, record)
+    return typed_or_none(ShopRow, record)
 
 
 async def get_shops(db: Db, tenant_id: UUID, shop_ids: Sequence[UUID]) -> dict[UUID, ShopRow]:
@@ -315,15 +248,15 @@ async def get_shops(db: Db, tenant_id: UUID, shop_ids: Sequence[UUID]) -> dict[U
         tenant_id,
         list(shop_ids),
     )
-    return {shop.shop_id: shop for shop in _all_typed(ShopRow, records)}
+    return {shop.shop_id: shop for shop in all_typed(ShopRow, records)}
 
 
 async def list_shops(db: Db, tenant_id: UUID, before_seq: int | None, limit: int) -> list[ShopRow]:
-    return await _tenant_page(db, ShopRow, "shops", tenant_id, before_seq, limit)
+    return await tenant_page(db, ShopRow, SHOPS, tenant_id, before_seq, limit)
 
 
 async def update_shop(db: Db, shop_id: UUID, fields: Mapping[str, Any]) -> ShopRow:
-    return await _update(db, ShopRow, "shops", shop_id, fields)
+    return await update(db, ShopRow, SHOPS, shop_id, fields)
 
 
 async def shop_has_registers(db: Db, shop_id: UUID) -> bool:
@@ -348,7 +281,7 @@ async def insert_register(db: Db, register: NewRegister) -> RegisterRow:
         register.sync_state,
         register.odoo_pos_config_id,
     )
-    return _typed(RegisterRow, record)
+    return typed(RegisterRow, record)
 
 
 async def get_register(
@@ -359,7 +292,7 @@ async def get_register(
         tenant_id,
         register_id,
     )
-    return _typed_or_none(RegisterRow, record)
+    return typed_or_none(RegisterRow, record)
 
 
 async def list_registers(
@@ -371,17 +304,8 @@ async def list_registers(
     before_seq: int | None,
     limit: int,
 ) -> list[RegisterRow]:
-    params: list[Any] = [tenant_id, limit, shop_id, sync_state]
-    if before_seq is not None:
-        params.append(before_seq)
-    records = await db.fetch(
-        f"""SELECT * FROM registers
-            WHERE tenant_id = $1 AND ($3::uuid IS NULL OR shop_id = $3)
-              AND ($4::text IS NULL OR sync_state = $4) {_page_clause(before_seq, 5)}
-            ORDER BY seq DESC LIMIT $2""",
-        *params,
-    )
-    return _all_typed(RegisterRow, records)
+    filters = {"shop_id": ("uuid", shop_id), "sync_state": ("text", sync_state)}
+    return await tenant_page(db, RegisterRow, REGISTERS, tenant_id, before_seq, limit, filters)
 
 
 async def lock_registers(
@@ -394,11 +318,11 @@ async def lock_registers(
         tenant_id,
         shop_id,
     )
-    return _all_typed(RegisterRow, records)
+    return all_typed(RegisterRow, records)
 
 
 async def update_register(db: Db, register_id: UUID, fields: Mapping[str, Any]) -> RegisterRow:
-    return await _update(db, RegisterRow, "registers", register_id, fields)
+    return await update(db, RegisterRow, REGISTERS, register_id, fields)
 
 
 # Payment methods.
@@ -416,7 +340,7 @@ async def insert_payment_method(db: Db, method: NewPaymentMethod) -> PaymentMeth
         method.kind,
         method.odoo_payment_method_id,
     )
-    return _typed(PaymentMethodRow, record)
+    return typed(PaymentMethodRow, record)
 
 
 async def get_payment_method(
@@ -428,19 +352,19 @@ async def get_payment_method(
         tenant_id,
         payment_method_id,
     )
-    return _typed_or_none(PaymentMethodRow, record)
+    return typed_or_none(PaymentMethodRow, record)
 
 
 async def list_payment_methods(
     db: Db, tenant_id: UUID, before_seq: int | None, limit: int
 ) -> list[PaymentMethodRow]:
-    return await _tenant_page(db, PaymentMethodRow, "payment_methods", tenant_id, before_seq, limit)
+    return await tenant_page(db, PaymentMethodRow, PAYMENT_METHODS, tenant_id, before_seq, limit)
 
 
 async def update_payment_method(
     db: Db, payment_method_id: UUID, fields: Mapping[str, Any]
 ) -> PaymentMethodRow:
-    return await _update(db, PaymentMethodRow, "payment_methods", payment_method_id, fields)
+    return await update(db, PaymentMethodRow, PAYMENT_METHODS, payment_method_id, fields)
 
 
 # Tokens.
@@ -460,7 +384,7 @@ async def insert_token(db: Db, token: NewToken) -> TokenRow:
         token.issued_at,
         token.expires_at,
     )
-    return _typed(TokenRow, record)
+    return typed(TokenRow, record)
 
 
 async def get_token(
@@ -473,13 +397,13 @@ async def get_token(
         token_id,
         tenant_id,
     )
-    return _typed_or_none(TokenRow, record)
+    return typed_or_none(TokenRow, record)
 
 
 async def list_tokens(
     db: Db, tenant_id: UUID, before_seq: int | None, limit: int
 ) -> list[TokenRow]:
-    return await _tenant_page(db, TokenRow, "tokens", tenant_id, before_seq, limit)
+    return await tenant_page(db, TokenRow, TOKENS, tenant_id, before_seq, limit)
 
 
 async def revoke_token(db: Db, token_id: UUID, revoked_by: str) -> TokenRow:
@@ -489,4 +413,4 @@ async def revoke_token(db: Db, token_id: UUID, revoked_by: str) -> TokenRow:
         token_id,
         revoked_by,
     )
-    return _typed(TokenRow, record)
+    return typed(TokenRow, record)
