@@ -97,6 +97,9 @@ async def _target(world: OrdersWorld) -> FuzzTarget:
         },
         bodies={
             ("POST", "/v1/orders"): _order(register),
+            ("POST", "/v1/orders/batch"): st.fixed_dictionaries(
+                {"orders": st.lists(_order(register), min_size=1, max_size=4)}
+            ),
             ("POST", "/v1/orders/{order_id}/refunds"): _refund_of_one(register, order),
             ("POST", "/v1/sessions"): st.fixed_dictionaries(
                 {"register_id": st.just(str(register.register_id)), "opening_cash": _cash(register)}

@@ -12,6 +12,8 @@ from orders.handlers import OrderHandlers
 from orders.http_models import (
     ImportSummaryPublic,
     OdooHistoryImport,
+    OrderBatchCreate,
+    OrderBatchPublic,
     OrderCreate,
     OrderPage,
     OrderPublic,
@@ -72,6 +74,14 @@ async def place_order(
     if not created:
         response.status_code = status.HTTP_200_OK
     return order
+
+
+@router.post("/orders/batch", dependencies=[TILL])
+async def place_order_batch(
+    body: OrderBatchCreate, actor: ActorDep, handlers: HandlersDep
+) -> OrderBatchPublic:
+    """A tablet's queue of orders taken offline: each created, replayed or refused on its own."""
+    return await handlers.place_order_batch(actor, body)
 
 
 @router.get("/orders", dependencies=[TILL_OR_BACK_OFFICE])

@@ -7,7 +7,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from shared.http_fields import OdooId, Text
 from shared.money import Money, SignedMoney
@@ -222,6 +230,57 @@ class OrderPublic(BaseModel):
 class OrderPage(BaseModel):
     items: list[OrderPublic]
     next_cursor: str | None
+
+
+# A tablet back online sends its queue (POST /v1/orders/batch).
+MAX_BATCH_ORDERS = 500
+
+
+def _batch_size(orders: object) -> object:
+    # Before the orders are validated: a batch too big is refused without reading 10,000 orders.
+    if isinstance(orders, list) and not 1 <= len(orders) <= MAX_BATCH_ORDERS:
+        raise ValueError(
+            f"must hold 1 to {MAX_BATCH_ORDERS} orders; got {len(orders)}. Send a longer queue "
+            f"as several batches of at most {MAX_BATCH_ORDERS}"
+        )
+    return orders
+
+
+class OrderBatchCreate(_Input):
+    orders: Annotated[
+        list[OrderCreate],
+        Field(min_length=1, max_length=MAX_BATCH_ORDERS),
+        BeforeValidator(_batch_size),
+    ]
+
+
+class FieldProblemPublic(BaseModel):
+    field: str
+    message: str
+
+
+class OrderProblemPublic(BaseModel):
+    """Why one order of a batch was refused: the problem+json POST /v1/orders would answer."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblemPublic] = Field(default_factory=list)
+
+
+class OrderBatchResultPublic(BaseModel):
+    id: UUID
+    outcome: Literal["created", "replayed", "refused"] = Field(
+        description="created: stored now; replayed: stored before with the same content (order "
+        "is the stored one); refused: not stored (problem says why, as POST /v1/orders would)"
+    )
+    order: OrderPublic | None
+    problem: OrderProblemPublic | None
+
+
+class OrderBatchPublic(BaseModel):
+    results: list[OrderBatchResultPublic] = Field(description="One per order, in the order sent")
 
 
 class TenderTotalPublic(BaseModel):

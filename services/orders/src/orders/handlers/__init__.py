@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from orders.handlers.odoo_sync import OdooSyncHandlers
+from orders.handlers.order_batch import OrderBatchHandlers
 from orders.handlers.orders import OrderSaleHandlers
 from orders.handlers.refunds import RefundHandlers
 from orders.handlers.registers import RegisterReplicaHandlers
@@ -16,6 +17,7 @@ __all__ = ["OrderHandlers"]
 
 class OrderHandlers(
     OrderSaleHandlers,
+    OrderBatchHandlers,
     RefundHandlers,
     SessionHandlers,
     RegisterReplicaHandlers,
