@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
@@ -34,13 +35,15 @@ class UnknownCurrencyError(ValueError):
     pass
 
 
+@functools.cache
+def _tender_codes() -> frozenset[str]:
+    # Read once: a pycountry lookup takes a lock and costs more than the rest of a Money's check,
+    # and every amount of every order is checked.
+    return frozenset(currency.alpha_3 for currency in pycountry.currencies) - _NOT_TENDER
+
+
 def is_currency(code: str) -> bool:
-    return (
-        len(code) == 3
-        and code.isupper()
-        and code not in _NOT_TENDER
-        and pycountry.currencies.get(alpha_3=code) is not None
-    )
+    return code in _tender_codes()
 
 
 def currency_exponent(code: str) -> int:
