@@ -14,6 +14,10 @@ from registers.http_models import (
     CategoryPage,
     CategoryPatch,
     CategoryPublic,
+    CustomerCreate,
+    CustomerPage,
+    CustomerPatch,
+    CustomerPublic,
     PaymentMethodCreate,
     PaymentMethodPage,
     PaymentMethodPatch,
@@ -375,6 +379,55 @@ async def get_catalog(
         return Response(status_code=304, headers=headers)
     response.headers.update(headers)
     return catalog
+
+
+# Customers.
+
+
+@router.post("/customers", status_code=201, dependencies=[SELLERS])
+async def create_customer(
+    body: CustomerCreate, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> CustomerPublic:
+    customer = await handlers.create_customer(actor, body)
+    _tagged(response, customer.version)
+    return customer
+
+
+@router.get("/customers", dependencies=[SELLERS])
+async def list_customers(
+    actor: ActorDep,
+    handlers: HandlersDep,
+    search: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    active: bool | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> CustomerPage:
+    return await handlers.list_customers(
+        actor, search=search, active=active, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/customers/{customer_id}", dependencies=[SELLERS])
+async def get_customer(
+    customer_id: UUID, response: Response, actor: ActorDep, handlers: HandlersDep
+) -> CustomerPublic:
+    customer = await handlers.get_customer(actor, customer_id)
+    _tagged(response, customer.version)
+    return customer
+
+
+@router.patch("/customers/{customer_id}", dependencies=[BACK_OFFICE])
+async def patch_customer(
+    customer_id: UUID,
+    body: CustomerPatch,
+    response: Response,
+    actor: ActorDep,
+    handlers: HandlersDep,
+    if_match: IfMatch = None,
+) -> CustomerPublic:
+    customer = await handlers.patch_customer(actor, customer_id, body, if_match)
+    _tagged(response, customer.version)
+    return customer
 
 
 # Tokens.

@@ -16,7 +16,10 @@ from registers.domain.sync import SyncMove, after_sync_failed, after_synced, syn
 from registers.domain.tenants import Tier
 from registers.repository import PaymentMethodRow, RegisterRow, ShopRow, TenantRow, TokenRow
 from registers.repository.catalog import CategoryRow, ProductRow
+from registers.repository.customers import CustomerRow
 from shared.events.contracts import (
+    CustomerCreated,
+    CustomerUpdated,
     PaymentMethodCreated,
     PaymentMethodUpdated,
     ProductCategoryCreated,
@@ -224,6 +227,26 @@ def product_changed(
         changed=tuple(sorted(changed or ())),
     )
     return OutgoingEvent(data, product.tenant_id, product.product_id, product.version)
+
+
+def customer_changed(customer: CustomerRow, changed: Iterable[str] | None = None) -> OutgoingEvent:
+    """`changed` None: the customer was created."""
+    contract = CustomerCreated if changed is None else CustomerUpdated
+    data = contract(
+        customer_id=customer.customer_id,
+        name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        vat=customer.vat,
+        street=customer.street,
+        city=customer.city,
+        zip=customer.zip,
+        country_code=customer.country_code,
+        active=customer.active,
+        odoo_partner_id=customer.odoo_partner_id,
+        changed=tuple(sorted(changed or ())),
+    )
+    return OutgoingEvent(data, customer.tenant_id, customer.customer_id, customer.version)
 
 
 def token_revoked(token: TokenRow) -> OutgoingEvent:

@@ -18,6 +18,9 @@ from registers.http_models import (
     CategoryCreate,
     CategoryPage,
     CategoryPublic,
+    CustomerCreate,
+    CustomerPage,
+    CustomerPublic,
     PaymentMethodCreate,
     PaymentMethodPage,
     PaymentMethodPublic,
@@ -54,6 +57,7 @@ from registers.repository import (
     TokenRow,
 )
 from registers.repository.catalog import CategoryRow, NewCategory, NewProduct, ProductRow
+from registers.repository.customers import CustomerRow, NewCustomer
 from shared.money import Money
 from shared.pagination import encode_cursor
 
@@ -349,4 +353,36 @@ def register_catalog(
             )
             for row in products
         ],
+    )
+
+
+# Customers.
+
+
+def new_customer(body: CustomerCreate, tenant_id: uuid.UUID) -> NewCustomer:
+    return NewCustomer(customer_id=uuid.uuid4(), tenant_id=tenant_id, **body.model_dump())
+
+
+def customer_public(row: CustomerRow) -> CustomerPublic:
+    return CustomerPublic(
+        id=row.customer_id,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        vat=row.vat,
+        street=row.street,
+        city=row.city,
+        zip=row.zip,
+        country_code=row.country_code,
+        active=row.active,
+        odoo_partner_id=row.odoo_partner_id,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def customer_page(rows: Sequence[CustomerRow], limit: int) -> CustomerPage:
+    return CustomerPage(
+        items=[customer_public(row) for row in rows], next_cursor=_next_cursor(rows, limit)
     )

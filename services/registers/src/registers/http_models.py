@@ -322,6 +322,72 @@ class RegisterCatalog(BaseModel):
     products: list[CatalogItem]
 
 
+# Customers.
+
+Email = Annotated[
+    Text,
+    Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["anna@example.com"]),
+]
+Phone = Annotated[Text, Field(min_length=3, max_length=40, pattern=r"^\+?[0-9 ()./-]+$")]
+CountryCode = Annotated[
+    Text,
+    Field(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", description="ISO 3166, as FR"),
+    AfterValidator(str.upper),
+]
+ShortText = Annotated[Text, Field(min_length=1, max_length=120)]
+
+
+class CustomerCreate(_Input):
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    email: Email | None = Field(default=None, description="Unique in the tenant, in any case")
+    phone: Phone | None = None
+    vat: Annotated[Text, Field(min_length=2, max_length=32)] | None = None
+    street: ShortText | None = None
+    city: ShortText | None = None
+    zip: Annotated[Text, Field(min_length=1, max_length=20)] | None = None
+    country_code: CountryCode | None = None
+    odoo_partner_id: OdooId | None = None
+
+
+class CustomerPatch(_Patch):
+    nullable = frozenset(
+        {"email", "phone", "vat", "street", "city", "zip", "country_code", "odoo_partner_id"}
+    )
+
+    name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    vat: Annotated[Text, Field(min_length=2, max_length=32)] | None = None
+    street: ShortText | None = None
+    city: ShortText | None = None
+    zip: Annotated[Text, Field(min_length=1, max_length=20)] | None = None
+    country_code: CountryCode | None = None
+    active: bool | None = None
+    odoo_partner_id: OdooId | None = None
+
+
+class CustomerPublic(BaseModel):
+    id: UUID
+    name: str
+    email: str | None
+    phone: str | None
+    vat: str | None
+    street: str | None
+    city: str | None
+    zip: str | None
+    country_code: str | None
+    active: bool
+    odoo_partner_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerPublic]
+    next_cursor: str | None
+
+
 # Tokens.
 
 

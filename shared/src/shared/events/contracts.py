@@ -198,6 +198,29 @@ class ProductUpdated(ProductState):
     event_type: ClassVar[str] = "catalog.product.updated"
 
 
+class CustomerState(EventData):
+    customer_id: UUID
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    vat: str | None = None
+    street: str | None = None
+    city: str | None = None
+    zip: str | None = None
+    country_code: str | None = None
+    active: bool = True
+    odoo_partner_id: int | None = None
+    changed: tuple[str, ...] = ()
+
+
+class CustomerCreated(CustomerState):
+    event_type: ClassVar[str] = "customer.created"
+
+
+class CustomerUpdated(CustomerState):
+    event_type: ClassVar[str] = "customer.updated"
+
+
 # Orders and refunds (published by the orders service).
 
 OrderSource = Literal["pos", "odoo_pulled"]

@@ -15,6 +15,7 @@ import asyncpg
 from registers.domain.tokens import TokenPolicy
 from registers.events import PRODUCER
 from registers.handlers.catalog import CatalogUseCases
+from registers.handlers.customers import CustomerUseCases
 from registers.handlers.payment_methods import PaymentMethodUseCases
 from registers.handlers.registers import RegisterUseCases
 from registers.handlers.shops import ShopUseCases
@@ -34,6 +35,7 @@ class RegisterHandlers(
     SyncResultUseCases,
     PaymentMethodUseCases,
     CatalogUseCases,
+    CustomerUseCases,
     TokenUseCases,
 ):
     def __init__(

@@ -75,6 +75,25 @@ PRODUCTS = Table(
     ),
 )
 
+CUSTOMERS = Table(
+    "customers",
+    "customer_id",
+    frozenset(
+        {
+            "name",
+            "email",
+            "phone",
+            "vat",
+            "street",
+            "city",
+            "zip",
+            "country_code",
+            "active",
+            "odoo_partner_id",
+        }
+    ),
+)
+
 
 def typed(kind: Callable[..., Row], record: asyncpg.Record | None) -> Row:
     assert record is not None
