@@ -15,9 +15,9 @@ from registers.repository.tables import (
     PRODUCT_CATEGORIES,
     PRODUCTS,
     all_typed,
+    get_in_tenant,
     tenant_page,
     typed,
-    typed_or_none,
     update,
 )
 from shared.postgres import Db
@@ -106,12 +106,7 @@ async def insert_category(db: Db, category: NewCategory) -> CategoryRow:
 async def get_category(
     db: Db, tenant_id: UUID, category_id: UUID, lock: Lock = ""
 ) -> CategoryRow | None:
-    record = await db.fetchrow(
-        f"""SELECT * FROM product_categories WHERE tenant_id = $1 AND category_id = $2 {lock}""",
-        tenant_id,
-        category_id,
-    )
-    return typed_or_none(CategoryRow, record)
+    return await get_in_tenant(db, CategoryRow, PRODUCT_CATEGORIES, tenant_id, category_id, lock)
 
 
 async def list_categories(
@@ -151,12 +146,7 @@ async def insert_product(db: Db, product: NewProduct) -> ProductRow:
 async def get_product(
     db: Db, tenant_id: UUID, product_id: UUID, lock: Lock = ""
 ) -> ProductRow | None:
-    record = await db.fetchrow(
-        f"""SELECT * FROM products WHERE tenant_id = $1 AND product_id = $2 {lock}""",
-        tenant_id,
-        product_id,
-    )
-    return typed_or_none(ProductRow, record)
+    return await get_in_tenant(db, ProductRow, PRODUCTS, tenant_id, product_id, lock)
 
 
 async def list_products(

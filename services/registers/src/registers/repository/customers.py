@@ -12,9 +12,9 @@ from registers.repository import Lock
 from registers.repository.tables import (
     CUSTOMERS,
     all_typed,
+    get_in_tenant,
     page_clause,
     typed,
-    typed_or_none,
     update,
 )
 from shared.postgres import Db
@@ -78,12 +78,7 @@ async def insert_customer(db: Db, customer: NewCustomer) -> CustomerRow:
 async def get_customer(
     db: Db, tenant_id: UUID, customer_id: UUID, lock: Lock = ""
 ) -> CustomerRow | None:
-    record = await db.fetchrow(
-        f"""SELECT * FROM customers WHERE tenant_id = $1 AND customer_id = $2 {lock}""",
-        tenant_id,
-        customer_id,
-    )
-    return typed_or_none(CustomerRow, record)
+    return await get_in_tenant(db, CustomerRow, CUSTOMERS, tenant_id, customer_id, lock)
 
 
 async def list_customers(

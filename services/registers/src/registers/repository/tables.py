@@ -108,6 +108,18 @@ def all_typed(kind: Callable[..., Row], records: Sequence[asyncpg.Record]) -> li
     return [kind(**record) for record in records]
 
 
+async def get_in_tenant(
+    db: Db, kind: Callable[..., Row], table: Table, tenant_id: Any, key: Any, lock: str = ""
+) -> Row | None:
+    """The row of `table` with that key, if it is the tenant's; `lock` as FOR UPDATE."""
+    record = await db.fetchrow(
+        f"SELECT * FROM {table.name} WHERE tenant_id = $1 AND {table.key} = $2 {lock}",
+        tenant_id,
+        key,
+    )
+    return typed_or_none(kind, record)
+
+
 async def update(
     db: Db, kind: Callable[..., Row], table: Table, key: Any, fields: Mapping[str, Any]
 ) -> Row:
