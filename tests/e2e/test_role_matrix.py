@@ -166,6 +166,7 @@ class ShopFloor:
         return {
             ("orders", "GET", "/v1/orders"): {"register_id": self.ids["register_id"]},
             ("orders", "GET", "/v1/sessions"): {"register_id": self.ids["register_id"]},
+            ("registers", "GET", "/v1/catalog"): {"register_id": self.ids["register_id"]},
             ("reporting", "GET", "/v1/dashboard"): {"shop_id": shop},
             ("reporting", "GET", "/v1/reports/daily"): {"shop_id": shop, "business_date": today},
             ("reporting", "GET", "/v1/reports/sales"): {
@@ -214,6 +215,17 @@ class ShopFloor:
                 "kind": "other",
             },
             ("registers", "PATCH", "/v1/payment-methods/{payment_method_id}"): {"name": "Card"},
+            ("registers", "POST", "/v1/product-categories"): {"name": f"Cakes {unique}"},
+            ("registers", "PATCH", "/v1/product-categories/{category_id}"): {"name": "Coffee"},
+            ("registers", "POST", "/v1/products"): {
+                "reference": f"P{unique}",
+                "name": "Scone",
+                "prices": [{"amount": 300, "currency": "EUR"}],
+                "tax_rate_percent": "10",
+            },
+            ("registers", "PATCH", "/v1/products/{product_id}"): {"name": "Flat white"},
+            ("registers", "POST", "/v1/customers"): {"name": "Anna", "email": f"{unique}@ex.com"},
+            ("registers", "PATCH", "/v1/customers/{customer_id}"): {"phone": "+33 1 2345"},
             ("registers", "POST", "/v1/tokens"): {
                 "role": "manager",
                 "subject": "deputy",
@@ -295,6 +307,25 @@ async def floor(system: System, connector: ConnectorWorld) -> ShopFloor:
         json={"code": "card", "name": "Card", "kind": "card"},
     )
     spare = await registers.issue(tenant.admin, role="manager", subject="to be revoked")
+    category = await registers.ok(
+        "POST", "/v1/product-categories", tenant.admin, 201, json={"name": "Coffee"}
+    )
+    customer = await registers.ok(
+        "POST", "/v1/customers", tenant.admin, 201, json={"name": "Anna Weber"}
+    )
+    product = await registers.ok(
+        "POST",
+        "/v1/products",
+        tenant.admin,
+        201,
+        json={
+            "reference": "FW",
+            "name": "Flat white",
+            "category_id": category["id"],
+            "prices": [{"amount": 350, "currency": "EUR"}],
+            "tax_rate_percent": "10",
+        },
+    )
     register = as_order_register(tenant, till)
     order = await _sold(system, register, tokens["cashier"])
 
@@ -307,6 +338,9 @@ async def floor(system: System, connector: ConnectorWorld) -> ShopFloor:
         "shop_id": shop["id"],
         "register_id": till["id"],
         "payment_method_id": method["id"],
+        "category_id": category["id"],
+        "product_id": product["id"],
+        "customer_id": customer["id"],
         "token_id": spare["id"],
         "order_id": order["id"],
         "session_id": order["session_id"],
