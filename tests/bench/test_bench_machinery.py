@@ -1,13 +1,20 @@
-"""The bench's own parts that need no server: request templates and the comparison of runs."""
+"""The bench's own parts that need no server: request templates, the CPU of a process tree and
+the comparison of runs."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from compare import comparison_rows, ratio
 from http_load import RequestTemplate, placeholder_id
+from process_cpu import cpu_by_pid, cpu_spent, process_tree
 
 
 def test_a_rendered_request_has_fresh_ids_where_the_placeholders_were_and_the_same_length() -> None:
@@ -53,3 +60,25 @@ def test_a_ratio_over_zero_or_a_missing_figure_is_a_dash() -> None:
     assert ratio(0.0, 5.0) == "-"
     assert ratio(None, 5.0) == "-"
     assert ratio(2.0, "text") == "-"
+
+
+def test_a_process_tree_holds_the_workers_a_service_started_and_their_cpu() -> None:
+    # A parent that starts a worker which works, then idles, as a multi-worker server does.
+    worker = "sum(range(3_000_000)); import time; time.sleep(60)"
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {worker!r}])"
+    server = subprocess.Popen([sys.executable, "-c", parent])  # noqa: S603 - our interpreter
+    try:
+        before = cpu_by_pid([server.pid])
+        tree = [server.pid]
+        for _ in range(200):
+            tree = process_tree(server.pid)
+            if len(tree) == 2 and sum(cpu_by_pid(tree[1:]).values()) > 0:
+                break
+            time.sleep(0.05)
+
+        assert len(tree) == 2
+        assert cpu_spent(before, cpu_by_pid(tree)) > 0
+    finally:
+        for pid in reversed(process_tree(server.pid)):
+            os.kill(pid, signal.SIGTERM)
+        server.wait(10)
