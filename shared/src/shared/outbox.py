@@ -64,14 +64,18 @@ async def add_events(conn: Db, envelopes: Sequence[EventEnvelope]) -> None:
     await conn.execute(
         """INSERT INTO outbox (event_id, event_type, tenant_id, aggregate_id, aggregate_version,
                                envelope)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::bigint[],
-                                $6::jsonb[])""",
+           SELECT e.id, e.type, e.tenant_id, e.aggregate_id, e.aggregate_version,
+                  e.envelope::jsonb
+           FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::bigint[],
+                       $6::text[])
+                AS e (id, type, tenant_id, aggregate_id, aggregate_version, envelope)""",
         [e.id for e in envelopes],
         [e.type for e in envelopes],
         [e.tenant_id for e in envelopes],
         [e.aggregate_id for e in envelopes],
         [e.aggregate_version for e in envelopes],
-        [e.model_dump(mode="json") for e in envelopes],
+        # As JSON text: pydantic writes it faster than json.dumps would from a dict.
+        [e.model_dump_json() for e in envelopes],
     )
 
 
