@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -77,3 +79,51 @@ def test_a_revoked_token_is_refused() -> None:
     verifier.revoke(token_id)
     with pytest.raises(Problem, match="revoked"):
         verifier.verify(token)
+
+
+def _till_token(token_id: uuid.UUID, ttl: timedelta = timedelta(minutes=5)) -> str:
+    return TokenIssuer(DEV_PRIVATE_KEY).issue(
+        subject="till", tenant_id=uuid.uuid4(), role=Role.CASHIER, token_id=token_id, ttl=ttl
+    )
+
+
+def test_a_token_revoked_after_it_was_verified_is_refused() -> None:
+    verifier = TokenVerifier(DEV_PUBLIC_KEY)
+    token_id = uuid.uuid4()
+    token = _till_token(token_id)
+    assert verifier.verify(token).jti == token_id
+    verifier.revoke(token_id)
+    with pytest.raises(Problem, match="revoked") as refused:
+        verifier.verify(token)
+    assert refused.value.status == 401
+
+
+def test_a_verified_token_is_checked_again_once_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = TokenVerifier(DEV_PUBLIC_KEY)
+    token = _till_token(uuid.uuid4(), ttl=timedelta(minutes=5))
+    verifier.verify(token)
+    later = time.time() + timedelta(minutes=6).total_seconds()
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    def expired(*_: object, **__: object) -> None:
+        # PyJWT reads its own clock; six minutes on, it finds the token expired.
+        raise jwt.ExpiredSignatureError("Signature has expired")
+
+    monkeypatch.setattr(jwt, "decode", expired)
+    with pytest.raises(Problem, match="expired") as refused:
+        verifier.verify(token)
+    assert refused.value.status == 401
+
+
+def test_a_full_verifier_forgets_its_oldest_tokens_but_still_verifies_them() -> None:
+    verifier = TokenVerifier(DEV_PUBLIC_KEY, verified_tokens_kept=2)
+    ids = [uuid.uuid4() for _ in range(3)]
+    tokens = [_till_token(token_id) for token_id in ids]
+    for token in tokens:
+        verifier.verify(token)
+    assert [verifier.verify(token).jti for token in tokens] == ids
+    verifier.revoke(ids[0])
+    with pytest.raises(Problem, match="revoked"):
+        verifier.verify(tokens[0])

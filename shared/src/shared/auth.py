@@ -7,7 +7,8 @@ tests, and a service outside dev mode refuses to start with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -131,16 +132,54 @@ def _unauthorized(detail: str) -> Problem:
     )
 
 
+# How many verified tokens a verifier remembers; a till sends the same one all day, so this is
+# far more than a process sees at once, and the oldest are dropped first when it fills.
+VERIFIED_TOKENS_KEPT = 10_000
+
+
 class TokenVerifier:
-    def __init__(self, public_key: str, issuer: str = "pos-platform") -> None:
+    """Verifies tokens, remembering each verified one until it expires (checking the signature
+    costs more than the rest of a small request); a revoked one is refused whether remembered or
+    not."""
+
+    def __init__(
+        self,
+        public_key: str,
+        issuer: str = "pos-platform",
+        *,
+        verified_tokens_kept: int = VERIFIED_TOKENS_KEPT,
+    ) -> None:
         self._public_key = public_key
         self._issuer = issuer
         self._revoked: set[UUID] = set()
+        # Raw token -> its claims and its expiry as a Unix time; insertion order is age.
+        self._verified: dict[str, tuple[TokenClaims, float]] = {}
+        self._verified_kept = verified_tokens_kept
 
     def revoke(self, token_id: UUID) -> None:
         self._revoked.add(token_id)
 
     def verify(self, token: str) -> TokenClaims:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            claims, expires_at = remembered
+            if time.time() < expires_at:
+                if claims.jti in self._revoked:
+                    raise _unauthorized("The token has been revoked.")
+                return claims
+            del self._verified[token]
+        claims = self._decode(token)
+        if claims.jti in self._revoked:
+            raise _unauthorized("The token has been revoked.")
+        self._remember(token, claims)
+        return claims
+
+    def _remember(self, token: str, claims: TokenClaims) -> None:
+        if len(self._verified) >= self._verified_kept:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (claims, claims.exp.timestamp())
+
+    def _decode(self, token: str) -> TokenClaims:
         try:
             raw = jwt.decode(
                 token,
@@ -157,8 +196,6 @@ class TokenVerifier:
             claims = TokenClaims.model_validate(raw)
         except ValidationError:
             raise _unauthorized("The token lacks a tenant or a known role.") from None
-        if claims.jti in self._revoked:
-            raise _unauthorized("The token has been revoked.")
         return claims
 
 
@@ -171,7 +208,9 @@ _bearer = HTTPBearer(
 )
 
 
-def current_claims(
+# The dependencies are coroutines: FastAPI runs a plain `def` one on a worker thread, a hop that
+# costs more than the work itself.
+async def current_claims(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> TokenClaims:
@@ -196,7 +235,7 @@ def require_role(claims: TokenClaims, *roles: Role) -> None:
         )
 
 
-def allow_roles(*roles: Role) -> Callable[[TokenClaims], TokenClaims]:
+def allow_roles(*roles: Role) -> Callable[[TokenClaims], Awaitable[TokenClaims]]:
     """A route dependency: 403 unless the token's role is one of `roles`.
 
     Used in a route's `dependencies`, it runs before the body and path are validated, so a caller
@@ -204,7 +243,7 @@ def allow_roles(*roles: Role) -> Callable[[TokenClaims], TokenClaims]:
     """
     allowed = [role.value for role in roles]
 
-    def role_allowed(claims: Claims) -> TokenClaims:
+    async def role_allowed(claims: Claims) -> TokenClaims:
         if claims.role in roles:
             return claims
         detail = (

@@ -35,17 +35,18 @@ from shared.http_service import Lifespan, create_service_app, service_readiness
 router = APIRouter(prefix="/v1")
 
 
-def _handlers(request: Request) -> OrderHandlers:
+# Coroutines, like shared's: FastAPI would run a plain `def` dependency on a worker thread.
+async def _handlers(request: Request) -> OrderHandlers:
     handlers: OrderHandlers = request.app.state.handlers
     return handlers
 
 
-def _imports(request: Request) -> OdooHistoryImports:
+async def _imports(request: Request) -> OdooHistoryImports:
     imports: OdooHistoryImports = request.app.state.imports
     return imports
 
 
-def _actor(claims: Claims) -> Actor:
+async def _actor(claims: Claims) -> Actor:
     return Actor.from_claims(claims)
 
 
