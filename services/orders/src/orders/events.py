@@ -28,9 +28,10 @@ from shared.events.contracts import (
     SessionOpened,
     TenderTotal,
 )
-from shared.events.envelope import EventData
+from shared.events.envelope import EventData, EventEnvelope
 from shared.outbox import write_event
 from shared.postgres import Db
+from shared.structured_logging import current_correlation_id
 
 PRODUCER = "orders"
 
@@ -45,6 +46,20 @@ async def emit(
         tenant_id=tenant_id,
         aggregate_id=aggregate_id,
         aggregate_version=aggregate_version,
+    )
+
+
+def order_placed_envelope(
+    order: NewOrder, lines: Sequence[OrderLine], payments: Sequence[OrderPayment]
+) -> EventEnvelope:
+    """A new order's event, for a statement that writes it with the order (as `emit` would)."""
+    return EventEnvelope.wrap(
+        order_placed_event(order, lines, payments),
+        tenant_id=order.tenant_id,
+        aggregate_id=order.order_id,
+        aggregate_version=1,
+        producer=PRODUCER,
+        correlation_id=current_correlation_id(),
     )
 
 

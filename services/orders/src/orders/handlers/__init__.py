@@ -9,7 +9,7 @@ from orders.handlers.odoo_sync import OdooSyncHandlers
 from orders.handlers.order_batch import OrderBatchHandlers
 from orders.handlers.orders import OrderSaleHandlers
 from orders.handlers.refunds import RefundHandlers
-from orders.handlers.registers import RegisterReplicaHandlers
+from orders.handlers.registers import RegisterReplicaCache, RegisterReplicaHandlers
 from orders.handlers.sessions import SessionHandlers
 
 __all__ = ["OrderHandlers"]
@@ -27,3 +27,4 @@ class OrderHandlers(
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._registers = RegisterReplicaCache()

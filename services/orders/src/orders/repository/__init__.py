@@ -4,6 +4,7 @@ Rows come back as the domain's frozen values (`orders.domain.model`), never as r
 
 from orders.repository.orders import (
     OdooOrderRef,
+    PlaceOutcome,
     ReceiptInUse,
     SyncedKind,
     get_order_fingerprint,
@@ -17,6 +18,7 @@ from orders.repository.orders import (
     order_lines,
     order_payments,
     orders_by_odoo_id,
+    place_order,
     receipt_numbers_in_use,
     set_order_refund_state,
 )
@@ -33,6 +35,7 @@ from orders.repository.refunds import (
 )
 from orders.repository.registers import (
     get_register,
+    get_register_version,
     get_registers,
     next_receipt_value,
     upsert_register,
@@ -55,6 +58,7 @@ from orders.repository.sessions import (
 __all__ = [
     "OdooOrderRef",
     "Page",
+    "PlaceOutcome",
     "ReceiptInUse",
     "RefundFingerprint",
     "SyncedKind",
@@ -65,6 +69,7 @@ __all__ = [
     "get_orders",
     "get_refund_fingerprint",
     "get_register",
+    "get_register_version",
     "get_registers",
     "get_session",
     "get_sessions",
@@ -84,6 +89,7 @@ __all__ = [
     "order_lines",
     "order_payments",
     "orders_by_odoo_id",
+    "place_order",
     "receipt_numbers_in_use",
     "refund_lines",
     "refund_payments",

@@ -19,6 +19,20 @@ async def get_register(db: Db, tenant_id: UUID, register_id: UUID) -> Register |
     return typed_or_none(Register, record)
 
 
+async def get_register_version(
+    db: Db, tenant_id: UUID, register_id: UUID
+) -> tuple[Register, int] | None:
+    """The register with the version of the event it was last set from."""
+    record = await db.fetchrow(
+        "SELECT * FROM registers WHERE tenant_id = $1 AND register_id = $2",
+        tenant_id,
+        register_id,
+    )
+    if record is None:
+        return None
+    return typed(Register, record), record["version"]
+
+
 async def upsert_register(db: Db, register: Register, version: int) -> bool:
     """Applies a register state if it is newer than ours; returns whether it was applied."""
     applied = await db.fetchval(
