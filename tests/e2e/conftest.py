@@ -21,7 +21,7 @@ from test_support.odoo_connector import ConnectorWorld, running_connector
 from test_support.orders import OrdersWorld, Register, running_orders
 from test_support.polling import eventually
 from test_support.registers import RegistersWorld, Tenant, running_registers
-from test_support.reporting import ReportingWorld, running_reporting
+from test_support.reporting import ReportingWorld, running_fake_chat, running_reporting
 from test_support.service_settings import settings_for_test
 
 
@@ -47,16 +47,21 @@ def common(database_url: str, amqp_url: str, broker_namespace: str) -> Callable[
 
 @pytest.fixture
 async def system(common: Callable[[str], Any], amqp_url: str) -> AsyncIterator[System]:
-    reporting_settings = ReportingSettings(**common("reporting"))
-    try:
-        async with (
-            running_orders(OrdersSettings(**common("orders"))) as orders,
-            running_reporting(reporting_settings) as reporting,
-            running_registers(RegistersSettings(**common("registers"))) as registers,
-        ):
-            yield System(registers, orders, reporting)
-    finally:
-        await delete_topology(amqp_url, reporting_topology(reporting_settings))
+    async with running_fake_chat() as chat_api:
+        reporting_settings = ReportingSettings(
+            **common("reporting"),
+            telegram_api_base=chat_api.base_url,
+            public_url="https://pos.example.test",
+        )
+        try:
+            async with (
+                running_orders(OrdersSettings(**common("orders"))) as orders,
+                running_reporting(reporting_settings) as reporting,
+                running_registers(RegistersSettings(**common("registers"))) as registers,
+            ):
+                yield System(registers, orders, reporting)
+        finally:
+            await delete_topology(amqp_url, reporting_topology(reporting_settings))
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ async def settings(
             broker_namespace=broker_namespace,
         ),
         telegram_api_base=chat_api.base_url,
+        public_url="https://pos.example.test",
         notifier_interval_s=0.05,
         notify_retry_base_s=0.05,
         notify_retry_max_s=0.2,

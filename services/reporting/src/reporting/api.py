@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
 
-from reporting.handlers import ChatSettings, ReportQueries
+from reporting.handlers import ChatCommands, ChatSettings, ReportQueries
 from reporting.http_models import (
     ChatConfigPublic,
     ChatConfigUpdate,
+    ChatWebhookPublic,
     DailyReportPublic,
     DashboardPublic,
     SalesGroupBy,
@@ -28,22 +29,31 @@ from shared.http_service import Lifespan, create_service_app, service_readiness
 router = APIRouter(prefix="/v1")
 
 
-def _queries(request: Request) -> ReportQueries:
+# Dependencies are coroutines: a plain `def` one runs in a worker thread, a hop per request.
+async def _queries(request: Request) -> ReportQueries:
     queries: ReportQueries = request.app.state.queries
     return queries
 
 
-def _chat(request: Request) -> ChatSettings:
+async def _chat(request: Request) -> ChatSettings:
     chat: ChatSettings = request.app.state.chat_settings
     return chat
 
 
-def _actor(claims: Claims) -> Actor:
+async def _actor(claims: Claims) -> Actor:
     return Actor.from_claims(claims)
 
 
 QueriesDep = Annotated[ReportQueries, Depends(_queries)]
 ChatDep = Annotated[ChatSettings, Depends(_chat)]
+
+
+async def _chat_commands(request: Request) -> ChatCommands:
+    commands: ChatCommands = request.app.state.chat_commands
+    return commands
+
+
+CommandsDep = Annotated[ChatCommands, Depends(_chat_commands)]
 ActorDep = Annotated[Actor, Depends(_actor)]
 ShopId = Annotated[UUID, Query(description="The shop to report on")]
 
@@ -93,6 +103,29 @@ async def update_chat(body: ChatConfigUpdate, actor: ActorDep, chat: ChatDep) ->
 @router.get("/chat", dependencies=[BACK_OFFICE])
 async def get_chat(actor: ActorDep, chat: ChatDep) -> ChatConfigPublic:
     return await chat.get(actor)
+
+
+@router.post("/chat/webhook", dependencies=[ADMIN])
+async def connect_chat_webhook(actor: ActorDep, commands: CommandsDep) -> ChatWebhookPublic:
+    return await commands.connect_webhook(actor)
+
+
+@router.post("/telegram/{tenant_id}", responses={200: {"description": "Taken, or ignored"}})
+async def telegram_update(
+    tenant_id: UUID,
+    commands: CommandsDep,
+    update: Annotated[dict[str, Any] | None, Body()] = None,
+    secret: Annotated[
+        str | None,
+        Header(
+            alias="X-Telegram-Bot-Api-Secret-Token",
+            description="The secret set by POST /v1/chat/webhook; without it nothing happens",
+        ),
+    ] = None,
+) -> dict[str, bool]:
+    """Telegram's webhook for the tenant's bot; the secret header stands for a token."""
+    await commands.on_update(tenant_id, secret, update or {})
+    return {"ok": True}
 
 
 def build_app(settings: ReportingSettings, lifespan: Lifespan) -> FastAPI:

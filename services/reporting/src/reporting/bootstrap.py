@@ -9,7 +9,14 @@ from fastapi import FastAPI
 
 from reporting.api import build_app
 from reporting.consumer import CONSUMED_EVENTS, projection_batch, projection_handlers
-from reporting.handlers import PRODUCER, ChatSettings, Projector, ReportQueries, rebuild
+from reporting.handlers import (
+    PRODUCER,
+    ChatCommands,
+    ChatSettings,
+    Projector,
+    ReportQueries,
+    rebuild,
+)
 from reporting.notifications import Notifier
 from reporting.settings import SECRETS_KEY, ReportingSettings
 from reporting.telegram_client import TelegramClient
@@ -65,6 +72,13 @@ def lifespan(settings: ReportingSettings) -> Lifespan:
         return {
             "queries": queries,
             "chat_settings": ChatSettings(backbone.pool, box),
+            "chat_commands": ChatCommands(
+                pool=backbone.pool,
+                box=box,
+                telegram=telegram,
+                queries=queries,
+                public_url=settings.public_url,
+            ),
             "notifier": notifier,
         }
 

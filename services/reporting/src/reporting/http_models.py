@@ -369,6 +369,11 @@ class ChatConfigUpdate(BaseModel):
     enabled: bool = True
 
 
+class ChatWebhookPublic(_Out):
+    url: str = Field(description="Where Telegram now sends the bot's messages")
+    commands: list[str] = Field(description="What the tenant's chat may ask the bot")
+
+
 class ChatConfigPublic(_Out):
     bot_token: str = Field(description="Masked; the token itself is never returned")
     chat_id: str

@@ -29,9 +29,12 @@ class ReportingSettings(ServiceSettings):
     notify_retry_base_s: float = Field(default=5.0, gt=0)
     notify_retry_max_s: float = Field(default=900.0, gt=0)
     notify_max_attempts: int = Field(default=10, ge=1)
-    # When a tenant has no chat set up, report.daily_ready still goes out at this local time.
     # The projector commits up to this many events per transaction, waiting at most this long
     # for a batch to fill (its consumer's prefetch is raised to twice the batch).
     projector_batch_max_events: int = Field(default=100, ge=1, le=1000)
     projector_batch_window_ms: float = Field(default=10.0, ge=0, le=1000)
+    # Where Telegram reaches this service from the internet, such as https://pos.example.com:
+    # connecting a tenant's chat commands (POST /v1/chat/webhook) registers <this>/v1/telegram/…
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    # When a tenant has no chat set up, report.daily_ready still goes out at this local time.
     default_daily_report_time: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

@@ -1,8 +1,9 @@
-"""The Telegram Bot API's sendMessage, the one call the chat notifications need."""
+"""The Telegram Bot API calls the chat needs: sendMessage, and setWebhook for its commands."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import httpx
 
@@ -24,11 +25,19 @@ class TelegramClient:
         self._client = httpx.AsyncClient(timeout=timeout_s)
 
     async def send_message(self, bot_token: str, chat_id: str, text: str) -> None:
-        url = f"{self._api_base}/bot{bot_token}/sendMessage"
+        message = {"chat_id": chat_id, "text": text, "disable_web_page_preview": True}
+        await self._call(bot_token, "sendMessage", message)
+
+    async def set_webhook(self, bot_token: str, url: str, secret_token: str) -> None:
+        """Telegram sends the bot's updates to `url`, each with `secret_token` in its
+        X-Telegram-Bot-Api-Secret-Token header; only messages are wanted."""
+        webhook = {"url": url, "secret_token": secret_token, "allowed_updates": ["message"]}
+        await self._call(bot_token, "setWebhook", webhook)
+
+    async def _call(self, bot_token: str, method: str, payload: Mapping[str, object]) -> None:
+        url = f"{self._api_base}/bot{bot_token}/{method}"
         try:
-            response = await self._client.post(
-                url, json={"chat_id": chat_id, "text": text, "disable_web_page_preview": True}
-            )
+            response = await self._client.post(url, json=payload)
         except httpx.HTTPError as error:
             # The URL holds the token, so only the error's class travels on, never its text.
             raise ChatSendError(f"chat API unreachable ({type(error).__name__})") from None

@@ -604,16 +604,32 @@ class SentMessage:
 
 
 class FakeChatApi:
-    """Answers Telegram's sendMessage, records what was sent, and fails on request."""
+    """Answers Telegram's sendMessage and setWebhook, records what was sent and where each bot's
+    updates go, and fails on request."""
 
     def __init__(self) -> None:
         self.messages: list[SentMessage] = []
+        # Per bot token: the webhook URL and its secret token, as setWebhook last set them.
+        self.webhooks: dict[str, tuple[str, str]] = {}
         self.failures_left = 0
         self.calls = 0
         self.base_url = ""
         self.app = Starlette(
-            routes=[Route("/bot{token}/sendMessage", self._send, methods=["POST"])]
+            routes=[
+                Route("/bot{token}/sendMessage", self._send, methods=["POST"]),
+                Route("/bot{token}/setWebhook", self._set_webhook, methods=["POST"]),
+            ]
         )
+
+    async def _set_webhook(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        if not str(body.get("url", "")).startswith(("https://", "http://")):
+            return JSONResponse(
+                {"ok": False, "error_code": 400, "description": "Bad Request: bad webhook"},
+                status_code=400,
+            )
+        self.webhooks[request.path_params["token"]] = (body["url"], body["secret_token"])
+        return JSONResponse({"ok": True, "result": True, "description": "Webhook was set"})
 
     def fail_next(self, times: int) -> None:
         self.failures_left = times

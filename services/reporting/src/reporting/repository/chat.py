@@ -107,17 +107,47 @@ async def claim_shift_close(
     )
 
 
-async def shops_for_daily_reports(db: Db) -> list[ShopSchedule]:
-    """Every shop, with what decides when its daily report is due."""
+async def shops_for_daily_reports(db: Db, tenant_id: UUID | None = None) -> list[ShopSchedule]:
+    """Every shop (or the tenant's), with what decides its business day and daily report."""
     rows = await db.fetch(
         """SELECT s.tenant_id, s.shop_id, s.timezone, s.business_day_cutoff,
                   t.timezone AS tenant_timezone, c.daily_report_time,
                   COALESCE(c.enabled, false) AS chat_enabled
            FROM shops s
            LEFT JOIN tenants t ON t.tenant_id = s.tenant_id
-           LEFT JOIN chat_configs c ON c.tenant_id = s.tenant_id"""
+           LEFT JOIN chat_configs c ON c.tenant_id = s.tenant_id
+           WHERE $1::uuid IS NULL OR s.tenant_id = $1
+           ORDER BY s.name, s.shop_id""",
+        tenant_id,
     )
     return [ShopSchedule(**r) for r in rows]
+
+
+@dataclass(frozen=True)
+class CommandChat:
+    """What a command arriving at a tenant's webhook is checked against and answered with."""
+
+    bot_token_encrypted: str
+    chat_id: str
+    enabled: bool
+    webhook_secret_encrypted: str | None
+
+
+async def command_chat_of(db: Db, tenant_id: UUID) -> CommandChat | None:
+    row = await db.fetchrow(
+        """SELECT bot_token_encrypted, chat_id, enabled, webhook_secret_encrypted
+           FROM chat_configs WHERE tenant_id = $1""",
+        tenant_id,
+    )
+    return None if row is None else CommandChat(**row)
+
+
+async def set_webhook_secret(db: Db, tenant_id: UUID, secret_encrypted: str) -> None:
+    await db.execute(
+        "UPDATE chat_configs SET webhook_secret_encrypted = $2 WHERE tenant_id = $1",
+        tenant_id,
+        secret_encrypted,
+    )
 
 
 async def had_activity(db: Db, tenant_id: UUID, shop_id: UUID, day: date) -> bool:
