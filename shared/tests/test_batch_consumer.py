@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
+import aiormq.abc
 import asyncpg
 
-from shared.batch_consumer import BatchEventConsumer, BatchHandler, ReceivedEvent
+from shared.batch_consumer import AckWindow, BatchEventConsumer, BatchHandler, ReceivedEvent
 from shared.broker import QueueSpec, Topology, delete_topology
 from shared.consumer import Handler, RedeliverThenDeadLetter
 from shared.events.contracts import OrderOdooSynced
@@ -232,3 +233,26 @@ async def test_a_poison_message_inside_a_batch_is_dead_lettered_alone(
     applied = {r["order_id"] for r in await pool.fetch("SELECT order_id FROM applied")}
     assert applied == {uuid.UUID(str(e.data["order_id"])) for e in good}
     assert await pool.fetchval("SELECT count(*) FROM applied") == len(good)
+
+
+class _RecordingChannel:
+    def __init__(self) -> None:
+        self.acks: list[tuple[int, bool]] = []
+
+    async def basic_ack(self, delivery_tag: int, multiple: bool = False) -> None:
+        self.acks.append((delivery_tag, multiple))
+
+
+async def test_acks_asked_together_go_out_as_one_but_never_past_a_delivery_still_handled() -> None:
+    channel = _RecordingChannel()
+    window = AckWindow(cast(aiormq.abc.AbstractChannel, channel))
+    for tag in range(1, 8):
+        window.delivered(tag)
+    window.settled(7)  # nacked: the broker holds it no more
+
+    # Delivery 4 is still being handled (waiting for its retry, say).
+    await asyncio.gather(*(window.ack(tag) for tag in (1, 2, 3, 5, 6)))
+
+    assert channel.acks == [(3, True), (5, False), (6, False)]
+    await window.ack(4)
+    assert channel.acks[-1] == (4, True)

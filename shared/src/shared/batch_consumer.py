@@ -16,9 +16,10 @@ import contextvars
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
+import aiormq.abc
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import Counter, Histogram
@@ -80,6 +81,94 @@ class _Pending:
             self.outcome.set_exception(error)
 
 
+class AckWindow:
+    """The deliveries of one channel not yet settled, so that acks asked for at the same time go
+    out as one `multiple` ack: one frame and one write for a batch instead of one per message.
+
+    An ack covers every delivery up to its tag, so it goes `multiple` only up to the first
+    delivery still being handled (a message waiting for a retry, say); later ones are acked
+    one by one.
+    """
+
+    def __init__(self, channel: aiormq.abc.AbstractChannel) -> None:
+        self.channel = channel
+        # Delivery tag -> None while handled, the future of its ack once the ack is asked for.
+        self._unsettled: dict[int, asyncio.Future[None] | None] = {}
+        self._flush_due = False
+
+    def delivered(self, tag: int) -> None:
+        self._unsettled[tag] = None
+
+    def settled(self, tag: int) -> None:
+        """The delivery is nacked or rejected. One that is never settled (its handling failed
+        on the way) keeps later acks from going out as one past it, as the broker still holds
+        it for us."""
+        self._unsettled.pop(tag, None)
+
+    async def ack(self, tag: int) -> None:
+        loop = asyncio.get_running_loop()
+        acked = self._unsettled[tag] = loop.create_future()
+        if not self._flush_due:
+            # After the other deliveries woken with this one (a batch's) have asked too.
+            self._flush_due = True
+            loop.call_soon(lambda: loop.create_task(self._flush()))
+        await acked
+
+    async def _flush(self) -> None:
+        self._flush_due = False
+        asked = sorted(tag for tag, acked in self._unsettled.items() if acked is not None)
+        if not asked:
+            return
+        handled = [tag for tag, acked in self._unsettled.items() if acked is None]
+        first_handled = min(handled, default=asked[-1] + 1)
+        together = [tag for tag in asked if tag < first_handled]
+        alone = [tag for tag in asked if tag > first_handled]
+        acks = [self._unsettled.pop(tag) for tag in asked]
+        try:
+            if together:
+                await self.channel.basic_ack(together[-1], multiple=True)
+            for tag in alone:
+                await self.channel.basic_ack(tag)
+        except Exception as error:
+            for acked in acks:
+                if acked is not None and not acked.done():
+                    acked.set_exception(error)
+            return
+        for acked in acks:
+            if acked is not None and not acked.done():
+                acked.set_result(None)
+
+
+class _AckJoinsWindow:
+    """A delivery as the base consumer handles it: its ack joins the window's, and the window
+    learns of its nack."""
+
+    def __init__(self, message: AbstractIncomingMessage, acks: AckWindow) -> None:
+        self._message = message
+        self._acks = acks
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._message, name)
+
+    @property
+    def _tag(self) -> int:
+        tag = self._message.delivery_tag
+        assert tag is not None, "consumed with manual acks"
+        return tag
+
+    async def ack(self, multiple: bool = False) -> None:
+        assert not multiple, "the window decides what goes out as one"
+        await self._acks.ack(self._tag)
+
+    async def nack(self, multiple: bool = False, requeue: bool = True) -> None:
+        await self._message.nack(multiple=multiple, requeue=requeue)
+        self._acks.settled(self._tag)
+
+    async def reject(self, requeue: bool = False) -> None:
+        await self._message.reject(requeue=requeue)
+        self._acks.settled(self._tag)
+
+
 class BatchEventConsumer(EventConsumer):
     """Consumes like `EventConsumer`, committing up to `max_events` events per transaction.
 
@@ -101,11 +190,19 @@ class BatchEventConsumer(EventConsumer):
         self._pending: list[_Pending] = []
         self._filled = asyncio.Event()
         self._draining: asyncio.Task[None] | None = None
+        self._acks: AckWindow | None = None
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        acks = self._acks
+        if acks is None or acks.channel is not message.channel:
+            acks = self._acks = AckWindow(message.channel)
+        tag = message.delivery_tag
+        assert tag is not None, "consumed with manual acks"
+        # Before any await: every delivery before this one is already known to the window.
+        acks.delivered(tag)
         token = _RECEIVED_BODY.set(message.body)
         try:
-            await super()._on_message(message)
+            await super()._on_message(cast(AbstractIncomingMessage, _AckJoinsWindow(message, acks)))
         finally:
             _RECEIVED_BODY.reset(token)
 
