@@ -30,7 +30,6 @@ router = APIRouter(prefix="/v1")
 
 
 # Dependencies are coroutines: a plain `def` one runs in a worker thread, a hop per request.
-async # Dependencies are coroutines: a plain `def` one runs in a worker thread, a hop per request.
 async def _queries(request: Request) -> ReportQueries:
     queries: ReportQueries = request.app.state.queries
     return queries
