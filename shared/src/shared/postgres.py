@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from typing import Any
 
 import asyncpg
@@ -57,6 +59,68 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+# What outlives a transaction on a connection: session advisory locks, LISTEN, SET without LOCAL,
+# set_config, temporary tables, prepared statements and cursors.
+_SESSION_STATE = re.compile(
+    r"pg_(try_)?advisory_lock(_shared)?\s*\(|set_config\s*\(|\bCREATE\s+(GLOBAL\s+|LOCAL\s+)?TEMP"
+    r"|(\A|;)\s*(LISTEN|PREPARE|DECLARE|SET\s+(?!LOCAL\b))",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def leaves_session_state(query: str) -> bool:
+    """Whether `query` may leave state on its connection after its transaction ends."""
+    return _SESSION_STATE.search(query) is not None
+
+
+class PooledConnection(asyncpg.Connection):
+    """A pooled connection that notes when a statement may leave session state behind, so the
+    pool resets only those connections on release. Resetting every one (asyncpg's default) is a
+    round trip on each release; most never hold anything past their transaction."""
+
+    __slots__ = ("keeps_session_state",)
+
+    def _note(self, query: str) -> None:
+        if leaves_session_state(query):
+            # Noted before the statement runs: one cancelled mid-way may still have taken a lock.
+            self.keeps_session_state = True
+
+    async def execute(self, query: str, *args: Any, **options: Any) -> str:
+        self._note(query)
+        status: str = await super().execute(query, *args, **options)
+        return status
+
+    async def executemany(self, command: str, args: Any, **options: Any) -> None:
+        self._note(command)
+        await super().executemany(command, args, **options)
+
+    async def fetch(self, query: str, *args: Any, **options: Any) -> list[Any]:
+        self._note(query)
+        records: list[Any] = await super().fetch(query, *args, **options)
+        return records
+
+    async def fetchval(self, query: str, *args: Any, **options: Any) -> Any:
+        self._note(query)
+        return await super().fetchval(query, *args, **options)
+
+    async def fetchrow(self, query: str, *args: Any, **options: Any) -> Any:
+        self._note(query)
+        return await super().fetchrow(query, *args, **options)
+
+    async def fetchmany(self, query: str, args: Any, **options: Any) -> list[Any]:
+        self._note(query)
+        records: list[Any] = await super().fetchmany(query, args, **options)
+        return records
+
+
+async def _reset_if_needed(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release; by then asyncpg has rolled back any open transaction."""
+    if isinstance(conn, PooledConnection) and getattr(conn, "keeps_session_state", False):
+        await conn.reset()
+        conn.keeps_session_state = False
+
+
 async def create_pool(
     dsn: str, schema: str, application_name: str, min_size: int = 2, max_size: int = 10
 ) -> asyncpg.Pool:
@@ -66,6 +130,8 @@ async def create_pool(
         max_size=max_size,
         timeout=CONNECT_TIMEOUT_S,
         init=_init_connection,
+        connection_class=PooledConnection,
+        reset=_reset_if_needed,
         server_settings={"search_path": schema, "application_name": application_name},
     )
     return pool

@@ -1,7 +1,8 @@
 """Revoked tokens, seen by every service: persisted from `token.revoked`, refreshed into memory.
 
 One replica's consumer records a revocation in its schema; every replica reloads the table every
-few seconds, so a revoked token is refused everywhere within that interval, and after restarts.
+second, so a revoked token is refused everywhere within about a second (remembered as verified
+or not: `TokenVerifier` checks revocations on every use), and after restarts.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ async def load_revocations(pool: asyncpg.Pool, verifier: TokenVerifier) -> None:
 
 
 async def refresh_revocations(
-    pool: asyncpg.Pool, verifier: TokenVerifier, interval_s: float = 2.0
+    pool: asyncpg.Pool, verifier: TokenVerifier, interval_s: float = 1.0
 ) -> None:
     """Runs until cancelled; a database hiccup only delays the next refresh."""
     while True:
