@@ -16,8 +16,9 @@ import json
 import os
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -49,6 +50,8 @@ NAMESPACE = os.environ.get("BENCH_NAMESPACE", "bench")
 REGISTERS = max(8, BATCH_CONCURRENCY)
 SCHEMA = "orders"
 DRAIN_WITHIN_S = 60.0
+# How often the service's Postgres connections are looked at during a load.
+BACKEND_SAMPLE_EVERY_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -339,6 +342,44 @@ def created_in_batch(status: int, body: bytes) -> int:
     return sum(1 for result in json.loads(body)["results"] if result["outcome"] == "created")
 
 
+@dataclass
+class BackendSamples:
+    """What the service's Postgres connections were doing, sampled through a load: how many
+    were in each state, and which statements the active ones were running."""
+
+    samples: int = 0
+    states: Counter[str] = field(default_factory=Counter)
+    statements: Counter[str] = field(default_factory=Counter)
+
+    def average(self, state: str) -> float:
+        return self.states[state] / self.samples if self.samples else 0.0
+
+    def top_statements(self, how_many: int = 5) -> str:
+        total = sum(self.statements.values())
+        return "; ".join(
+            f"{count / total:.0%} {statement}"
+            for statement, count in self.statements.most_common(how_many)
+        )
+
+
+async def _sample_backends(conn: asyncpg.Connection, until: asyncio.Event) -> BackendSamples:
+    sampled = BackendSamples()
+    while not until.is_set():
+        rows = await conn.fetch(
+            r"""SELECT state, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
+                FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid()
+                  AND backend_type = 'client backend'"""
+        )
+        sampled.samples += 1
+        for row in rows:
+            sampled.states[row["state"] or "unknown"] += 1
+            if row["state"] == "active":
+                sampled.statements[row["statement"]] += 1
+        await asyncio.sleep(BACKEND_SAMPLE_EVERY_S)
+    return sampled
+
+
 @dataclass(frozen=True)
 class Measured:
     """A load on the service with the CPU it cost, from its start until its events were out."""
@@ -349,6 +390,7 @@ class Measured:
     machine_busy_fraction: float
     drain_s: float
     service_processes: int
+    backends: BackendSamples
 
     def per_order_ms(self, cpu_s: float) -> float:
         return cpu_s / self.load.accepted * 1000 if self.load.accepted else 0.0
@@ -386,7 +428,13 @@ async def measured(
     backends = await _backend_pids(conn)
     service_before, postgres_before = cpu_by_pid(tree), cpu_by_pid(backends)
     ticks_before = MachineTicks.now()
-    result = await work
+    loaded = asyncio.Event()
+    sampler = asyncio.create_task(_sample_backends(conn, loaded))
+    try:
+        result = await work
+    finally:
+        loaded.set()
+        backends_seen = await sampler
     ticks_after = MachineTicks.now()
     drain_s = await _outbox_drained(conn)
     tree = process_tree(service.pid)
@@ -398,6 +446,7 @@ async def measured(
         machine_busy_fraction=ticks_after.busy_fraction_since(ticks_before),
         drain_s=drain_s,
         service_processes=len(tree),
+        backends=backends_seen,
     )
 
 
@@ -416,6 +465,10 @@ def _figures(prefix: str, run: Measured, orders_per_request: int) -> Figures:
     }
     if run.postgres_cpu_s is not None:
         figures[f"{prefix}_postgres_cpu_ms_per_order"] = run.per_order_ms(run.postgres_cpu_s)
+    for state in ("active", "idle in transaction"):
+        name = state.replace(" ", "_")
+        figures[f"{prefix}_postgres_connections_{name}_avg"] = run.backends.average(state)
+    _NOTES[f"{prefix}_postgres_active_statements"] = run.backends.top_statements()
     return figures
 
 
@@ -512,10 +565,15 @@ async def run() -> Figures:
     return figures
 
 
+# What the last run's loads found, in words, for `notes`.
+_NOTES: dict[str, str] = {}
+
+
 def notes() -> dict[str, str]:
     return {
         "raw_order_statements": statements_replayed(),
         "load_generator": "asyncio HTTP/1.1 keep-alive, one request in flight per connection",
+        **_NOTES,
     }
 
 
