@@ -28,7 +28,14 @@ import asyncpg
 from bench_results import Check, Figures
 from http_load import LoadResult, RequestTemplate, load, placeholder_id
 from order_statements import order_replay, statements_replayed
-from process_cpu import MachineTicks, cpu_by_pid, cpu_spent, is_local_process, process_tree
+from process_cpu import (
+    MachineTicks,
+    command_line,
+    cpu_by_pid,
+    cpu_spent,
+    is_local_process,
+    process_tree,
+)
 from service_process import ServiceProcess, running_service_process
 
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
@@ -438,6 +445,7 @@ async def measured(
     ticks_after = MachineTicks.now()
     drain_s = await _outbox_drained(conn)
     tree = process_tree(service.pid)
+    _NOTES["service_process_tree"] = _described(tree)
     backends = sorted({*backends, *await _backend_pids(conn)})
     return Measured(
         load=result,
@@ -506,6 +514,12 @@ async def single_figures(
             await conn.close()
     figures = {"service_processes": float(single.service_processes)}
     return figures | _figures("single", single, 1), registers
+
+
+def _described(tree: list[int]) -> str:
+    """The processes of a tree by what they run, the interpreter's path left out."""
+    commands = Counter(" ".join((command_line(pid) or "?").split()[1:])[:80] or "?" for pid in tree)
+    return "; ".join(f"{count} x {command}" for command, count in commands.items())
 
 
 async def batch_figures(dsn: str, registers: list[Register]) -> Figures:

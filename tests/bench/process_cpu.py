@@ -67,12 +67,18 @@ def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
+def command_line(pid: int) -> str | None:
+    """How `pid` was started, its arguments joined by spaces; None if it is not ours to see."""
+    try:
+        raw = (PROC / str(pid) / "cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
 def is_local_process(pid: int, name_part: str) -> bool:
     """Whether `pid` runs on this machine as a program whose command line holds `name_part`."""
-    try:
-        return name_part in (PROC / str(pid) / "cmdline").read_bytes().decode(errors="replace")
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return False
+    return name_part in (command_line(pid) or "")
 
 
 @dataclass(frozen=True)

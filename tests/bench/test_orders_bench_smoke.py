@@ -96,6 +96,7 @@ def test_the_orders_bench_writes_every_figure_as_a_positive_number(
         "load_generator",
         "single_postgres_active_statements",
         "batch_postgres_active_statements",
+        "service_process_tree",
     }
     figures = run["suites"]["orders"]
     assert set(figures) == FIGURES | MAYBE_ZERO
