@@ -46,7 +46,7 @@ from shared.postgres import Db, create_pool
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
-DURATION_S = float(os.environ.get("BENCH_DURATION_S", "8"))
+DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
 WARMUP_S = float(os.environ.get("BENCH_WARMUP_S", str(min(2.0, DURATION_S / 2))))
 BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "100"))
 # Tablets coming back online at once, each on its own register.
