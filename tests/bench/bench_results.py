@@ -58,7 +58,7 @@ async def machine_facts() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "load_average_at_start": list(os.getloadavg()),
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
     }
     try:
         conn = await asyncpg.connect(SERVER_URL)
