@@ -60,13 +60,14 @@ def lifespan(settings: ReportingSettings) -> Lifespan:
         notifier = Notifier(
             pool=backbone.pool, settings=settings, queries=queries, box=box, telegram=telegram
         )
-        backbone.consume_in_batches(
-            PROJECTION_QUEUE,
-            projection_handlers(projector),
-            projection_batch(projector),
-            max_events=settings.projector_batch_max_events,
-            window_s=settings.projector_batch_window_ms / 1000,
-        )
+        if settings.projector_enabled:
+            backbone.consume_in_batches(
+                PROJECTION_QUEUE,
+                projection_handlers(projector),
+                projection_batch(projector),
+                max_events=settings.projector_batch_max_events,
+                window_s=settings.projector_batch_window_ms / 1000,
+            )
         backbone.consume(TOKENS_QUEUE, revocation_handlers(backbone.verifier))
         backbone.run(notifier.run(), "notifier")
         return {

@@ -29,6 +29,10 @@ class ReportingSettings(ServiceSettings):
     notify_retry_base_s: float = Field(default=5.0, gt=0)
     notify_retry_max_s: float = Field(default=900.0, gt=0)
     notify_max_attempts: int = Field(default=10, ge=1)
+    # Whether this process projects events into the read models. Replicas that only serve
+    # reports set it false, so no report waits behind a batch in the same event loop; at least
+    # one process per deployment projects (README, "How far the reports trail the tills").
+    projector_enabled: bool = True
     # The projector commits up to this many events per transaction, waiting at most this long
     # for a batch to fill (its consumer's prefetch is raised to twice the batch).
     projector_batch_max_events: int = Field(default=100, ge=1, le=1000)

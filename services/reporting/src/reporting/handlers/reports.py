@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -11,6 +13,7 @@ import asyncpg
 from reporting import http_mappers as to_http
 from reporting.domain.business_calendar import business_date, period_problem
 from reporting.domain.figures import (
+    Counters,
     RegisterFigures,
     SalesGroupFigures,
     groups_by_day,
@@ -28,7 +31,7 @@ from reporting.http_models import (
     SessionReportPublic,
 )
 from reporting.repository import day_reports, session_reports
-from reporting.repository.day_reports import OpenSessionRow, ShopRow
+from reporting.repository.day_reports import OpenSessionRow, RegisterRow, ShopRow
 from shared.actor import Actor
 from shared.auth import Role
 from shared.errors import InvalidRequestError, NotFoundError
@@ -55,21 +58,45 @@ class ReportQueries:
             )
         return shop
 
+    async def _at_once(self, *reads: Callable[[Db], Awaitable[Any]]) -> list[Any]:
+        """Reads that need nothing of each other, each on a connection of its own: a report
+        waits for its slowest read, not for the sum of them (each read is its own snapshot, as
+        one after another on one connection would be too)."""
+
+        async def read_with_own_connection(read: Callable[[Db], Awaitable[Any]]) -> Any:
+            async with self._pool.acquire() as db:
+                return await read(db)
+
+        return list(await asyncio.gather(*map(read_with_own_connection, reads)))
+
+    async def _shop_of(self, tenant_id: UUID, shop_id: UUID) -> ShopRow:
+        async with self._pool.acquire() as db:
+            return await self._shop(db, tenant_id, shop_id)
+
     async def dashboard(self, actor: Actor, shop_id: UUID) -> DashboardPublic:
         now, tenant_id = self.clock(), actor.tenant_id
-        async with self._pool.acquire() as db:
-            shop = await self._shop(db, tenant_id, shop_id)
-            today = business_date(now, shop.timezone, shop.business_day_cutoff)
-            figures = await day_reports.day_totals_by_register(db, tenant_id, shop_id, today, today)
-            by_register = {f.register_id: f for f in figures}
-            open_sessions: dict[UUID, OpenSessionRow] = {}
-            for opened in await day_reports.open_sessions_of_shop(db, tenant_id, shop_id):
-                open_sessions[opened.register_id] = opened  # the latest opened wins
-            mentioned = sorted(set(by_register) | set(open_sessions))
-            registers = await day_reports.registers_of_shop(db, tenant_id, shop_id, mentioned)
-            takings = await day_reports.session_takings(
+        shop = await self._shop_of(tenant_id, shop_id)
+        today = business_date(now, shop.timezone, shop.business_day_cutoff)
+        figures: list[RegisterFigures]
+        opened_sessions: list[OpenSessionRow]
+        figures, opened_sessions = await self._at_once(
+            lambda db: day_reports.day_totals_by_register(db, tenant_id, shop_id, today, today),
+            lambda db: day_reports.open_sessions_of_shop(db, tenant_id, shop_id),
+        )
+        by_register = {f.register_id: f for f in figures}
+        open_sessions: dict[UUID, OpenSessionRow] = {}
+        for opened in opened_sessions:
+            open_sessions[opened.register_id] = opened  # the latest opened wins
+        mentioned = sorted(set(by_register) | set(open_sessions))
+        registers: list[RegisterRow]
+        takings: dict[UUID, Counters]
+        registers, takings = await self._at_once(
+            lambda db: day_reports.registers_of_shop(db, tenant_id, shop_id, mentioned),
+            lambda db: day_reports.session_takings(
                 db, tenant_id, [s.session_id for s in open_sessions.values()]
-            )
+            ),
+        )
+        async with self._pool.acquire() as db:
             last_orders = await day_reports.last_order_at(
                 db, tenant_id, [r.register_id for r in registers]
             )
@@ -96,20 +123,30 @@ class ReportQueries:
         return await self.daily_report_of(actor.tenant_id, shop_id, day)
 
     async def daily_report_of(self, tenant_id: UUID, shop_id: UUID, day: date) -> DailyReportPublic:
-        async with self._pool.acquire() as db:
-            shop = await self._shop(db, tenant_id, shop_id)
-            by_register = await day_reports.day_totals_by_register(db, tenant_id, shop_id, day, day)
-            hours = await day_reports.totals_by_local_hour(
+        shop = await self._shop_of(tenant_id, shop_id)
+        by_register: list[RegisterFigures]
+        (
+            by_register,
+            hours,
+            methods,
+            taxes,
+            products,
+            refunds,
+            sessions,
+            still_open,
+        ) = await self._at_once(
+            lambda db: day_reports.day_totals_by_register(db, tenant_id, shop_id, day, day),
+            lambda db: day_reports.totals_by_local_hour(
                 db, tenant_id, shop_id, day, day, shop.timezone
-            )
-            methods = await day_reports.payment_method_totals(db, tenant_id, shop_id, day, day)
-            taxes = await session_reports.day_taxes(db, tenant_id, shop_id, day)
-            products = await day_reports.product_totals(
-                db, tenant_id, shop_id, day, day, TOP_PRODUCTS
-            )
-            refunds = await day_reports.refunds_of_day(db, tenant_id, shop_id, day)
-            sessions = await day_reports.sessions_of_day(db, tenant_id, shop_id, day)
-            still_open = await day_reports.open_sessions_of_shop(db, tenant_id, shop_id, up_to=day)
+            ),
+            lambda db: day_reports.payment_method_totals(db, tenant_id, shop_id, day, day),
+            lambda db: session_reports.day_taxes(db, tenant_id, shop_id, day),
+            lambda db: day_reports.product_totals(db, tenant_id, shop_id, day, day, TOP_PRODUCTS),
+            lambda db: day_reports.refunds_of_day(db, tenant_id, shop_id, day),
+            lambda db: day_reports.sessions_of_day(db, tenant_id, shop_id, day),
+            lambda db: day_reports.open_sessions_of_shop(db, tenant_id, shop_id, up_to=day),
+        )
+        async with self._pool.acquire() as db:
             registers = await day_reports.registers_of_shop(
                 db, tenant_id, shop_id, [r.register_id for r in by_register]
             )
@@ -140,8 +177,8 @@ class ReportQueries:
         if problem is not None:
             raise InvalidRequestError(problem, field="to")
         tenant_id = actor.tenant_id
+        shop = await self._shop_of(tenant_id, shop_id)
         async with self._pool.acquire() as db:
-            shop = await self._shop(db, tenant_id, shop_id)
             registers = await day_reports.day_totals_by_register(
                 db, tenant_id, shop_id, first, last
             )
