@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format bench bench-compare faults faults-quick up down logs promtool clean
+.PHONY: install run broker-plugins test lint format bench bench-compare faults faults-quick up down logs promtool clean
 
 install: $(VENV)/.installed
 
@@ -21,7 +21,12 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/
 	$(UV) sync --frozen --all-packages --python $(PYTHON)
 	touch $@
 
-run: install
+# The connector partitions its orders' queue with the consistent-hash exchange type: a plugin
+# that ships with RabbitMQ, off until enabled (the connector refuses to start without it).
+broker-plugins:
+	rabbitmq-plugins enable --quiet rabbitmq_consistent_hash_exchange || echo "enable rabbitmq_consistent_hash_exchange on your broker yourself"
+
+run: install broker-plugins
 	$(BIN)/python -m deploy.devstack $(RUN_ARGS)
 
 # The same system in Docker Compose (deploy/compose.yaml, deploy/README.md). PROFILES=demo adds
@@ -64,7 +69,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # Every suite (or SUITES="orders reporting"); figures also go to bench-results/<time>.json.
-bench: install
+bench: install broker-plugins
 	$(BIN)/python tests/bench/run_all.py $(SUITES)
 
 # Two runs side by side with B / A: A= and B= files of bench-results/ (default: its newest two).

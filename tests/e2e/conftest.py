@@ -68,7 +68,11 @@ async def system(common: Callable[[str], Any], amqp_url: str) -> AsyncIterator[S
 async def connector(common: Callable[[str], Any]) -> AsyncIterator[ConnectorWorld]:
     """The Odoo connector beside the system, its retry schedule scaled to milliseconds."""
     settings = ConnectorSettings(
-        **common("connector"), retry_delays_ms=(60, 120, 240, 480, 960), wait_ms=50
+        **common("connector"),
+        retry_delays_ms=(60, 120, 240, 480, 960),
+        wait_ms=50,
+        # One partition: a test knows which queue an order's dead letter is in.
+        odoo_partitions=1,
     )
     async with running_connector(settings) as running:
         yield running

@@ -10,12 +10,11 @@ from typing import Any
 import aio_pika
 import httpx
 
-from odoo_connector.bootstrap import odoo_queue
 from odoo_emulator.testing import RunningEmulator
 from reporting.bootstrap import queues as reporting_queues
 from shared.events.envelope import EventEnvelope
 from test_support.dead_letters import dlq_agrees_with_records
-from test_support.odoo_connector import ConnectorWorld, add_odoo_product
+from test_support.odoo_connector import ConnectorWorld, add_odoo_product, orders_queue
 from test_support.orders import Register
 from test_support.polling import eventually
 
@@ -70,7 +69,7 @@ async def _agree(connector: ConnectorWorld, expected_open: int) -> None:
         connector.settings.amqp_url,
         connector.pool,
         connector.schema,
-        odoo_queue(connector.settings).name,
+        orders_queue(connector.settings).name,
         expected_open,
     )
 

@@ -305,7 +305,11 @@ def _keep_logs(stack: Stack) -> None:
 
 @contextlib.contextmanager
 def _private_servers() -> Iterator[tuple[PrivatePostgres, PrivateRabbitMQ]]:
-    with private_postgres_cluster() as postgres, private_rabbitmq_node() as rabbitmq:
+    # The connector partitions its orders' queue with the consistent-hash exchange type.
+    with (
+        private_postgres_cluster() as postgres,
+        private_rabbitmq_node(("rabbitmq_consistent_hash_exchange",)) as rabbitmq,
+    ):
         yield postgres, rabbitmq
 
 

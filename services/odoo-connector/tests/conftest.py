@@ -36,6 +36,9 @@ def settings(database_url: str, amqp_url: str, broker_namespace: str) -> Connect
         # holds with the production value.
         flow_hold_s=0.3,
         odoo_timeout_s=5,
+        # One partition: a test knows which queue an order's dead letter is in
+        # (test_support.odoo_connector.orders_queue); test_replicas.py shares out more.
+        odoo_partitions=1,
         breaker_failure_threshold=3,
         breaker_probe_initial_s=0.05,
         breaker_probe_max_s=0.4,

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from odoo_connector.bootstrap import odoo_queue
 from odoo_emulator.testing import running_emulator
 from shared.auth import Role
 from shared.dead_letters.cli import dead_letters_cli
@@ -19,7 +18,7 @@ from shared.dead_letters.models import DeadLetterFilter, ReplayRequest
 from shared.dead_letters.operations import DeadLetterOperations
 from shared.dead_letters.store import DeadLetterStore, Scope
 from test_support.dead_letters import dlq_agrees_with_records
-from test_support.odoo_connector import ConnectorWorld, ProTenant, add_odoo_product
+from test_support.odoo_connector import ConnectorWorld, ProTenant, add_odoo_product, orders_queue
 from test_support.polling import eventually
 
 UNMAPPED = "POS-TEA"
@@ -38,7 +37,7 @@ async def _unmapped_orders(world: ConnectorWorld, tenant: ProTenant, n: int) -> 
 
 
 async def _dead(world: ConnectorWorld, n: int) -> list[dict[str, Any]]:
-    queue = odoo_queue(world.settings).name
+    queue = orders_queue(world.settings).name
     await dlq_agrees_with_records(world.settings.amqp_url, world.pool, world.schema, queue, n)
     listed = await world.client.get("/v1/dead-letters", headers=_platform(world))
     assert listed.status_code == 200, listed.text
@@ -88,7 +87,7 @@ async def test_a_tenant_admin_cannot_see_or_replay_another_tenants_dead_letters(
     assert (by_filter.json()["selected"], by_filter.json()["done"]) == (0, 0)
     assert [g["count"] for g in groups] == [1]
     await dlq_agrees_with_records(
-        world.settings.amqp_url, world.pool, world.schema, odoo_queue(world.settings).name, 2
+        world.settings.amqp_url, world.pool, world.schema, orders_queue(world.settings).name, 2
     )
 
 
@@ -173,7 +172,7 @@ async def test_a_group_replayed_twice_after_a_replay_cut_short_puts_each_order_i
         in_odoo = await emu.control.records("demo", "pos.order")
     assert sorted(o["id"] for o in in_odoo) == sorted(odoo_ids)
     await dlq_agrees_with_records(
-        world.settings.amqp_url, world.pool, world.schema, odoo_queue(world.settings).name, 0
+        world.settings.amqp_url, world.pool, world.schema, orders_queue(world.settings).name, 0
     )
 
 
@@ -192,7 +191,7 @@ async def test_the_cli_lists_groups_shows_replays_dry_and_discards_with_a_reason
             return result.output
 
         listed = json.loads(
-            await asyncio.to_thread(run, "list", "--queue", "connector.odoo", "--json")
+            await asyncio.to_thread(run, "list", "--queue", "connector.odoo.0", "--json")
         )
         groups = json.loads(await asyncio.to_thread(run, "groups", "--json"))
         shown = await asyncio.to_thread(run, "show", first["id"])
@@ -215,14 +214,14 @@ async def test_the_cli_lists_groups_shows_replays_dry_and_discards_with_a_reason
     assert "ops@test" in audit
     assert "a test order" in audit
     await dlq_agrees_with_records(
-        world.settings.amqp_url, world.pool, world.schema, odoo_queue(world.settings).name, 1
+        world.settings.amqp_url, world.pool, world.schema, orders_queue(world.settings).name, 1
     )
 
 
 async def test_metrics_count_open_dead_letters_by_queue_and_cause_and_each_replay(
     world: ConnectorWorld,
 ) -> None:
-    queue = odoo_queue(world.settings).name
+    queue = orders_queue(world.settings).name
     async with running_emulator(version=17) as emu:
         seed = await emu.control.seed("demo")
         tenant = await world.pro_tenant(emu.url, seed)
@@ -242,7 +241,7 @@ async def test_metrics_count_open_dead_letters_by_queue_and_cause_and_each_repla
         )
         await world.client.post(
             "/v1/dead-letters/discard",
-            json={"filter": {"queue": "connector.odoo"}, "reason": "test orders"},
+            json={"filter": {"queue": "connector.odoo.0"}, "reason": "test orders"},
             headers=_platform(world),
         )
         for line in (

@@ -10,23 +10,27 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 
-from odoo_connector.bootstrap import odoo_queue
 from odoo_connector.settings import ConnectorSettings
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.events.envelope import EventEnvelope
 from test_support.event_tap import EventTap
-from test_support.odoo_connector import ConnectorWorld, connector_app, delete_connector_topology
+from test_support.odoo_connector import (
+    ConnectorWorld,
+    connector_app,
+    delete_connector_topology,
+    orders_queue,
+)
 from test_support.polling import eventually
 
 SERIALIZATION_FAILURE = "OdooConcurrencyFailure"
 
 
 async def _dead_letters(world: ConnectorWorld) -> list[AbstractIncomingMessage]:
-    return await world.dead_letters(odoo_queue(world.settings))
+    return await world.dead_letters(orders_queue(world.settings))
 
 
 async def _one_dead_letter(world: ConnectorWorld) -> AbstractIncomingMessage:
-    return await world.one_dead_letter(odoo_queue(world.settings))
+    return await world.one_dead_letter(orders_queue(world.settings))
 
 
 async def test_an_answer_lost_after_odoo_committed_does_not_create_the_order_twice(
@@ -232,7 +236,7 @@ async def test_orders_held_through_an_odoo_outage_go_in_order_in_full_batches_on
 
 async def _retries_spent(world: ConnectorWorld) -> float:
     """How many times this process sent a message of the orders' queue to a retry tier."""
-    queue = odoo_queue(world.settings).name
+    queue = orders_queue(world.settings).name
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in (await world.client.get("/metrics")).text.splitlines()

@@ -37,7 +37,7 @@ from prometheus_client.registry import Collector
 from pydantic import ValidationError
 
 from shared.broker import Publisher, QueueSpec, Topology, declare_queue
-from shared.consumer_lease import QueueLease
+from shared.consumer_lease import Lease
 from shared.dead_letters.metrics import refresh_dead_letter_metrics
 from shared.dead_letters.records import (
     DEAD_LETTER_ID_HEADER,
@@ -213,7 +213,7 @@ class EventConsumer:
         reconnect_interval_s: float = 2.0,
         reopen_after_s: float = 3.0,
         on_dead_letter: DeadLetterHook | None = None,
-        lease: QueueLease | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -260,7 +260,7 @@ class EventConsumer:
                 self._consume_while_leased(self._lease, held), name=f"lease {self.name}"
             )
 
-    async def _consume_while_leased(self, lease: QueueLease, held: bool) -> None:
+    async def _consume_while_leased(self, lease: Lease, held: bool) -> None:
         while True:
             if not held:
                 await lease.acquire()

@@ -13,7 +13,7 @@ to be down) without spending its retry budget: its attempt count is left as it w
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -100,6 +100,18 @@ def holding_queues(spec: QueueSpec, schedule: RetrySchedule) -> list[tuple[str, 
     return [*tiers, (wait_queue(spec, schedule.wait_ms), schedule.wait_ms)]
 
 
+def _holding_arguments(topology: Topology, spec: QueueSpec, ttl_ms: int) -> dict[str, Any]:
+    return {
+        "x-queue-type": "quorum",
+        "x-message-ttl": ttl_ms,
+        # Expiry dead-letters back to the work queue through the same exchange.
+        "x-dead-letter-exchange": retry_exchange(topology),
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+        "x-max-length": spec.max_length,
+    }
+
+
 async def declare_retry_tiers(
     channel: AbstractChannel, topology: Topology, spec: QueueSpec, schedule: RetrySchedule
 ) -> None:
@@ -112,14 +124,8 @@ async def declare_retry_tiers(
             name,
             durable=True,
             arguments={
-                "x-queue-type": "quorum",
-                "x-message-ttl": ttl_ms,
-                # Expiry dead-letters back to the work queue through the same exchange.
-                "x-dead-letter-exchange": retry_exchange(topology),
+                **_holding_arguments(topology, spec, ttl_ms),
                 "x-dead-letter-routing-key": spec.name,
-                "x-dead-letter-strategy": "at-least-once",
-                "x-overflow": "reject-publish",
-                "x-max-length": spec.max_length,
             },
         )
         await queue.bind(exchange, routing_key=name)
@@ -127,15 +133,50 @@ async def declare_retry_tiers(
     await work.bind(exchange, routing_key=spec.name)
 
 
-async def delete_retry_tiers(
-    url: str, topology: Topology, spec: QueueSpec, schedule: RetrySchedule
+async def declare_shared_retry_tiers(
+    channel: AbstractChannel,
+    topology: Topology,
+    group: QueueSpec,
+    partition: QueueSpec,
+    schedule: RetrySchedule,
 ) -> None:
-    """Removes what declare_retry_tiers made; for tests and tear-down only."""
+    """The tier and wait queues of a group of partition queues (named after `group`), shared by
+    its partitions, and `partition`'s way in and back; idempotent.
+
+    A message goes into a holding queue through the queue's own direct exchange with its
+    partition's name as routing key, and keeps that key: expiry dead-letters it (no
+    `x-dead-letter-routing-key`, so by its own key) through the retry exchange to the partition
+    it came from. One set of holding queues serves any number of partitions."""
+    retry = await channel.declare_exchange(
+        retry_exchange(topology), aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    for name, ttl_ms in holding_queues(group, schedule):
+        way_in = await channel.declare_exchange(name, aio_pika.ExchangeType.DIRECT, durable=True)
+        queue = await channel.declare_queue(
+            name, durable=True, arguments=_holding_arguments(topology, group, ttl_ms)
+        )
+        await queue.bind(way_in, routing_key=partition.name)
+    work = await channel.get_queue(partition.name, ensure=True)
+    await work.bind(retry, routing_key=partition.name)
+
+
+async def delete_retry_tiers(
+    url: str,
+    topology: Topology,
+    spec: QueueSpec,
+    schedule: RetrySchedule,
+    *,
+    shared: bool = False,
+) -> None:
+    """Removes what declare_retry_tiers (or, `shared`, declare_shared_retry_tiers for the group
+    `spec`) made; for tests and tear-down only."""
     connection = await aio_pika.connect(url)
     try:
         channel = await connection.channel()
         for name, _ in holding_queues(spec, schedule):
             await channel.queue_delete(name)
+            if shared:
+                await channel.exchange_delete(name)
         await channel.exchange_delete(retry_exchange(topology))
     finally:
         await connection.close()
@@ -170,6 +211,12 @@ def _int_header(message: AbstractIncomingMessage, name: str) -> int:
         return 0
 
 
+@dataclass(frozen=True)
+class _Route:
+    exchange: str
+    routing_key: str
+
+
 class RetryThroughTiers:
     """FailurePolicy: TTL tiers for what may pass, the DLQ for what cannot, the wait queue for
     what is not a failure yet. What a given-up message was about is the consumer's
@@ -180,18 +227,33 @@ class RetryThroughTiers:
         schedule: RetrySchedule,
         topology: Topology,
         amqp_url: str,
+        *,
+        shared_by: QueueSpec | None = None,
     ) -> None:
+        """`shared_by`: the consumers' queues are partitions of this group, and share its
+        holding queues (declare_shared_retry_tiers)."""
         self.schedule = schedule
         self._topology = topology
+        self._group = shared_by
+        ways_in = [n for n, _ in holding_queues(shared_by, schedule)] if shared_by else []
         self._publisher = Publisher(
-            amqp_url, topology, direct_exchanges=(retry_exchange(topology),)
+            amqp_url, topology, direct_exchanges=(retry_exchange(topology), *ways_in)
         )
 
     async def declare(self, channel: AbstractChannel, topology: Topology, spec: QueueSpec) -> None:
-        await declare_retry_tiers(channel, topology, spec, self.schedule)
+        if self._group is None:
+            await declare_retry_tiers(channel, topology, spec, self.schedule)
+        else:
+            await declare_shared_retry_tiers(channel, topology, self._group, spec, self.schedule)
 
     async def close(self) -> None:
         await self._publisher.close()
+
+    def _holding(self, consumer: EventConsumer, name_of: Callable[[QueueSpec], str]) -> _Route:
+        """Where a message of `consumer`'s queue goes to be held in the queue `name_of` names."""
+        if self._group is None:
+            return _Route(retry_exchange(self._topology), name_of(consumer.queue))
+        return _Route(name_of(self._group), consumer.queue.name)
 
     async def on_failure(
         self, consumer: EventConsumer, message: AbstractIncomingMessage, error: Exception
@@ -213,7 +275,8 @@ class RetryThroughTiers:
         delay_ms = self.schedule.delays_ms[attempts - 1]
         headers = failure_headers(message, error, attempts, consumer.queue.name)
         headers["x-retry-delay-ms"] = delay_ms
-        if await self._republish(message, tier_queue(consumer.queue, delay_ms), headers):
+        route = self._holding(consumer, lambda spec: tier_queue(spec, delay_ms))
+        if await self._republish(message, route, headers):
             EVENTS_RETRIED.labels(consumer.queue.name, type(error).__name__).inc()
             log.info(
                 "event_retry_scheduled",
@@ -237,26 +300,26 @@ class RetryThroughTiers:
             "x-original-routing-key": previous.get("x-original-routing-key", message.routing_key),
             "x-original-exchange": previous.get("x-original-exchange", message.exchange),
         }
-        destination = wait_queue(consumer.queue, self.schedule.wait_ms)
-        if await self._republish(message, destination, headers):
+        route = self._holding(consumer, lambda spec: wait_queue(spec, self.schedule.wait_ms))
+        if await self._republish(message, route, headers):
             EVENTS_WAITING.labels(consumer.queue.name, error.reason).inc()
 
     async def _republish(
-        self, message: AbstractIncomingMessage, queue: str, headers: dict[str, Any]
+        self, message: AbstractIncomingMessage, route: _Route, headers: dict[str, Any]
     ) -> bool:
         """A confirmed copy to a holding queue, then the ack; on failure the broker keeps it."""
         try:
             await self._publisher.publish(
-                queue,
+                route.routing_key,
                 message.body,
                 message_id=message.message_id or "",
                 message_type=message.type or "",
                 headers=headers,
                 correlation_id=message.correlation_id,
-                exchange=retry_exchange(self._topology),
+                exchange=route.exchange,
             )
         except Exception as error:
-            log.error("retry_publish_failed", queue=queue, error=repr(error))
+            log.error("retry_publish_failed", route=route, error=repr(error))
             with contextlib.suppress(Exception):
                 await self._publisher.reset()
             await message.nack(requeue=True)

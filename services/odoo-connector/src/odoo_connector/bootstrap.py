@@ -3,6 +3,9 @@ register lanes and consumers."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from odoo_connector.api import build_app
@@ -22,10 +25,18 @@ from odoo_connector.housekeeping import receipt_rules
 from odoo_connector.odoo_client import OdooClient
 from odoo_connector.odoo_pos import OdooPos
 from odoo_connector.odoo_work import PRODUCER
+from odoo_connector.partitions import (
+    OrderPartitions,
+    PartitionedRetries,
+    delete_hash_exchange,
+    order_partitions,
+    preflight,
+    watch,
+)
 from odoo_connector.register_lanes import RegisterLanes
 from odoo_connector.settings import ConnectorSettings
 from shared.broker import QueueSpec, Topology, delete_topology, topology_for
-from shared.consumer_lease import QueueLease
+from shared.consumer_lease import PartitionLeases, QueueLease
 from shared.http_service import Lifespan
 from shared.postgres import connect
 from shared.retry_topology import RetryThroughTiers, delete_retry_tiers
@@ -43,9 +54,14 @@ def reference_queue(settings: ConnectorSettings) -> QueueSpec:
 
 
 def odoo_queue(settings: ConnectorSettings) -> QueueSpec:
-    return QueueSpec(
-        settings.broker_name("connector.odoo"), ODOO_EVENTS, settings.consumer_delivery_limit
-    )
+    """The orders' queue before it was partitioned: bound to nothing now, drained by one replica
+    at a time of what it held, and where its dead letters are replayed to."""
+    return QueueSpec(settings.broker_name("connector.odoo"), (), settings.consumer_delivery_limit)
+
+
+def odoo_partitions(settings: ConnectorSettings) -> OrderPartitions:
+    """The orders' queue: session and order events in partitions by register."""
+    return order_partitions(settings, ODOO_EVENTS)
 
 
 def registers_queue(settings: ConnectorSettings) -> QueueSpec:
@@ -66,6 +82,7 @@ def queues(settings: ConnectorSettings) -> tuple[QueueSpec, ...]:
     return (
         reference_queue(settings),
         odoo_queue(settings),
+        *odoo_partitions(settings).partitions,
         registers_queue(settings),
         tokens_queue(settings),
     )
@@ -83,6 +100,15 @@ async def delete_broker_state(settings: ConnectorSettings) -> None:
         (odoo_queue(settings), settings.retry_schedule),
     ):
         await delete_retry_tiers(settings.amqp_url, topology(settings), spec, schedule)
+    partitions = odoo_partitions(settings)
+    await delete_retry_tiers(
+        settings.amqp_url,
+        topology(settings),
+        partitions.group,
+        settings.retry_schedule,
+        shared=True,
+    )
+    await delete_hash_exchange(settings.amqp_url, partitions)
     await delete_topology(settings.amqp_url, topology(settings))
 
 
@@ -126,20 +152,57 @@ def lifespan(settings: ConnectorSettings) -> Lifespan:
         backbone.close_on_stop(register_retry_policy.close)
         backbone.consume("connector.reference", reference_handlers(handlers))
         backbone.consume("connector.tokens", revocation_handlers(backbone.verifier))
-        orders = odoo_queue(settings)
-        # One replica at a time takes the orders' queue, so a register's orders reach it in
-        # the order they were published and go in full batches; the others stand by.
-        orders_lease = QueueLease(
+        former = odoo_queue(settings)
+        # One replica at a time drains the former orders' queue, in publish order.
+        former_lease = QueueLease(
             lambda: connect(settings.database_url, settings.schema_name, "odoo-connector lease"),
-            f"{settings.schema_name}/{orders.name}",
+            f"{settings.schema_name}/{former.name}",
         )
-        for name, spec, preparers, policy, lease, prefetch in (
+        partitions = odoo_partitions(settings)
+        partitioned_policy = PartitionedRetries(
+            RetryThroughTiers(
+                settings.retry_schedule,
+                backbone.topology,
+                settings.amqp_url,
+                shared_by=partitions.group,
+            ),
+            partitions,
+            former,
+        )
+        backbone.close_on_stop(partitioned_policy.close)
+        # Each partition is consumed by one replica at a time, so a register's orders reach it
+        # in the order they were published and go in full batches; the replicas share the
+        # partitions out, so each one adds throughput.
+        leases = PartitionLeases(
+            lambda: connect(
+                settings.database_url, settings.schema_name, "odoo-connector partitions"
+            ),
+            f"{settings.schema_name}/{partitions.group.name}",
+            len(partitions.partitions),
+            settings.partition_check_s,
+        )
+        watch(leases)
+        # After the consumers have stopped: their partitions are handed back as they stop.
+        backbone.close_on_stop(leases.stop)
+        orders = [
             (
                 "connector.odoo",
-                orders,
+                spec,
+                odoo_preparers(handlers),
+                partitioned_policy,
+                leases.lease(number),
+                settings.orders_prefetch,
+            )
+            for number, spec in enumerate(partitions.partitions)
+        ]
+        for name, spec, preparers, policy, lease, prefetch in (
+            *orders,
+            (
+                "connector.odoo",
+                former,
                 odoo_preparers(handlers),
                 retry_policy,
-                orders_lease,
+                former_lease,
                 settings.orders_prefetch,
             ),
             (
@@ -172,7 +235,7 @@ def lifespan(settings: ConnectorSettings) -> Lifespan:
             )
         return {"odoo_settings": handlers.odoo_settings}
 
-    return service_lifespan(
+    served = service_lifespan(
         settings,
         wire,
         package="odoo_connector",
@@ -181,6 +244,17 @@ def lifespan(settings: ConnectorSettings) -> Lifespan:
         queues=queues(settings),
         prune_rules=receipt_rules(settings),
     )
+
+    @contextlib.asynccontextmanager
+    async def checked_first(app: FastAPI) -> AsyncIterator[None]:
+        # A broker without the consistent-hash exchange type stops the start, saying so.
+        await preflight(
+            settings.amqp_url, topology(settings), odoo_partitions(settings), odoo_queue(settings)
+        )
+        async with served(app):
+            yield
+
+    return checked_first
 
 
 def create_app(settings: ConnectorSettings | None = None) -> FastAPI:

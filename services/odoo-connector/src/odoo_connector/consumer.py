@@ -104,7 +104,8 @@ class OdooEventConsumer(EventConsumer):
         self._outage_hold_s = outage_hold_s
         self._flow_hold_s = flow_hold_s
 
-    async def _handle(self, envelope: EventEnvelope, data: EventData, handler: Handler) -> None:
+    async def _handle(self, envelope: EventEnvelope, data: Any, handler: Handler) -> None:
+        # Every event this consumer takes is a register's (see ODOO_EVENTS, REGISTER_EVENTS).
         apply = await self._prepare_through_outages(envelope, data)
         if apply is None:
             return
@@ -112,6 +113,7 @@ class OdooEventConsumer(EventConsumer):
             if not await self.claim_in_inbox(conn, envelope):
                 return
             await apply(conn)
+        self._lanes.settled(data.register_id)
         EVENTS_CONSUMED.labels(self.queue.name, envelope.type).inc()
 
     async def _prepare_through_outages(self, envelope: EventEnvelope, data: Any) -> Apply | None:
@@ -141,7 +143,9 @@ class OdooEventConsumer(EventConsumer):
                 if now >= flow_until:
                     raise
                 with self.holding_message():
-                    await asyncio.sleep(min(pause_s, flow_until - now))
+                    # Woken by the register's next piece of work done here; the pause is for
+                    # what is done elsewhere (another replica, a till session's close in Odoo).
+                    await self._lanes.progress(data.register_id, min(pause_s, flow_until - now))
                 pause_s = min(2 * pause_s, _LAST_FLOW_PAUSE_S)
 
     async def _prepare(

@@ -7,11 +7,17 @@ queues up behind a call in flight goes together in the next call (a batch). Acro
 Postgres advisory lock per register makes the batches of one register mutually exclusive, so
 two processes never push or open a session for the same register at the same time.
 
-A runner may answer `NotYet` for an item that must wait for work in flight elsewhere (another
-replica sending the register's previous order): the item keeps the head of its lane and runs
-again shortly, and once the lane has not moved for the hold time it is answered with the
-`NotYet`'s `give_up` (a wait through the broker). A short hold here is much cheaper than a wait
-round, and with two replicas taking turns on one register's orders it is the normal case.
+A runner may answer `NotYet` for an item that must wait for work elsewhere (its register's
+previous order, still to be delivered or back from a retry): the item keeps the head of its
+lane and runs again as soon as the lane changes (a message joins it, the register's work is
+done somewhere in this process), and once the lane has not moved for the hold time it is
+answered with the `NotYet`'s `give_up` (a wait through the broker). A short hold here is much
+cheaper than a wait round.
+
+Waiting is by notification, not by polling: what a held item waits for is a register's own work,
+and with the orders' queue in partitions (partitions.py) a register's work is in one process.
+A slow look now and then (`_RECHECK_S`) covers what happens elsewhere (another replica finishing
+a message of a partition it just handed over).
 """
 
 from __future__ import annotations
@@ -25,11 +31,19 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from prometheus_client import Counter
 
 from shared.postgres import Db
 
 # Runs a batch holding the register's lock, on the connection that holds it.
 BatchRunner = Callable[[Db, list[Any]], Awaitable[list[Any]]]
+
+_RECHECK_S = 0.25
+
+REGISTER_LOCK_WAITS = Counter(
+    "connector_register_lock_waits_total",
+    "Batches that found their register's lock taken (by another replica) and waited for it",
+)
 
 
 @dataclass
@@ -64,6 +78,9 @@ class NotYet(Exception):  # noqa: N818 - an answer, not a fault
 class _Lane:
     pending: deque[Ticket] = field(default_factory=deque)
     worker: asyncio.Task[None] | None = None
+    # Set when a ticket is filled or given back, or the register's work is done elsewhere in
+    # the process: a held head may go now.
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class RegisterLanes:
@@ -71,10 +88,10 @@ class RegisterLanes:
         self._pool = pool
         self._batch_size = batch_size
         self._hold_s = hold_s
-        # Short: when the other replica holds the register's lock, the next try waits on the
-        # lock itself and goes the moment it is released.
-        self._hold_pause_s = min(0.02, hold_s / 10)
+        # Within the hold time, so a held item is answered close to it.
+        self._recheck_s = min(_RECHECK_S, hold_s / 4) if hold_s > 0 else _RECHECK_S
         self._lanes: dict[UUID, _Lane] = {}
+        self._progress: dict[UUID, asyncio.Event] = {}
 
     @contextlib.contextmanager
     def ticket(self, register_id: UUID) -> Iterator[Ticket]:
@@ -109,9 +126,28 @@ class RegisterLanes:
         self._kick(ticket.register_id)
         return await ticket.done
 
+    def settled(self, register_id: UUID) -> None:
+        """Some of the register's work is done (committed): what waits for it may go now."""
+        lane = self._lanes.get(register_id)
+        if lane is not None:
+            lane.changed.set()
+        progress = self._progress.pop(register_id, None)
+        if progress is not None:
+            progress.set()
+
+    async def progress(self, register_id: UUID, timeout_s: float) -> None:
+        """Returns when some of the register's work is done (see `settled`), or after
+        `timeout_s`."""
+        progress = self._progress.setdefault(register_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(progress.wait(), timeout_s)
+
     def _kick(self, register_id: UUID) -> None:
         lane = self._lanes.get(register_id)
-        if lane is not None and lane.worker is None:
+        if lane is None:
+            return
+        lane.changed.set()
+        if lane.worker is None:
             lane.worker = asyncio.create_task(self._drain(register_id, lane))
 
     async def _drain(self, register_id: UUID, lane: _Lane) -> None:
@@ -124,6 +160,8 @@ class RegisterLanes:
                 if head.cancelled:
                     lane.pending.popleft()
                     continue
+                # What changes from here on may free what this batch holds back.
+                lane.changed.clear()
                 held = await self._run_batch(register_id, lane, self._batch_from(lane, head))
                 if not held:
                     continue
@@ -144,7 +182,8 @@ class RegisterLanes:
                     None,
                 )
                 if other is None:
-                    await asyncio.sleep(self._hold_pause_s)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lane.changed.wait(), self._recheck_s)
                     continue
                 still_held = await self._run_batch(register_id, lane, self._batch_from(lane, other))
                 lane.pending.extendleft(reversed(still_held))
@@ -226,10 +265,14 @@ class RegisterLanes:
     async def _register_lock(self, register_id: UUID) -> AsyncIterator[Db]:
         # Session-level: the server releases it if this process or its connection dies. The
         # batch uses this connection for its own SQL, so a lane never needs a second one (a pool
-        # full of lock holders waiting for a free connection would deadlock).
+        # full of lock holders waiting for a free connection would deadlock). With the queue in
+        # partitions nobody else holds it but for a moment when a partition changes hands:
+        # REGISTER_LOCK_WAITS counts those moments.
         key = f"connector-register:{register_id}"
         async with self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", key)
+            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key):
+                REGISTER_LOCK_WAITS.inc()
+                await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", key)
             try:
                 yield conn
             finally:

@@ -56,8 +56,15 @@ class ConnectorSettings(ServiceSettings):
     # usually done within moments, and a wait round frees the process's hold on whatever the
     # wait itself may be holding up.
     flow_hold_s: float = Field(default=5.0, gt=0)
-    # The orders' queue has one consumer at a time (its lease): a prefetch that holds a whole
-    # backlog lets what a held message waits for be delivered behind it.
+    # The orders' queue is this many partition queues (a register's events all go to one), each
+    # consumed by one replica at a time; the replicas share them out evenly. More partitions
+    # than replicas you will ever run: a change re-hashes the registers (see partitions.py).
+    odoo_partitions: int = Field(default=16, ge=1, le=256)
+    # How often a replica counts the replicas and takes or hands back partitions; a replica
+    # gone is noticed at once (its locks go with its session), its partitions taken within this.
+    partition_check_s: float = Field(default=0.5, gt=0)
+    # Per partition queue, one consumer each: a prefetch that holds a partition's backlog lets
+    # what a held message waits for be delivered behind it.
     orders_prefetch: int = Field(default=500, ge=1)
     breaker_failure_threshold: int = Field(default=3, ge=1)
     breaker_probe_initial_s: float = Field(default=1.0, gt=0)

@@ -16,7 +16,7 @@ import httpx
 from aio_pika.abc import AbstractIncomingMessage
 from asgi_lifespan import LifespanManager
 
-from odoo_connector.bootstrap import create_app, delete_broker_state, odoo_queue
+from odoo_connector.bootstrap import create_app, delete_broker_state, odoo_partitions
 from odoo_connector.odoo_client import OdooClient, OdooEndpoint
 from odoo_connector.settings import ConnectorSettings
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
@@ -35,7 +35,15 @@ from shared.events.contracts import (
     TenantCreated,
 )
 from shared.events.envelope import EventData, EventEnvelope
+from shared.partition_key import partition_headers
 from test_support.polling import eventually
+
+
+def orders_queue(settings: ConnectorSettings) -> QueueSpec:
+    """The orders' queue of a connector with one partition (the tests' default, so that a test
+    knows where an order's dead letter goes)."""
+    [partition] = odoo_partitions(settings).partitions
+    return partition
 
 
 @dataclass
@@ -91,7 +99,10 @@ class ConnectorWorld:
                     envelope.model_dump_json().encode(),
                     message_id=str(envelope.id),
                     type=envelope.type,
-                    headers={"x-tenant-id": str(tenant_id)},
+                    headers={
+                        "x-tenant-id": str(tenant_id),
+                        **partition_headers(envelope.model_dump(mode="json")),
+                    },
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 ),
                 routing_key=envelope.type,
@@ -135,13 +146,14 @@ class ConnectorWorld:
         """How often this connector's messages (of the orders' queue, by default) went round
         the wait queue for `reason`."""
         response = await self.client.get("/metrics")
-        queue = (spec or odoo_queue(self.settings)).name
+        specs = [spec] if spec else odoo_partitions(self.settings).partitions
+        queues = {f'queue="{s.name}"' for s in specs}
         total = 0.0
         for line in response.text.splitlines():
             if (
                 line.startswith("events_waiting_total{")
                 and f'reason="{reason}"' in line
-                and f'queue="{queue}"' in line
+                and any(queue in line for queue in queues)
             ):
                 total += float(line.rsplit(" ", 1)[1])
         return total
