@@ -6,6 +6,7 @@ its start time, and latest.json, a copy of the newest.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -22,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 LATEST = "latest.json"
+# A broker that accepts TCP but never answers the AMQP handshake would hang a run for good.
+CONNECT_WITHIN_S = 15.0
 
 Figures = dict[str, float]
 
@@ -61,15 +64,15 @@ async def machine_facts() -> dict[str, Any]:
         "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
     }
     try:
-        conn = await asyncpg.connect(SERVER_URL)
+        conn = await asyncpg.connect(SERVER_URL, timeout=CONNECT_WITHIN_S)
         try:
             facts["postgres"] = await conn.fetchval("SHOW server_version")
         finally:
             await conn.close()
-    except (OSError, asyncpg.PostgresError) as error:
-        facts["postgres"] = f"unreachable: {error}"
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        facts["postgres"] = f"unreachable: {error!r}"
     try:
-        connection = await aio_pika.connect(AMQP_URL)
+        connection = await broker_connection()
         try:
             transport = connection.transport
             assert transport is not None
@@ -77,9 +80,20 @@ async def machine_facts() -> dict[str, Any]:
             facts["rabbitmq"] = str(version)
         finally:
             await connection.close()
-    except (OSError, aio_pika.exceptions.AMQPError) as error:
-        facts["rabbitmq"] = f"unreachable: {error}"
+    except (OSError, TimeoutError, aio_pika.exceptions.AMQPError) as error:
+        facts["rabbitmq"] = f"unreachable: {error!r}"
     return facts
+
+
+async def broker_connection() -> aio_pika.abc.AbstractConnection:
+    """A connection to the bench's broker, or TimeoutError if it does not answer in time."""
+    try:
+        return await asyncio.wait_for(aio_pika.connect(AMQP_URL), CONNECT_WITHIN_S)
+    except TimeoutError as error:
+        raise TimeoutError(
+            f"RabbitMQ at {AMQP_URL} did not complete the AMQP handshake within "
+            f"{CONNECT_WITHIN_S:.0f} s; check that the broker answers (rabbitmqctl status)"
+        ) from error
 
 
 def new_run(started_at: datetime, machine: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import asyncpg
-from bench_results import Check, Figures
+from bench_results import Check, Figures, broker_connection
 from http_load import LoadResult, RequestTemplate, load, placeholder_id
 from order_statements import order_replay, statements_replayed
 from process_cpu import (
@@ -164,7 +164,7 @@ async def _quorum_queue_on(
 
 async def raw_rabbitmq_rate() -> float:
     """Persistent, confirmed, mandatory publishes into a quorum queue, one by one per worker."""
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await broker_connection()
     try:
         exchange, queue = await _quorum_queue_on(connection, f"{NAMESPACE}.raw", f"{NAMESPACE}.raw")
         body = b'{"total": 920}' * 40
@@ -230,7 +230,7 @@ def orders_service(dsn: str) -> contextlib.AbstractAsyncContextManager[ServicePr
 async def _event_sink() -> AsyncIterator[aio_pika.abc.AbstractExchange]:
     """A queue bound to every event, so the relay's publishes are routable, as in production;
     yields the events exchange."""
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await broker_connection()
     try:
         exchange, queue = await _quorum_queue_on(
             connection, f"{NAMESPACE}.pos.events", f"{NAMESPACE}.sink"
