@@ -95,6 +95,8 @@ class AckWindow:
         # Delivery tag -> None while handled, the future of its ack once the ack is asked for.
         self._unsettled: dict[int, asyncio.Future[None] | None] = {}
         self._flush_due = False
+        # The loop keeps only weak references to tasks: these are kept until they are done.
+        self._flushes: set[asyncio.Task[None]] = set()
 
     def delivered(self, tag: int) -> None:
         self._unsettled[tag] = None
@@ -111,8 +113,13 @@ class AckWindow:
         if not self._flush_due:
             # After the other deliveries woken with this one (a batch's) have asked too.
             self._flush_due = True
-            loop.call_soon(lambda: loop.create_task(self._flush()))
+            loop.call_soon(self._start_flush)
         await acked
+
+    def _start_flush(self) -> None:
+        flush = asyncio.get_running_loop().create_task(self._flush())
+        self._flushes.add(flush)
+        flush.add_done_callback(self._flushes.discard)
 
     async def _flush(self) -> None:
         self._flush_due = False
