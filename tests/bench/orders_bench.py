@@ -352,7 +352,8 @@ def created_in_batch(status: int, body: bytes) -> int:
 @dataclass
 class BackendSamples:
     """What the service's Postgres connections were doing, sampled through a load: how many
-    were in each state, and which statements the active ones were running."""
+    were in each state, and which statements the active ones were running, with what they were
+    waiting on ([running] when nothing: on a CPU or queued for one)."""
 
     samples: int = 0
     states: Counter[str] = field(default_factory=Counter)
@@ -373,7 +374,9 @@ async def _sample_backends(conn: asyncpg.Connection, until: asyncio.Event) -> Ba
     sampled = BackendSamples()
     while not until.is_set():
         rows = await conn.fetch(
-            r"""SELECT state, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
+            r"""SELECT state,
+                       '[' || coalesce(wait_event_type || ':' || wait_event, 'running') || '] '
+                       || left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
                 FROM pg_stat_activity
                 WHERE datname = current_database() AND pid <> pg_backend_pid()
                   AND backend_type = 'client backend'"""
