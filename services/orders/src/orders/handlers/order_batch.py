@@ -21,7 +21,7 @@ from orders import repository as repo
 from orders.domain.identity import fingerprint
 from orders.domain.model import Order, Register
 from orders.domain.sale import PricedOrder, new_order, price_order
-from orders.events import PRODUCER, order_placed_event
+from orders.events import order_placed_envelope
 from orders.handlers.refunds import refunds_public
 from orders.handlers.registers import register_for_sale
 from orders.handlers.sessions import session_for_sale
@@ -39,10 +39,8 @@ from orders.repository import order_batch as batch_repo
 from orders.repository.rows import grouped
 from shared.actor import Actor
 from shared.errors import ConflictError, DomainError
-from shared.events.envelope import EventEnvelope
 from shared.outbox import add_events
 from shared.postgres import Db
-from shared.structured_logging import current_correlation_id
 
 # A batch that lost a race for one of its ids to another request is tried again whole: the next
 # try finds that order stored and answers it as a replay. A third loss in a row is a real fault.
@@ -166,18 +164,10 @@ async def _create(db: Db, actor: Actor, accepted: Sequence[_Accepted]) -> list[O
         [line for a in accepted for line in a.priced.lines],
         [payment for a in accepted for payment in a.priced.payments],
     )
-    correlation_id = current_correlation_id()
     await add_events(
         db,
         [
-            EventEnvelope.wrap(
-                order_placed_event(order, a.priced.lines, a.priced.payments),
-                tenant_id=actor.tenant_id,
-                aggregate_id=order.order_id,
-                aggregate_version=1,
-                producer=PRODUCER,
-                correlation_id=correlation_id,
-            )
+            order_placed_envelope(order, a.priced.lines, a.priced.payments)
             for order, a in zip(stored, accepted, strict=True)
         ],
     )
