@@ -179,6 +179,7 @@ async def service_backbone(
             publisher=publisher,
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
+            gather_s=settings.outbox_gather_s,
         )
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
         pruner = Pruner(

@@ -45,6 +45,8 @@ class ServiceSettings(BaseSettings):
     db_pool_max_size: int = Field(default=10, ge=1)
     outbox_poll_interval_s: float = Field(default=2.0, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
+    # How long the relay, woken by a notification, waits for the rest of the burst to commit.
+    outbox_gather_s: float = Field(default=0.005, ge=0, le=1)
     consumer_prefetch: int = Field(default=50, ge=1)
     consumer_delivery_limit: int = Field(default=20, ge=1)
     consumer_redeliveries: int = Field(default=5, ge=0)
