@@ -38,7 +38,7 @@ _FAILING_SERVICE = """
     async def boom() -> None:
         raise RuntimeError("the route failed")
 
-    serve(app, ServiceSettings(), "127.0.0.1", int(sys.argv[1]))
+    serve(lambda: app, ServiceSettings(), "127.0.0.1", int(sys.argv[1]))
 """
 
 

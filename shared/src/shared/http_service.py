@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
 import uvicorn
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.consumer import EventConsumer
@@ -141,21 +154,104 @@ def create_service_app(
             return {"status": "unavailable", "reason": failure}
         return {"status": "ready"}
 
+    registry = _scraped_registry()
+
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
 
 
-def serve(app: FastAPI, settings: ServiceSettings, host: str | None, port: int | None) -> None:
-    """Serves `app` until interrupted; requests are logged by the middleware, not by uvicorn."""
-    uvicorn.run(
-        app,
-        host=host or settings.http_host,
-        port=port or settings.http_port,
-        log_level="warning",
-        access_log=False,
+# Where the workers of one `serve` keep their metrics' values (prometheus-client's multiprocess
+# mode); unset in a process serving alone, whose metrics are its own.
+_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _scraped_registry() -> CollectorRegistry:
+    directory = os.environ.get(_METRICS_DIR)
+    if not directory:
+        return REGISTRY
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_AllWorkers(directory))
+    return registry
+
+
+class _AllWorkers(Collector):
+    """What one scrape of a service with several workers answers: the counters, histograms and
+    gauges of every worker, added up (gauges as each declares), and, for what a collector reads
+    at scrape time (consumers attached, dead letters), the answering worker's own."""
+
+    def __init__(self, directory: str) -> None:
+        self._directory = directory
+
+    def collect(self) -> Iterable[Metric]:
+        _forget_dead_workers(self._directory)
+        # prometheus-client leaves these two untyped.
+        every_worker = multiprocess.MultiProcessCollector(None, path=self._directory)  # type: ignore[no-untyped-call]
+        shared = list(every_worker.collect())  # type: ignore[no-untyped-call]
+        yield from shared
+        names = {family.name for family in shared}
+        for family in REGISTRY.collect():
+            # process_* and python_* would be one worker's CPU and memory, passed off as all's.
+            if family.name not in names and not family.name.startswith(("process_", "python_")):
+                yield family
+
+
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live\w+_(\d+)\.db")
+
+
+def _forget_dead_workers(directory: str) -> None:
+    """Drops the live gauges of workers that are gone (uvicorn starts a new one instead)."""
+    for name in os.listdir(directory):
+        found = _LIVE_GAUGE_FILE.fullmatch(name)
+        if found is not None and not _alive(int(found[1])):
+            multiprocess.mark_process_dead(int(found[1]), directory)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        # Someone else's process: a pid reused, which is all the same not one of ours any more.
+        return False
+    return True
+
+
+def serve(
+    create_app: Callable[[], FastAPI],
+    settings: ServiceSettings,
+    host: str | None,
+    port: int | None,
+) -> None:
+    """Serves the app `create_app` builds until interrupted, in `settings.http_workers` worker
+    processes; requests are logged by the middleware, not by uvicorn.
+
+    With several workers each one imports `create_app` by name and builds its own app, so all
+    that the lifespan starts (pool, relay, consumers, background tasks) runs once per worker.
+    """
+    options: dict[str, Any] = {
+        "host": host or settings.http_host,
+        "port": port or settings.http_port,
+        "log_level": "warning",
+        "access_log": False,
         # uvicorn's own handlers would print plain text; its records go to our JSON instead.
-        log_config=None,
-    )
+        "log_config": None,
+    }
+    if settings.http_workers == 1:
+        uvicorn.run(create_app(), **options)
+        return
+    factory = f"{create_app.__module__}:{create_app.__qualname__}"
+    if "<" in factory:
+        raise ValueError(f"{factory} cannot be imported by a worker: name a module's function")
+    directory = tempfile.mkdtemp(prefix=f"{settings.env_prefix.lower() or 'service_'}metrics-")
+    os.environ[_METRICS_DIR] = directory
+    try:
+        # Built here too, unused, so that the supervisor logs as the service does (JSON).
+        create_app()
+        uvicorn.run(factory, factory=True, workers=settings.http_workers, **options)
+    finally:
+        del os.environ[_METRICS_DIR]
+        shutil.rmtree(directory, ignore_errors=True)

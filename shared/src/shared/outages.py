@@ -17,6 +17,8 @@ DEPENDENCY_UNAVAILABLE = Gauge(
     "dependency_unavailable",
     "1 while a component of this process cannot reach a dependency",
     ["dependency", "component"],
+    # A service's workers each report theirs; 1 while any live one is cut off.
+    multiprocess_mode="livemax",
 )
 
 

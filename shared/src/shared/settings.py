@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
@@ -24,6 +26,31 @@ def _int_list(value: Any) -> Any:
 IntList = Annotated[tuple[int, ...], NoDecode, BeforeValidator(_int_list)]
 
 
+def available_cores() -> int:
+    """The cores this process may use: its CPU affinity, capped by a container's CPU quota."""
+    cores = len(os.sched_getaffinity(0))
+    quota = _cgroup_cpu_quota()
+    return max(1, min(cores, int(quota))) if quota is not None else cores
+
+
+def _cgroup_cpu_quota() -> float | None:
+    """The CPU limit of this process's cgroup in cores (v2's cpu.max, v1's CFS quota)."""
+    try:
+        limit, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            limit = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text().strip()
+            period = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if limit in ("max", "-1"):
+        return None
+    try:
+        return int(limit) / int(period)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
 class ServiceSettings(BaseSettings):
     """Connection and identity settings common to every service."""
 
@@ -36,6 +63,8 @@ class ServiceSettings(BaseSettings):
     exchange: str = "pos.events"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Worker processes serving HTTP, each a whole copy of the service (README, "Workers").
+    http_workers: int = Field(default=1, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
     dev_mode: bool = False

@@ -41,7 +41,7 @@ cli.add_typer(dead_letters_cli(ConnectorSettings), name="dead-letters")
 def serve(port: int | None = None, host: str | None = None) -> None:
     """Run the connector (settings from CONNECTOR_* environment variables)."""
     settings = ConnectorSettings()
-    serve_app(create_app(settings), settings, host, port)
+    serve_app(create_app, settings, host, port)
 
 
 @cli.command("backfill")

@@ -17,7 +17,7 @@ cli.add_typer(dead_letters_cli(OrdersSettings), name="dead-letters")
 def serve(port: int | None = None, host: str | None = None) -> None:
     """Serve the orders API (settings from ORDERS_* environment variables)."""
     settings = OrdersSettings()
-    serve_app(create_app(settings), settings, host, port)
+    serve_app(create_app, settings, host, port)
 
 
 @cli.callback()

@@ -24,7 +24,7 @@ cli.add_typer(dead_letters_cli(RegistersSettings), name="dead-letters")
 def serve(port: int | None = None, host: str | None = None) -> None:
     """Serve the registers API (settings from REGISTERS_* environment variables)."""
     settings = RegistersSettings()
-    serve_app(create_app(settings), settings, host, port)
+    serve_app(create_app, settings, host, port)
 
 
 @cli.command("platform-admin-token")

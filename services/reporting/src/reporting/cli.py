@@ -21,7 +21,7 @@ cli.add_typer(dead_letters_cli(ReportingSettings), name="dead-letters")
 def serve(port: int | None = None, host: str | None = None) -> None:
     """Serve the reporting API (settings from REPORTING_* environment variables)."""
     settings = ReportingSettings()
-    serve_app(create_app(settings), settings, host, port)
+    serve_app(create_app, settings, host, port)
 
 
 @cli.command()
