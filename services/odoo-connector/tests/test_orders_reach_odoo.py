@@ -113,3 +113,24 @@ async def test_an_order_of_a_register_not_yet_in_odoo_waits_and_lands_once_it_is
         # The admin links the register to an existing pos.config.
         await world.adopt_register(tenant)
         await world.synced_odoo_id(order.order_id)
+
+
+@pytest.mark.parametrize("version", [16, 17, 18])
+async def test_an_order_for_a_customer_reaches_odoo_with_that_partner(
+    world: ConnectorWorld, version: int
+) -> None:
+    async with running_emulator(version=version) as emu:
+        seed = await emu.control.seed("demo")
+        tenant = await world.pro_tenant(emu.url, seed)
+        partner = seed["customer_ids"][0]
+        with_customer = world.order(tenant, customer_id=uuid.uuid4(), odoo_partner_id=partner)
+        without = world.order(tenant)
+        for order in (with_customer, without):
+            await world.place(tenant, order)
+        for order in (with_customer, without):
+            await world.synced_odoo_id(order.order_id)
+
+        in_odoo = await emu.control.records("demo", "pos.order")
+    partners = {o["pos_reference"]: o["partner_id"] for o in in_odoo}
+    assert partners[f"Order {with_customer.receipt_number}"] == partner
+    assert partners[f"Order {without.receipt_number}"] in (False, None)

@@ -1,4 +1,5 @@
-"""What the orders service consumes: register replicas and Odoo sync results."""
+"""What the orders service consumes: replicas of registers, catalog products and customers,
+and Odoo sync results."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ from collections.abc import Mapping
 from orders.handlers import OrderHandlers
 from shared.consumer import Handler
 
-REGISTER_EVENTS = ("register.created", "register.updated")
+# The registers service's data this service keeps replicas of: registers, the catalog's
+# products and the customers an order may name. One queue, so one consumer keeps them all.
+REGISTER_EVENTS = (
+    "register.created",
+    "register.updated",
+    "catalog.product.created",
+    "catalog.product.updated",
+    "customer.created",
+    "customer.updated",
+)
 SYNC_EVENTS = (
     "order.odoo_synced",
     "order.odoo_sync_failed",
@@ -22,6 +32,10 @@ def register_replica_handlers(handlers: OrderHandlers) -> Mapping[str, Handler]:
     return {
         "register.created": handlers.apply_register_state,
         "register.updated": handlers.apply_register_state,
+        "catalog.product.created": handlers.apply_product_state,
+        "catalog.product.updated": handlers.apply_product_state,
+        "customer.created": handlers.apply_customer_state,
+        "customer.updated": handlers.apply_customer_state,
     }
 
 

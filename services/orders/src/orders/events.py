@@ -152,6 +152,8 @@ def order_placed_event(
         source=order.source,
         odoo_order_id=order.odoo_order_id,
         receipt_sequence=order.receipt_sequence,
+        customer_id=order.customer_id,
+        odoo_partner_id=order.odoo_partner_id,
     )
 
 
@@ -210,6 +212,7 @@ def _line_state(line: OrderLine) -> OrderLineState:
         net=line.net,
         tax=line.tax,
         total=line.total,
+        product_id=line.product_id,
     )
 
 

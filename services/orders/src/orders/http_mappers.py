@@ -124,6 +124,7 @@ def order_public(
         sync_state=order.sync_state,
         sync_error=order.sync_error,
         odoo_order_id=order.odoo_order_id,
+        customer_id=order.customer_id,
     )
 
 
@@ -187,6 +188,7 @@ def _line_public(line: OrderLine, currency: str, refunded: Decimal) -> OrderLine
         net=_money(line.net, currency),
         tax=_money(line.tax, currency),
         total=_money(line.total, currency),
+        product_id=line.product_id,
     )
 
 

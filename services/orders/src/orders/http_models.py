@@ -78,6 +78,11 @@ class OrderLineCreate(_Input):
     tax_rate_percent: PercentString
     prices_include_tax: bool
     total: Money
+    product_id: UUID | None = Field(
+        default=None,
+        description="The catalog product sold (GET /v1/catalog); refused if this register may "
+        "not sell it. Leave out where the tenant keeps no catalog",
+    )
 
 
 class PaymentCreate(_Input):
@@ -111,6 +116,9 @@ class OrderCreate(_Input):
     total: Money
     customer_ref: Text | None = Field(default=None, max_length=100)
     note: Text | None = Field(default=None, max_length=1000)
+    customer_id: UUID | None = Field(
+        default=None, description="The tenant's customer the sale is for (GET /v1/customers)"
+    )
 
 
 class RefundLineCreate(_Input):
@@ -159,6 +167,7 @@ class OrderLinePublic(BaseModel):
     net: SignedMoney
     tax: SignedMoney
     total: SignedMoney
+    product_id: UUID | None = None
 
 
 class PaymentPublic(BaseModel):
@@ -225,6 +234,7 @@ class OrderPublic(BaseModel):
     sync_state: Literal["local", "pending", "synced", "failed"]
     sync_error: str | None
     odoo_order_id: int | None
+    customer_id: UUID | None = None
 
 
 class OrderPage(BaseModel):

@@ -241,6 +241,8 @@ class OrderLineState(_Part):
     net: int
     tax: int
     total: int
+    # The catalog product the line sold, where the till named one (the tenant keeps a catalog).
+    product_id: UUID | None = None
 
 
 class PaymentState(_Part):
@@ -275,6 +277,9 @@ class OrderPlaced(EventData):
     odoo_order_id: int | None = None
     # The register's gap-free sale number (the <n> of <prefix>-<n>): order n-1 came before it.
     receipt_sequence: int | None = None
+    # The tenant's customer the sale is for, and that customer's Odoo partner when linked.
+    customer_id: UUID | None = None
+    odoo_partner_id: int | None = None
 
 
 class RefundLineState(_Part):

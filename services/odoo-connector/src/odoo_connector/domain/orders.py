@@ -118,6 +118,8 @@ class OdooOrder:
     payments: tuple[OdooPayment, ...]
     amount_total: float
     amount_tax: float
+    # The customer's res.partner; orders without one go to Odoo without a partner.
+    partner_id: int | None = None
 
     @property
     def amount_paid(self) -> float:
@@ -129,7 +131,7 @@ class OdooOrder:
         common: dict[str, Any] = {
             "name": self.reference,
             "user_id": target.user_id,
-            "partner_id": False,
+            "partner_id": self.partner_id or False,
             "sequence_number": self.sequence_number,
             "fiscal_position_id": False,
             "pricelist_id": target.pricelist_id or False,
@@ -263,6 +265,7 @@ def odoo_order(
         payments=odoo_payments(order.payments, methods, order.currency),
         amount_total=amount(order.total, order.currency),
         amount_tax=amount(order.tax_total, order.currency),
+        partner_id=order.odoo_partner_id,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -17,6 +18,23 @@ def derived_id(*parts: object) -> UUID:
     return uuid.uuid5(_ID_NAMESPACE, ":".join(str(p) for p in parts))
 
 
+# Fields added after orders were first stored, on the order and on its lines: left out when
+# empty, so an order stored before them still matches its replay. A field added later joins these.
+_LATER_ORDER_FIELDS = ("customer_id",)
+_LATER_LINE_FIELDS = ("product_id",)
+
+
+def _drop_empty(content: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        if name in content and content[name] is None:
+            del content[name]
+
+
 def fingerprint(body: BaseModel) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    content = body.model_dump(mode="json")
+    _drop_empty(content, _LATER_ORDER_FIELDS)
+    for line in content.get("lines") or ():
+        if isinstance(line, dict):
+            _drop_empty(line, _LATER_LINE_FIELDS)
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

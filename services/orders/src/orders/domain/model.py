@@ -89,6 +89,7 @@ class OrderLine:
     net: int
     tax: int
     total: int
+    product_id: UUID | None = None
 
     @classmethod
     def priced_as(
@@ -102,8 +103,10 @@ class OrderLine:
         product_ref: str,
         product_name: str,
         odoo_product_id: int | None,
+        product_id: UUID | None = None,
     ) -> OrderLine:
         return cls(
+            product_id=product_id,
             line_id=line_id,
             order_id=order_id,
             position=position,
@@ -185,6 +188,8 @@ class NewOrder:
     odoo_session_id: int | None = None
     # The register's counter behind a till's receipt number; not stored, only announced.
     receipt_sequence: int | None = None
+    customer_id: UUID | None = None
+    odoo_partner_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

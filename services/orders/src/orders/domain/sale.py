@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
 from orders.domain.amounts import Figures, LineInput, business_date, line_amounts, summed
+from orders.domain.catalog import CatalogProduct, Customer
 from orders.domain.identity import derived_id
 from orders.domain.model import (
     NewOrder,
@@ -44,8 +46,22 @@ def require_currency(got: str, expected: str, field: str) -> None:
         )
 
 
-def price_order(body: OrderCreate, currency: str, tenant_id: UUID) -> PricedOrder:
-    """Recomputes every line and checks the tablet's figures and the payments against them."""
+def _odoo_product_id(
+    sent: int | None, product_id: UUID | None, catalog: Mapping[UUID, CatalogProduct] | None
+) -> int | None:
+    if sent is not None or product_id is None or not catalog or product_id not in catalog:
+        return sent
+    return catalog[product_id].odoo_product_id
+
+
+def price_order(
+    body: OrderCreate,
+    currency: str,
+    tenant_id: UUID,
+    catalog: Mapping[UUID, CatalogProduct] | None = None,
+) -> PricedOrder:
+    """Recomputes every line and checks the tablet's figures and the payments against them.
+    A line naming a catalog product takes that product's Odoo id unless it sent one."""
     lines: list[OrderLine] = []
     for index, line in enumerate(body.lines):
         for field, money in (("unit_price", line.unit_price), ("total", line.total)):
@@ -76,7 +92,8 @@ def price_order(body: OrderCreate, currency: str, tenant_id: UUID) -> PricedOrde
                 position=index,
                 product_ref=line.product_ref,
                 product_name=line.product_name,
-                odoo_product_id=line.odoo_product_id,
+                odoo_product_id=_odoo_product_id(line.odoo_product_id, line.product_id, catalog),
+                product_id=line.product_id,
             )
         )
     figures = summed(lines)
@@ -140,6 +157,7 @@ def new_order(
     sequence: int,
     created_by: str,
     request_fingerprint: str,
+    customer: Customer | None = None,
 ) -> NewOrder:
     """A till's sale as written: numbered on its register, dated by its shop's business day."""
     return NewOrder(
@@ -164,4 +182,6 @@ def new_order(
         sync_state=initial_sync_state(register.tenant_tier),
         created_by=created_by,
         request_fingerprint=request_fingerprint,
+        customer_id=body.customer_id,
+        odoo_partner_id=customer.odoo_partner_id if customer else None,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from orders.handlers.catalog import CatalogReplicaHandlers
 from orders.handlers.odoo_sync import OdooSyncHandlers
 from orders.handlers.order_batch import OrderBatchHandlers
 from orders.handlers.orders import OrderSaleHandlers
@@ -21,6 +22,7 @@ class OrderHandlers(
     RefundHandlers,
     SessionHandlers,
     RegisterReplicaHandlers,
+    CatalogReplicaHandlers,
     OdooSyncHandlers,
 ):
     """Every use case of the service, for the routes and the consumers, on one pool."""

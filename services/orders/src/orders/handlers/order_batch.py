@@ -18,10 +18,12 @@ from uuid import UUID
 import asyncpg
 
 from orders import repository as repo
+from orders.domain.catalog import Customer
 from orders.domain.identity import fingerprint
 from orders.domain.model import Order, Register
 from orders.domain.sale import PricedOrder, new_order, price_order
 from orders.events import order_placed_envelope
+from orders.handlers.catalog import NamedCatalog
 from orders.handlers.refunds import refunds_public
 from orders.handlers.registers import register_for_sale
 from orders.handlers.sessions import session_for_sale
@@ -64,6 +66,7 @@ class _Accepted:
     register: Register
     priced: PricedOrder
     fingerprint: str
+    customer: Customer | None
 
 
 def _problem(error: DomainError) -> OrderProblemPublic:
@@ -109,6 +112,7 @@ async def _decide(
     """Each order's outcome, in the order sent, as if each were posted alone one after another:
     an id already stored (or accepted earlier in the batch) is a replay or a conflict."""
     known = await batch_repo.stored_fingerprints(db, actor.tenant_id, [o.id for o in submitted])
+    named = await NamedCatalog.read(db, actor.tenant_id, submitted)
     registers = _Registers(db, actor)
     answers: list[_Answer] = []
     accepted: list[_Accepted] = []
@@ -123,12 +127,13 @@ async def _decide(
                 answers.append(_Answer(order_id, "replayed"))
                 continue
             register = await registers.for_sale(read.register_id)
-            priced = price_order(read, register.currency, actor.tenant_id)
+            catalog = named.for_sale(read, register)
+            priced = price_order(read, register.currency, actor.tenant_id, catalog.products)
         except DomainError as error:
             answers.append(_Answer(order_id, "refused", _problem(error)))
             continue
         known[order_id] = request_fingerprint
-        accepted.append(_Accepted(read, register, priced, request_fingerprint))
+        accepted.append(_Accepted(read, register, priced, request_fingerprint, catalog.customer))
         answers.append(_Answer(order_id, "created"))
     return answers, accepted
 
@@ -155,6 +160,7 @@ async def _create(db: Db, actor: Actor, accepted: Sequence[_Accepted]) -> list[O
                 sequence=next_value[register_id],
                 created_by=actor.subject,
                 request_fingerprint=a.fingerprint,
+                customer=a.customer,
             )
         )
         next_value[register_id] += 1

@@ -13,6 +13,7 @@ from orders.domain.identity import fingerprint
 from orders.domain.model import Order
 from orders.domain.sale import new_order, price_order
 from orders.events import emit, order_placed_envelope, order_placed_event
+from orders.handlers.catalog import catalog_for_sale
 from orders.handlers.refunds import refunds_public
 from orders.handlers.registers import RegisterReplicaCache, register_for_sale
 from orders.handlers.sessions import session_for_sale
@@ -75,7 +76,8 @@ async def _insert_order(
     db: Db, actor: Actor, body: OrderCreate, request_fingerprint: str
 ) -> OrderPublic:
     register = await register_for_sale(db, actor, body.register_id)
-    priced = price_order(body, register.currency, actor.tenant_id)
+    catalog = await catalog_for_sale(db, actor.tenant_id, body, register)
+    priced = price_order(body, register.currency, actor.tenant_id, catalog.products)
     sequence = await repo.next_receipt_value(db, register.register_id)
     session = await session_for_sale(db, actor, register)
     new = new_order(
@@ -86,6 +88,7 @@ async def _insert_order(
         sequence=sequence,
         created_by=actor.subject,
         request_fingerprint=request_fingerprint,
+        customer=catalog.customer,
     )
     order = await repo.insert_order(db, new, priced.lines, priced.payments)
     await emit(
@@ -147,7 +150,8 @@ class OrderSaleHandlers:
             self._registers.forget(actor.tenant_id, body.register_id)
             return None
         try:
-            priced = price_order(body, known.register.currency, actor.tenant_id)
+            catalog = await catalog_for_sale(db, actor.tenant_id, body, known.register)
+            priced = price_order(body, known.register.currency, actor.tenant_id, catalog.products)
         except DomainError:
             return None
         draft = new_order(
@@ -158,6 +162,7 @@ class OrderSaleHandlers:
             sequence=0,
             created_by=actor.subject,
             request_fingerprint=request_fingerprint,
+            customer=catalog.customer,
         )
         try:
             outcome = await repo.place_order(

@@ -55,18 +55,18 @@ async def insert_orders(
         """INSERT INTO order_lines (line_id, tenant_id, order_id, position, product_ref,
                                     product_name, odoo_product_id, quantity, unit_price,
                                     discount_percent, tax_rate_percent, prices_include_tax,
-                                    gross, discount, net, tax, total)
+                                    gross, discount, net, tax, total, product_id)
            SELECT l.line_id, $1, l.order_id, l.position, l.product_ref, l.product_name,
                   l.odoo_product_id, l.quantity, l.unit_price, l.discount_percent,
                   l.tax_rate_percent, l.prices_include_tax, l.gross, l.discount, l.net, l.tax,
-                  l.total
+                  l.total, l.product_id
            FROM unnest($2::uuid[], $3::uuid[], $4::integer[], $5::text[], $6::text[],
                        $7::bigint[], $8::numeric[], $9::bigint[], $10::numeric[], $11::numeric[],
                        $12::boolean[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[],
-                       $17::bigint[])
+                       $17::bigint[], $18::uuid[])
                 AS l (line_id, order_id, position, product_ref, product_name, odoo_product_id,
                       quantity, unit_price, discount_percent, tax_rate_percent,
-                      prices_include_tax, gross, discount, net, tax, total)""",
+                      prices_include_tax, gross, discount, net, tax, total, product_id)""",
         tenant_id,
         [line.line_id for line in lines],
         [line.order_id for line in lines],
@@ -84,6 +84,7 @@ async def insert_orders(
         [line.net for line in lines],
         [line.tax for line in lines],
         [line.total for line in lines],
+        [line.product_id for line in lines],
     )
     if payments:
         await db.execute(
@@ -120,11 +121,12 @@ async def _insert_order_rows(
         """INSERT INTO orders (tenant_id, order_id, register_id, shop_id, session_id,
                                receipt_number, business_date, created_at, currency, net_total,
                                tax_total, total, customer_ref, note, source, sync_state,
-                               created_by, request_fingerprint)
+                               created_by, request_fingerprint, customer_id, odoo_partner_id)
            SELECT $1, o.* FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[],
                                       $7::date[], $8::timestamptz[], $9::text[], $10::bigint[],
                                       $11::bigint[], $12::bigint[], $13::text[], $14::text[],
-                                      $15::text[], $16::text[], $17::text[], $18::text[]) AS o
+                                      $15::text[], $16::text[], $17::text[], $18::text[],
+                                      $19::uuid[], $20::integer[]) AS o
            RETURNING order_id, received_at""",
         tenant_id,
         [o.order_id for o in orders],
@@ -144,5 +146,7 @@ async def _insert_order_rows(
         [o.sync_state for o in orders],
         [o.created_by for o in orders],
         [o.request_fingerprint for o in orders],
+        [o.customer_id for o in orders],
+        [o.odoo_partner_id for o in orders],
     )
     return {r["order_id"]: r["received_at"] for r in records}

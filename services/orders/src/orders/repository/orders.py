@@ -93,9 +93,9 @@ async def insert_order(
                                receipt_number, business_date, created_at, currency, net_total,
                                tax_total, total, customer_ref, note, source, sync_state,
                                created_by, request_fingerprint, odoo_order_id,
-                               odoo_session_id)
+                               odoo_session_id, customer_id, odoo_partner_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                   $18, $19, $20)
+                   $18, $19, $20, $21, $22)
            RETURNING received_at""",
         order.tenant_id,
         order.order_id,
@@ -107,13 +107,16 @@ async def insert_order(
         order.request_fingerprint,
         order.odoo_order_id,
         order.odoo_session_id,
+        order.customer_id,
+        order.odoo_partner_id,
     )
     await db.executemany(
         """INSERT INTO order_lines (line_id, tenant_id, order_id, position, product_ref,
                                     product_name, odoo_product_id, quantity, unit_price,
                                     discount_percent, tax_rate_percent, prices_include_tax,
-                                    gross, discount, net, tax, total)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)""",
+                                    gross, discount, net, tax, total, product_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                   $18)""",
         [
             (
                 line.line_id,
@@ -133,6 +136,7 @@ async def insert_order(
                 line.net,
                 line.tax,
                 line.total,
+                line.product_id,
             )
             for line in lines
         ],
@@ -198,10 +202,10 @@ placed AS (
     INSERT INTO orders (tenant_id, order_id, register_id, shop_id, session_id, receipt_number,
                         business_date, created_at, currency, net_total, tax_total, total,
                         customer_ref, note, source, sync_state, created_by, request_fingerprint,
-                        odoo_order_id, odoo_session_id)
+                        odoo_order_id, odoo_session_id, customer_id, odoo_partner_id)
     SELECT $1, $2, $3, $5, (SELECT session_id FROM session),
            register.receipt_prefix || '-' || receipt.last_value, $6, $7, $8, $9, $10, $11, $12,
-           $13, $14, $15, $16, $17, $18, $19
+           $13, $14, $15, $16, $17, $18, $19, $47, $48
     FROM receipt, register
     RETURNING received_at, session_id, receipt_number
 ),
@@ -209,17 +213,18 @@ lines AS (
     INSERT INTO order_lines (line_id, tenant_id, order_id, position, product_ref, product_name,
                              odoo_product_id, quantity, unit_price, discount_percent,
                              tax_rate_percent, prices_include_tax, gross, discount, net, tax,
-                             total)
+                             total, product_id)
     SELECT l.line_id, $1, $2, l.position, l.product_ref, l.product_name, l.odoo_product_id,
            l.quantity, l.unit_price, l.discount_percent, l.tax_rate_percent,
-           l.prices_include_tax, l.gross, l.discount, l.net, l.tax, l.total
+           l.prices_include_tax, l.gross, l.discount, l.net, l.tax, l.total, l.product_id
     FROM placed,
          unnest($20::uuid[], $21::int[], $22::text[], $23::text[], $24::bigint[],
                 $25::numeric[], $26::bigint[], $27::numeric[], $28::numeric[], $29::bool[],
-                $30::bigint[], $31::bigint[], $32::bigint[], $33::bigint[], $34::bigint[])
+                $30::bigint[], $31::bigint[], $32::bigint[], $33::bigint[], $34::bigint[],
+                $49::uuid[])
            AS l (line_id, position, product_ref, product_name, odoo_product_id, quantity,
                  unit_price, discount_percent, tax_rate_percent, prices_include_tax, gross,
-                 discount, net, tax, total)
+                 discount, net, tax, total, product_id)
 ),
 payments AS (
     INSERT INTO order_payments (payment_id, tenant_id, order_id, position, method, kind,
@@ -278,6 +283,9 @@ def place_order_args(
         event.type,
         event.aggregate_version,
         event.model_dump_json(),
+        order.customer_id,
+        order.odoo_partner_id,
+        [line.product_id for line in lines],
     )
 
 
