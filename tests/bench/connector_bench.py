@@ -18,7 +18,7 @@ import statistics
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,7 +31,12 @@ from service_process import running_service
 from odoo_connector.settings import ConnectorSettings
 from odoo_emulator.testing import RunningEmulator, running_emulator
 from shared.auth import DEV_PRIVATE_KEY, Role, TokenIssuer
-from shared.events.contracts import PaymentMethodCreated, RegisterUpdated, TenantCreated
+from shared.events.contracts import (
+    PaymentMethodCreated,
+    RegisterUpdated,
+    SessionOpened,
+    TenantCreated,
+)
 from shared.events.envelope import EventData, EventEnvelope
 from shared.partition_key import partition_headers
 from test_support.odoo_connector import ProTenant, delete_connector_topology, new_order
@@ -42,6 +47,8 @@ LAG_SECONDS = float(os.environ.get("BENCH_CONNECTOR_LAG_SECONDS", "20"))
 LAG_RATE = 100.0
 THROUGHPUT_ORDERS = int(os.environ.get("BENCH_CONNECTOR_ORDERS", "3000"))
 SLOW_ODOO_ORDERS = int(os.environ.get("BENCH_CONNECTOR_SLOW_ORDERS", "2000"))
+# The connector processes' log level: DEBUG or INFO shows why orders wait when a phase stalls.
+CONNECTOR_LOG_LEVEL = os.environ.get("BENCH_CONNECTOR_LOG_LEVEL", "WARNING")
 TENANTS = 10
 SLOW_ODOO_TENANTS = 40
 NAMESPACE = "benchconnector"
@@ -69,7 +76,7 @@ def _environment(dsn: str) -> dict[str, str]:
         "CONNECTOR_AMQP_URL": AMQP_URL,
         "CONNECTOR_BROKER_NAMESPACE": NAMESPACE,
         "CONNECTOR_DEV_MODE": "true",
-        "CONNECTOR_LOG_LEVEL": "WARNING",
+        "CONNECTOR_LOG_LEVEL": CONNECTOR_LOG_LEVEL,
         "CONNECTOR_DB_POOL_MAX_SIZE": "20",
         "CONNECTOR_CONSUMER_PREFETCH": "200",
         "CONNECTOR_OUTBOX_POLL_INTERVAL_S": "0.5",
@@ -137,7 +144,13 @@ class Bus:
         self.expected = count
 
     async def all_synced(self, within_s: float) -> None:
-        await asyncio.wait_for(self._all_synced.wait(), within_s)
+        try:
+            await asyncio.wait_for(self._all_synced.wait(), within_s)
+        except TimeoutError:
+            raise TimeoutError(
+                f"{len(self.synced_at)} of {self.expected} orders synced within {within_s:g} s "
+                "(BENCH_CONNECTOR_LOG_LEVEL=INFO shows the connector's log)"
+            ) from None
 
 
 async def _pro_tenants(
@@ -200,15 +213,30 @@ async def _pro_tenants(
                 odoo_pos_config_id=tenant.pos_config_id,
             )
             await bus.publish(register, tenant_id, tenant.register_id)
+            # The orders service's session.opened for the till session the orders are rung in:
+            # without it an order waits for the opening float (up to
+            # CONNECTOR_PREDECESSOR_WAIT_MAX_S) before Odoo's session opens.
+            opened = SessionOpened(
+                session_id=tenant.session_id,
+                register_id=tenant.register_id,
+                shop_id=tenant.shop_id,
+                business_date=date.today(),
+                opened_at=datetime.now(UTC),
+                currency="EUR",
+                opening_cash=0,
+                opened_by="bench",
+            )
+            await bus.publish(opened, tenant_id, tenant.session_id)
             tenants.append(tenant)
     conn = await asyncpg.connect(dsn, server_settings={"search_path": SCHEMA})
     try:
         for _ in range(300):
             known = await conn.fetchval(
                 """SELECT (SELECT count(*) FROM registers) + (SELECT count(*) FROM tenants)
-                        + (SELECT count(*) FROM payment_methods)"""
+                        + (SELECT count(*) FROM payment_methods)
+                        + (SELECT count(*) FROM till_sessions)"""
             )
-            if known == 3 * len(tenants):
+            if known == 4 * len(tenants):
                 break
             await asyncio.sleep(0.1)
     finally:
