@@ -48,6 +48,7 @@ from shared.actor import Actor
 from shared.auth import Claims, Role, allow_roles
 from shared.dead_letters.api import dead_letters_router
 from shared.errors import install_domain_error_handler
+from shared.http_fields import Text
 from shared.http_service import Lifespan, create_service_app, service_readiness
 
 router = APIRouter(prefix="/v1")
@@ -397,7 +398,7 @@ async def create_customer(
 async def list_customers(
     actor: ActorDep,
     handlers: HandlersDep,
-    search: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    search: Annotated[Text | None, Query(min_length=1, max_length=100)] = None,
     active: bool | None = None,
     cursor: str | None = None,
     limit: Limit = 50,
