@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -17,28 +17,11 @@ from pydantic import (
     model_validator,
 )
 
-from shared.http_fields import OdooId, Text
+from shared.http_fields import OdooId, PercentString, Text, decimal_string
 from shared.money import Money, SignedMoney
 
 PaymentKind = Literal["cash", "card", "qr", "other"]
 MAX_QUANTITY = Decimal(100_000)
-
-
-def _decimal_string(value: str, *, allow_zero: bool, upper: Decimal, what: str) -> Decimal:
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f'must be a decimal string such as "2" or "0.5"; got {value!r}') from None
-    if not number.is_finite():
-        raise ValueError(f"must be a finite number; got {value!r}")
-    if number < 0 or (number == 0 and not allow_zero):
-        bound = "zero or more" if allow_zero else "greater than zero"
-        raise ValueError(f"{what} must be {bound}; got {value}")
-    if number > upper:
-        raise ValueError(f"{what} must be at most {upper}; got {value}")
-    if number.as_tuple().exponent < -3:  # type: ignore[operator]
-        raise ValueError(f"{what} may have at most 3 decimal places; got {value}")
-    return number
 
 
 def _in_utc(moment: datetime) -> datetime:
@@ -51,17 +34,11 @@ UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 def _quantity(value: str) -> str:
-    _decimal_string(value, allow_zero=False, upper=MAX_QUANTITY, what="quantity")
-    return value
-
-
-def _percent(value: str) -> str:
-    _decimal_string(value, allow_zero=True, upper=Decimal(100), what="percentage")
+    decimal_string(value, allow_zero=False, upper=MAX_QUANTITY, what="quantity")
     return value
 
 
 QuantityString = Annotated[Text, Field(max_length=20), AfterValidator(_quantity)]
-PercentString = Annotated[Text, Field(max_length=20), AfterValidator(_percent)]
 
 
 class _Input(BaseModel):
