@@ -45,8 +45,8 @@ from shared.outbox import add_events
 from shared.postgres import Db
 
 # A batch that lost a race for one of its ids to another request is tried again whole: the next
-# try finds that order stored and answers it as a replay. A third loss in a row is a real fault.
-_TRIES = 3
+# try finds that order stored and answers it as a replay. Each lost race is an id that has since
+# committed, and ids only ever become stored, so a batch of n orders loses at most n races.
 
 Outcome = Literal["created", "replayed", "refused"]
 
@@ -228,12 +228,13 @@ class OrderBatchHandlers:
 
     async def place_order_batch(self, actor: Actor, batch: OrderBatchCreate) -> OrderBatchPublic:
         """Each order of the batch created, replayed or refused, answered in the order sent."""
+        tries = len(batch.orders) + 1
         async with self._pool.acquire() as db:
-            for attempt in range(1, _TRIES + 1):
+            for attempt in range(1, tries + 1):
                 try:
                     async with db.transaction():
                         return await _place(db, actor, batch.orders)
                 except asyncpg.UniqueViolationError as error:
-                    if error.constraint_name != "orders_pkey" or attempt == _TRIES:
+                    if error.constraint_name != "orders_pkey" or attempt == tries:
                         raise
         raise AssertionError("unreachable: the last try returns or raises")
